@@ -1,0 +1,13 @@
+"""The REST API root: every app's viewsets registered on one router."""
+
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from registry.api import register_routes as register_registry
+
+router = DefaultRouter()
+register_registry(router)
+
+urlpatterns = [
+    path("", include(router.urls)),
+]

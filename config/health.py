@@ -1,0 +1,60 @@
+"""GET /healthz: is this node's database, Redis and at least one Celery worker up? 503 if not."""
+
+import logging
+import time
+
+import redis
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+logger = logging.getLogger("pilechain.health")
+
+
+def _check_database() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return {"ok": True, "vendor": connection.vendor}
+
+
+def _check_redis() -> dict:
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1.0, socket_connect_timeout=1.0)
+    try:
+        client.ping()
+    finally:
+        client.close()
+    return {"ok": True, "embedded": settings.EMBEDDED_REDIS}
+
+
+def _check_celery() -> dict:
+    from config.celery_app import app
+
+    replies = app.control.ping(timeout=settings.HEALTHZ_CELERY_TIMEOUT_S)
+    workers = sorted(name for reply in replies for name in reply)
+    return {"ok": bool(workers), "workers": workers}
+
+
+CHECKS = {"database": _check_database, "redis": _check_redis, "celery": _check_celery}
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    results = {}
+    for name, check in CHECKS.items():
+        started = time.perf_counter()
+        try:
+            result = check()
+        except Exception as exc:  # any failure of a dependency is a "down", reported, never a 500
+            logger.warning("health check failed", extra={"check": name, "error": repr(exc)})
+            result = {"ok": False, "error": exc.__class__.__name__}
+        result["ms"] = round((time.perf_counter() - started) * 1000, 1)
+        results[name] = result
+    healthy = all(r["ok"] for r in results.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "down", "node": settings.NODE_CODE, "checks": results},
+        status=200 if healthy else 503,
+    )
