@@ -32,7 +32,17 @@ class PublicKey:
 
     def __post_init__(self):
         # Parse once to refuse invalid keys at the edge; keep the parsed object for verification.
-        object.__setattr__(self, "_key", _load_public(self.kind, self.raw))
+        key = _load_public(self.kind, self.raw)
+        object.__setattr__(self, "_key", key)
+        if self.kind == P256:
+            # One key, one form: a compressed point is stored uncompressed, so equal keys compare equal.
+            object.__setattr__(
+                self,
+                "raw",
+                key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint),
+            )
+        else:
+            object.__setattr__(self, "raw", bytes(self.raw))
 
     @classmethod
     def from_hex(cls, kind: str, hex_raw: str) -> "PublicKey":
@@ -91,7 +101,7 @@ class PublicKey:
             else:
                 self._key.verify(_p256_der(signature), data, ec.ECDSA(hashes.SHA256()))
             return True
-        except (InvalidSignature, ValueError, TypeError):
+        except (InvalidSignature, ValueError, TypeError, OverflowError):
             return False
 
 
@@ -102,6 +112,9 @@ def _load_public(kind: str, raw: bytes):
     if kind == ED25519:
         if len(raw) != 32:
             raise InvalidKey("an Ed25519 public key is 32 bytes")
+        problem = _ed25519_point_problem(raw)
+        if problem:
+            raise InvalidKey(f"invalid Ed25519 key: {problem}")
         try:
             return ed25519.Ed25519PublicKey.from_public_bytes(raw)
         except ValueError as exc:
@@ -114,6 +127,45 @@ def _load_public(kind: str, raw: bytes):
         except ValueError as exc:
             raise InvalidKey(f"invalid P-256 point: {exc}") from exc
     raise InvalidKey(f"key kind must be one of {', '.join(KINDS)}")
+
+
+# OpenSSL loads any 32 bytes as an Ed25519 public key, and for a key of small order (the identity,
+# for one) it accepts signatures that anyone can make for any message. So decode the point here and
+# refuse encodings that are not canonical, not on the curve, or of order dividing 8.
+_ED_P = 2**255 - 19
+_ED_D = (-121665 * pow(121666, -1, _ED_P)) % _ED_P
+_ED_SQRT_M1 = pow(2, (_ED_P - 1) // 4, _ED_P)
+
+
+def _ed25519_point_problem(raw: bytes) -> str | None:
+    y = int.from_bytes(raw, "little") & ((1 << 255) - 1)
+    x_is_odd = raw[31] >> 7
+    if y >= _ED_P:
+        return "non-canonical encoding"
+    u, v = (y * y - 1) % _ED_P, (_ED_D * y * y + 1) % _ED_P
+    x = (u * pow(v, 3, _ED_P) * pow(u * pow(v, 7, _ED_P), (_ED_P - 5) // 8, _ED_P)) % _ED_P
+    if (v * x * x - u) % _ED_P:
+        x = x * _ED_SQRT_M1 % _ED_P
+    if (v * x * x - u) % _ED_P:
+        return "not a point on the curve"
+    if x == 0 and x_is_odd:
+        return "non-canonical encoding"
+    if x % 2 != x_is_odd:
+        x = _ED_P - x
+    point = (x, y)
+    for _ in range(3):  # multiply by the cofactor 8
+        point = _ed25519_add(point, point)
+    if point == (0, 1):
+        return "a point of small order"
+    return None
+
+
+def _ed25519_add(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+    (x1, y1), (x2, y2) = a, b
+    t = _ED_D * x1 * x2 * y1 * y2 % _ED_P
+    x3 = (x1 * y2 + y1 * x2) * pow(1 + t, -1, _ED_P) % _ED_P
+    y3 = (y1 * y2 + x1 * x2) * pow(1 - t, -1, _ED_P) % _ED_P
+    return x3, y3
 
 
 def _p256_der(signature: bytes) -> bytes:
@@ -143,12 +195,17 @@ class SigningKey:
     @classmethod
     def from_seed(cls, seed: bytes) -> "SigningKey":
         """A deterministic Ed25519 key from 32 bytes (simulations and tests)."""
+        if not isinstance(seed, (bytes, bytearray)) or len(seed) != 32:
+            raise InvalidKey("an Ed25519 seed is 32 bytes")
         return cls(ED25519, ed25519.Ed25519PrivateKey.from_private_bytes(seed))
 
     @classmethod
     def from_pem(cls, pem: str | bytes, password: bytes | None = None) -> "SigningKey":
         data = pem.encode() if isinstance(pem, str) else pem
-        key = serialization.load_pem_private_key(data, password=password)
+        try:
+            key = serialization.load_pem_private_key(data, password=password)
+        except Exception as exc:  # ValueError, TypeError, UnsupportedAlgorithm, depending on the input
+            raise InvalidKey(f"unreadable PEM private key: {exc}") from exc
         if isinstance(key, ed25519.Ed25519PrivateKey):
             return cls(ED25519, key)
         if isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1):

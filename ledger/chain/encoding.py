@@ -14,14 +14,22 @@ import json
 from typing import Any
 
 MAX_SAFE_INT = 2**63 - 1
+# A fixed nesting limit, because the interpreter's recursion limit differs between processes and two
+# nodes must never disagree on whether a value is encodable.
+MAX_DEPTH = 64
 
 
 class EncodingError(ValueError):
     """A value that has no canonical encoding."""
 
 
-def _check(value: Any, path: str) -> None:
-    if value is None or isinstance(value, (bool, str)):
+def _check(value: Any, path: str, depth: int = 0) -> None:
+    if depth > MAX_DEPTH:
+        raise EncodingError(f"{path}: nested deeper than {MAX_DEPTH} levels")
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, str):
+        _check_text(value, path)
         return
     if isinstance(value, int):
         if not -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
@@ -31,7 +39,7 @@ def _check(value: Any, path: str) -> None:
         raise EncodingError(f"{path}: floats are not allowed in signed data; use a decimal string")
     if isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
-            _check(item, f"{path}[{i}]")
+            _check(item, f"{path}[{i}]", depth + 1)
         return
     if isinstance(value, dict):
         for key, item in value.items():
@@ -39,9 +47,17 @@ def _check(value: Any, path: str) -> None:
                 raise EncodingError(f"{path}: keys must be strings")
             if not key.isascii():
                 raise EncodingError(f"{path}: keys must be ASCII")
-            _check(item, f"{path}.{key}")
+            _check(item, f"{path}.{key}", depth + 1)
         return
     raise EncodingError(f"{path}: {type(value).__name__} has no canonical encoding")
+
+
+def _check_text(text: str, path: str) -> None:
+    # Lone surrogates are valid Python strings but have no UTF-8 encoding.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise EncodingError(f"{path}: string is not valid Unicode text") from exc
 
 
 def canonical(value: Any) -> bytes:
@@ -52,9 +68,15 @@ def canonical(value: Any) -> bytes:
 
 def decode(data: bytes) -> Any:
     """Parse canonical bytes, refusing floats and anything that does not re-encode identically."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise EncodingError("canonical data is bytes")
+    data = bytes(data)
     try:
         value = json.loads(data.decode("utf-8"), parse_float=_refuse_float, parse_constant=_refuse_float)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except EncodingError:
+        raise
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # ValueError covers JSONDecodeError and the interpreter's limit on integer digits.
         raise EncodingError(f"not canonical JSON: {exc}") from exc
     if canonical(value) != data:
         raise EncodingError("not in canonical form")
@@ -72,3 +94,7 @@ def sha256(data: bytes) -> bytes:
 def digest(value: Any) -> bytes:
     """SHA-256 of the canonical encoding."""
     return sha256(canonical(value))
+
+
+def hexdigest(value: Any) -> str:
+    return digest(value).hex()

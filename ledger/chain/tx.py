@@ -12,12 +12,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.chain.crypto import KINDS, PublicKey, SigningKey
-from ledger.chain.encoding import EncodingError, canonical, sha256
+from ledger.chain.crypto import ED25519, KINDS, P256, PublicKey, SigningKey
+from ledger.chain.encoding import EncodingError, canonical, decode, sha256
 
 TYPE_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")  # e.g. "registry.pile_register"
 SIGNER_RE = re.compile(r"^(node|device):[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 MAX_NONCE_LEN = 64
+SIGNATURE_HEX_RE = re.compile(r"(?:[0-9a-f]{2})+")
+MIN_DER_SIG, MAX_DER_SIG = 8, 72  # SEQUENCE of two INTEGERs, each 1 to 33 bytes
 
 
 class TxFormatError(ValueError):
@@ -36,6 +38,9 @@ class Transaction:
 
     def __post_init__(self):
         _validate(self)
+        # A private copy: the id is cached, so a caller mutating its dict afterwards must not change
+        # the payload under it.
+        object.__setattr__(self, "payload", decode(canonical(self.payload)))
 
     def body(self) -> dict:
         return {
@@ -103,6 +108,12 @@ class Transaction:
         return self.signer.split(":", 1)[1]
 
 
+def tx_id(data: Any) -> str:
+    """The id of a transaction given as a Transaction or its dict (checked as from_dict does)."""
+    tx = data if isinstance(data, Transaction) else Transaction.from_dict(data)
+    return tx.id
+
+
 def signing_bytes(body: dict) -> bytes:
     return canonical({"t": "tx", "body": body})
 
@@ -120,9 +131,20 @@ def _validate(tx: Transaction) -> None:
         raise TxFormatError(f"key_kind must be one of {', '.join(KINDS)}")
     if not isinstance(tx.nonce, str) or not 0 < len(tx.nonce) <= MAX_NONCE_LEN:
         raise TxFormatError(f"nonce must be a string of 1-{MAX_NONCE_LEN} characters")
-    if not isinstance(tx.signature, str) or not re.fullmatch(r"[0-9a-f]{128,144}", tx.signature):
-        raise TxFormatError("signature must be lower-case hex")
+    _validate_signature_shape(tx.key_kind, tx.signature)
     try:
-        canonical(tx.payload)
+        canonical(tx.body())
     except EncodingError as exc:
-        raise TxFormatError(f"payload: {exc}") from exc
+        raise TxFormatError(f"not encodable: {exc}") from exc
+
+
+def _validate_signature_shape(key_kind: str, signature: Any) -> None:
+    """Shape only; `verify` decides validity. Ed25519 signatures are 64 bytes; P-256 ones are the
+    64-byte r||s form or DER, which OCMF meters emit and which is shorter than 72 bytes now and then."""
+    if not isinstance(signature, str) or not SIGNATURE_HEX_RE.fullmatch(signature):
+        raise TxFormatError("signature must be lower-case hex of whole bytes")
+    size = len(signature) // 2
+    if key_kind == ED25519 and size != 64:
+        raise TxFormatError("an Ed25519 signature is 64 bytes")
+    if key_kind == P256 and size != 64 and not (MIN_DER_SIG <= size <= MAX_DER_SIG and signature[:2] == "30"):
+        raise TxFormatError("a P-256 signature is 64 bytes r||s or a DER sequence")
