@@ -32,8 +32,9 @@ def _check_redis() -> dict:
 def _check_celery() -> dict:
     from config.celery_app import app
 
+    # Several nodes may share one broker: count only this node's workers (named "<node>@host").
     replies = app.control.ping(timeout=settings.HEALTHZ_CELERY_TIMEOUT_S)
-    workers = sorted(name for reply in replies for name in reply)
+    workers = sorted(name for reply in replies for name in reply if name.startswith(f"{settings.NODE_CODE}@"))
     return {"ok": bool(workers), "workers": workers}
 
 

@@ -84,7 +84,6 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "channels",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -171,7 +170,7 @@ if EMBEDDED_REDIS:
     REDIS_DB = int(env("PILECHAIN_REDIS_DB", "0"))
     REDIS_URL = f"unix://{_sock}?db={REDIS_DB}"
     CELERY_BROKER_URL = f"redis+socket://{_sock}?virtual_host={REDIS_DB}"
-    CELERY_RESULT_BACKEND = f"socket://{_sock}?virtual_host={REDIS_DB}"
+    CELERY_RESULT_BACKEND = f"redis+socket://{_sock}?virtual_host={REDIS_DB}"
 else:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
@@ -186,7 +185,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    # A watchdog, not a clock: the drain loop ticks itself; this only restarts a loop that died.
+    "ledger-drive": {"task": "ledger.drive", "schedule": 5.0, "options": {"expires": 5.0}},
+}
 CELERY_TIMEZONE = "UTC"
 
 CHANNEL_LAYERS = {
@@ -241,12 +243,14 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise expects it, even when empty
 
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "registry.authentication.ApiTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
@@ -269,6 +273,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"PileKindEnum": "registry.models.PileKind", "KeyKindEnum": "registry.models.KeyKind"},
 }
 
 # --- logging: one JSON object per line ----------------------------------------------------------
@@ -279,8 +284,9 @@ LOGGING = {
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            "timestamp": "time",  # UTC, ISO 8601, whatever the local time zone
+            "rename_fields": {"levelname": "level", "name": "logger"},
             "static_fields": {"node": NODE_CODE},
         },
     },
@@ -291,5 +297,12 @@ LOGGING = {
         "celery": {"level": "INFO"},
     },
 }
+
+# --- ledger --------------------------------------------------------------------------------------
+LEDGER_CONSORTIUM_FILE = Path(env("PILECHAIN_CONSORTIUM", str(VAR_DIR / "consortium.json")))
+LEDGER_TICK_MS = int(env("PILECHAIN_TICK_MS", "100"))
+LEDGER_LEASE_TTL_S = float(env("PILECHAIN_LEASE_TTL_S", "3"))
+LEDGER_PEER_TIMEOUT_S = float(env("PILECHAIN_PEER_TIMEOUT_S", "5"))
+LEDGER_MAX_PEER_BODY = int(env("PILECHAIN_MAX_PEER_BODY", str(32 * 1024 * 1024)))
 
 HEALTHZ_CELERY_TIMEOUT_S = float(env("HEALTHZ_CELERY_TIMEOUT_S", "1.5"))

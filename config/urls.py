@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("config.api_urls")),
     path("registry/", include("registry.urls")),
+    path("ledger/", include("ledger.urls")),
     path("", include("dashboards.urls")),
 ]
 

@@ -1,21 +1,17 @@
 """Consortium members and the people who work for them."""
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager as DjangoUserManager
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from registry.access import RestrictedQuerySet
+from registry.roles import InstitutionRole, StaffRole
 
 CODE_VALIDATOR = RegexValidator(
     r"^[A-Z0-9][A-Z0-9_-]{1,31}$",
     _("Use 2-32 upper-case letters, digits, '-' or '_', starting with a letter or digit."),
 )
-
-
-class InstitutionRole(models.TextChoices):
-    OPERATOR = "operator", _("Charge-point operator")
-    METROLOGY = "metrology", _("Metrology institute")
-    GRID = "grid", _("Power-supply company")
-    REGULATOR = "regulator", _("Regulator")
 
 
 class Institution(models.Model):
@@ -25,6 +21,8 @@ class Institution(models.Model):
     name = models.CharField(_("name"), max_length=200)
     role = models.CharField(_("role"), max_length=16, choices=InstitutionRole.choices)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]
@@ -39,10 +37,8 @@ class Institution(models.Model):
         return self.code
 
 
-class StaffRole(models.TextChoices):
-    MANAGER = "manager", _("Manager")  # administers the institution's registry entries
-    ENGINEER = "engineer", _("Engineer")  # O&M technician or calibration staff in the field
-    VIEWER = "viewer", _("Viewer")  # read-only
+class UserManager(DjangoUserManager.from_queryset(RestrictedQuerySet)):
+    """Django's user manager with `.restrict()`; named so migrations can import it."""
 
 
 class User(AbstractUser):
@@ -62,6 +58,8 @@ class User(AbstractUser):
     staff_role = models.CharField(
         _("staff role"), max_length=16, choices=StaffRole.choices, default=StaffRole.VIEWER
     )
+
+    objects = UserManager()
 
     class Meta:
         verbose_name = _("user")

@@ -1,0 +1,47 @@
+"""OCMF (Open Charge Metering Format) signed meter values: parse, verify, check a session.
+
+    record = parse(text)                       # typed Record, exact integer mWh per reading
+    result = verify(text, registered_key_hex)  # VerifyResult(ok, reason, detail); never raises
+    check = check_session([begin, end], key)   # check.ok, check.problems, check.energy_mwh
+
+Pure: no Django, no I/O, no clock. See docs/ocmf.md for what is verified and the unit rules.
+"""
+
+from .crypto import ALGORITHMS, VerifyResult, check_signature, load_public_key, verify
+from .errors import (
+    BadJson,
+    BadSignature,
+    InexactValue,
+    InvalidPublicKey,
+    KeyMismatch,
+    MalformedRecord,
+    MalformedSignature,
+    OcmfError,
+    Reason,
+    UnsupportedAlgorithm,
+)
+from .model import (
+    END_CODES,
+    LossCompensation,
+    MeterStatus,
+    Pagination,
+    Payload,
+    Reading,
+    ReadingTime,
+    Record,
+    Signature,
+    TimeSync,
+    TransactionCode,
+)
+from .parser import MAX_RECORD_LENGTH, parse
+from .session import NotSettleable, Problem, SessionCheck, check_session
+from .units import to_mwh, to_wh
+
+__all__ = [
+    "ALGORITHMS", "END_CODES", "MAX_RECORD_LENGTH",
+    "BadJson", "BadSignature", "InexactValue", "InvalidPublicKey", "KeyMismatch", "MalformedRecord",
+    "MalformedSignature", "NotSettleable", "OcmfError", "Reason", "UnsupportedAlgorithm",
+    "LossCompensation", "MeterStatus", "Pagination", "Payload", "Problem", "Reading", "ReadingTime",
+    "Record", "SessionCheck", "Signature", "TimeSync", "TransactionCode", "VerifyResult",
+    "check_session", "check_signature", "load_public_key", "parse", "to_mwh", "to_wh", "verify",
+]  # fmt: skip

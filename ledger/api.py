@@ -1,0 +1,107 @@
+"""REST endpoints of the ledger: submit transactions, receipts, block headers with certificates,
+node status. Reads come from this node's tables; anyone holding the consortium's public keys can
+check what they return with ledger.chain.lightclient, trusting no single node."""
+
+from __future__ import annotations
+
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ledger import selectors, services
+from ledger.models import Block
+from ledger.runtime import node
+
+MAX_BLOCKS_PER_PAGE = 500
+
+_result = inline_serializer(
+    "SubmitResult",
+    {"tx_id": serializers.CharField(allow_null=True), "status": serializers.CharField(),
+     "error": serializers.CharField(), "height": serializers.IntegerField(allow_null=True)},
+)
+
+
+class TransactionsView(APIView):
+    @extend_schema(
+        summary="Submit signed transactions (one object, or a list for a batch)",
+        request=OpenApiTypes.OBJECT,
+        responses={202: _result, 400: None},
+    )
+    def post(self, request):
+        if not node.configured():
+            return Response({"error": {"status": 503, "code": "not_configured", "detail": "no consortium", "fields": {}}},
+                            status=503)
+        batch = isinstance(request.data, list)
+        items = request.data if batch else [request.data]
+        try:
+            results = services.tx_submit(transactions=items, submitted_by=request.user)
+        except services.SubmitError as exc:
+            raise ValidationError({"non_field_errors": [str(exc)]}) from exc
+        body = [r.__dict__ for r in results]
+        if not batch and results[0].status == "invalid":
+            raise ValidationError({"transaction": [results[0].error]})
+        return Response(body if batch else body[0], status=status.HTTP_202_ACCEPTED)
+
+
+class TransactionDetailView(APIView):
+    @extend_schema(summary="A transaction's status and, once committed, its receipt (Merkle proof)",
+                   responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, tx_id: str):
+        found = selectors.tx_receipt(tx_id.lower())
+        if found is None:
+            raise NotFound("no such transaction on this node")
+        return Response(found)
+
+
+def _header_item(block: Block, with_txs: bool) -> dict:
+    item = {"height": block.height, "hash": block.hash, "header": block.header, "certificate": block.certificate,
+            "state_root_after": block.state_root_after, "applied": block.applied}
+    if with_txs:
+        item["txs"] = block.txs
+    return item
+
+
+class BlocksView(APIView):
+    @extend_schema(
+        summary="Block headers with their commit certificates, in height order",
+        operation_id="ledger_blocks_list",
+        parameters=[OpenApiParameter("from_height", int), OpenApiParameter("limit", int)],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request):
+        try:
+            start = int(request.query_params.get("from_height", 1))
+            limit = min(int(request.query_params.get("limit", 100)), MAX_BLOCKS_PER_PAGE)
+        except ValueError as exc:
+            raise ValidationError({"from_height": ["must be an integer"]}) from exc
+        blocks = Block.objects.filter(height__gte=start).order_by("height")[: max(limit, 1)]
+        return Response({"results": [_header_item(b, with_txs=False) for b in blocks]})
+
+
+class BlockDetailView(APIView):
+    @extend_schema(summary="One block with its transactions", operation_id="ledger_block_retrieve", responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, height: int):
+        block = Block.objects.filter(height=height).first()
+        if block is None:
+            raise NotFound("no such block on this node")
+        return Response(_header_item(block, with_txs=True))
+
+
+class StatusView(APIView):
+    @extend_schema(summary="This node's ledger status: heights, view, checkpoint, peers, drops",
+                   responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        return Response(selectors.node_status())
+
+
+urlpatterns = [
+    path("ledger/transactions/", TransactionsView.as_view(), name="ledger-transactions"),
+    path("ledger/transactions/<str:tx_id>/", TransactionDetailView.as_view(), name="ledger-transaction"),
+    path("ledger/blocks/", BlocksView.as_view(), name="ledger-blocks"),
+    path("ledger/blocks/<int:height>/", BlockDetailView.as_view(), name="ledger-block"),
+    path("ledger/status/", StatusView.as_view(), name="ledger-status"),
+]

@@ -1,0 +1,122 @@
+"""The consortium definition: who the member institutions are, where their nodes listen, their keys.
+
+It lives in platform/ as JSON (one file every node holds, byte for byte the same), because it is
+deployment data, not code. The genesis block commits to its hash, so nodes with different
+definitions refuse each other.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ledger.chain.block import Validator, ValidatorSet
+from ledger.chain.crypto import ED25519, InvalidKey, PublicKey
+from ledger.chain.encoding import canonical, sha256
+
+ROLES = ("operator", "metrology", "grid", "regulator")
+
+
+class ConsortiumError(ValueError):
+    """A consortium definition that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Member:
+    code: str
+    name: str
+    role: str
+    url: str
+    signing_key: PublicKey  # Ed25519: signs PBFT messages and the node's transactions
+    encryption_key: str  # X25519 public key, hex: sealed payload sections are wrapped to it
+
+    def to_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "role": self.role,
+            "url": self.url,
+            "signing_key": self.signing_key.hex,
+            "encryption_key": self.encryption_key,
+        }
+
+
+@dataclass(frozen=True)
+class Consortium:
+    chain_id: str
+    members: tuple[Member, ...]
+    checkpoint_interval: int = 16
+    genesis_time_ms: int = 0
+    timeouts: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        codes = [m.code for m in self.members]
+        if len(set(codes)) != len(codes):
+            raise ConsortiumError("member codes must be distinct")
+        if len(codes) < 4:
+            raise ConsortiumError("a PBFT consortium needs at least 4 member nodes")
+        object.__setattr__(self, "_by_code", {m.code: m for m in self.members})
+
+    def member(self, code: str) -> Member | None:
+        return self._by_code.get(code)
+
+    def role_of(self, code: str) -> str | None:
+        member = self.member(code)
+        return member.role if member else None
+
+    def validators(self) -> ValidatorSet:
+        return ValidatorSet(self.chain_id, tuple(Validator(m.code, m.signing_key) for m in self.members))
+
+    def to_dict(self) -> dict:
+        return {
+            "chain_id": self.chain_id,
+            "checkpoint_interval": self.checkpoint_interval,
+            "genesis_time_ms": self.genesis_time_ms,
+            "timeouts": self.timeouts,
+            "members": [m.to_dict() for m in self.members],
+        }
+
+    def digest(self) -> str:
+        return sha256(canonical(self.to_dict())).hex()
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Consortium":
+        try:
+            members = []
+            for raw in data["members"]:
+                if raw["role"] not in ROLES:
+                    raise ConsortiumError(f"member {raw.get('code')}: role must be one of {', '.join(ROLES)}")
+                key = PublicKey.from_hex(ED25519, raw["signing_key"])
+                enc = bytes.fromhex(raw["encryption_key"])
+                if len(enc) != 32:
+                    raise ConsortiumError(f"member {raw['code']}: the X25519 key is 32 bytes")
+                members.append(
+                    Member(
+                        code=raw["code"],
+                        name=raw.get("name", raw["code"]),
+                        role=raw["role"],
+                        url=raw["url"].rstrip("/"),
+                        signing_key=key,
+                        encryption_key=enc.hex(),
+                    )
+                )
+            return cls(
+                chain_id=data["chain_id"],
+                members=tuple(members),
+                checkpoint_interval=int(data.get("checkpoint_interval", 16)),
+                genesis_time_ms=int(data.get("genesis_time_ms", 0)),
+                timeouts=dict(data.get("timeouts", {})),
+            )
+        except (KeyError, TypeError, ValueError, InvalidKey) as exc:
+            if isinstance(exc, ConsortiumError):
+                raise
+            raise ConsortiumError(f"invalid consortium definition: {exc!r}") from exc
+
+    @classmethod
+    def load(cls, path: Path | str) -> "Consortium":
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConsortiumError(f"cannot read the consortium definition {path}: {exc}") from exc
+        return cls.from_dict(data)

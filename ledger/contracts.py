@@ -1,0 +1,76 @@
+"""The contracts registry: domain apps register, the ledger calls.
+
+A contract is the deterministic function that every node runs for a committed transaction of its
+type. It checks the signer's authority and the preconditions against the state before the
+transaction, then writes the app's tables through `ctx.save` / `ctx.delete` so that the ledger sees
+every write (they feed the state root and the audit digest). It must not read the wall clock (use
+`ctx.block_time`), random numbers, auto-increment ids or encrypted payload sections.
+
+Apps register in AppConfig.ready(), the way they register admin classes; the ledger never imports
+a domain app.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+NODE = "node"
+DEVICE = "device"
+
+
+class ContractRejected(Exception):
+    """The transaction is committed, but as rejected: its effects are rolled back, its reason kept."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Contract:
+    type: str
+    handler: Callable
+    signer_kinds: frozenset = field(default_factory=lambda: frozenset({NODE}))
+    # Institution roles whose node may sign this type (None: any member's node).
+    roles: frozenset | None = None
+    description: str = ""
+
+
+class ContractRegistry:
+    def __init__(self):
+        self._contracts: dict[str, Contract] = {}
+
+    def register(
+        self,
+        type: str,
+        *,
+        signer_kinds=(NODE,),
+        roles=None,
+        description: str = "",
+    ):
+        """Decorator: @contracts.register("registry.pile_register", roles={"operator"})."""
+
+        def decorate(handler):
+            if type in self._contracts and self._contracts[type].handler is not handler:
+                raise ValueError(f"contract {type} registered twice")
+            self._contracts[type] = Contract(
+                type=type,
+                handler=handler,
+                signer_kinds=frozenset(signer_kinds),
+                roles=frozenset(roles) if roles is not None else None,
+                description=description or (handler.__doc__ or "").strip().split("\n")[0],
+            )
+            return handler
+
+        return decorate
+
+    def get(self, type: str) -> Contract | None:
+        return self._contracts.get(type)
+
+    def types(self) -> list[str]:
+        return sorted(self._contracts)
+
+
+contracts = ContractRegistry()
+register = contracts.register

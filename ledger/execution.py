@@ -1,0 +1,259 @@
+"""Applying a committed block: every contract of the block in one database transaction.
+
+For each transaction, in block order: the signer's authority is checked (signer kind and, for a
+node, its institution's role from the consortium definition), then the contract runs inside a
+savepoint. A rejection rolls back that transaction's writes and keeps its reason; the block commits
+anyway. Every write goes through the context, which feeds the write-set hash and the MuHash of the
+ledger-owned rows; together with the previous root they make the new state root. Events leave only
+after the database commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable
+
+from django.db import DatabaseError, models, transaction
+
+from ledger.chain.block import BlockHeader, CommitCertificate
+from ledger.chain.encoding import canonical, sha256
+from ledger.chain.tx import Transaction
+from ledger.contracts import DEVICE, NODE, ContractRejected, contracts
+from ledger.models import Block, CommittedTx, NodeState, Submission, TxStatus
+from ledger.state.muhash import MuHash
+from ledger.state.rows import entry_bytes, is_owned
+
+logger = logging.getLogger("pilechain.ledger")
+
+GENESIS_STATE_ROOT = sha256(b"pilechain genesis state").hex()
+ID_NAMESPACE = uuid.UUID("6f1c2b1e-3b8e-5a52-9c3e-7d1f0a7e9b10")
+
+
+class Diverged(Exception):
+    """This node's state no longer matches what the consortium signed; it stops applying."""
+
+
+@dataclass
+class ContractContext:
+    tx: Transaction
+    header: BlockHeader
+    index: int
+    signer_role: str | None
+    writes: list[tuple[str, bytes | None, bytes | None]] = field(default_factory=list)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def block_height(self) -> int:
+        return self.header.height
+
+    @property
+    def block_time(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.header.timestamp_ms / 1000, tz=dt.timezone.utc)
+
+    @property
+    def signer_kind(self) -> str:
+        return self.tx.signer_kind
+
+    @property
+    def signer_id(self) -> str:
+        return self.tx.signer_id
+
+    def derive_uuid(self, *parts: str) -> uuid.UUID:
+        """An id every node derives alike: from the transaction's hash and the given parts."""
+        return uuid.uuid5(ID_NAMESPACE, "/".join([self.tx.id, *parts]))
+
+    def reject(self, reason: str):
+        raise ContractRejected(reason)
+
+    def save(self, instance: models.Model) -> None:
+        old = self._current_entry(instance)
+        instance.save()
+        self._record("save", old, entry_bytes(instance) if is_owned(type(instance)) else None)
+
+    def delete(self, instance: models.Model) -> None:
+        old = self._current_entry(instance)
+        instance.delete()
+        self._record("delete", old, None)
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Run after the block's database transaction commits (events, websockets, webhooks)."""
+        self.after_commit.append(callback)
+
+    def _current_entry(self, instance) -> bytes | None:
+        if instance.pk is None or not is_owned(type(instance)):
+            return None
+        stored = type(instance)._base_manager.filter(pk=instance.pk).first()
+        return entry_bytes(stored) if stored is not None else None
+
+    def _record(self, op: str, old: bytes | None, new: bytes | None) -> None:
+        if old is not None or new is not None:
+            self.writes.append((op, old, new))
+
+
+@dataclass
+class AppliedBlock:
+    height: int
+    state_root: str
+    applied: int
+    rejected: int
+
+
+def node_state() -> NodeState:
+    state = NodeState.objects.first()
+    if state is None:
+        state = NodeState.objects.create(
+            applied_height=0, state_root=GENESIS_STATE_ROOT, rows_muhash=MuHash().to_hex()
+        )
+    return state
+
+
+def next_state_root(prev_root: str, height: int, writes_digest: str, rows_digest: str) -> str:
+    return sha256(canonical({"prev": prev_root, "height": height, "writes": writes_digest, "rows": rows_digest})).hex()
+
+
+def store_block(*, header: BlockHeader, transactions, certificate: CommitCertificate) -> Block:
+    """Keep a block the replica committed (inside the runtime's persist transaction); idempotent."""
+    block, created = Block.objects.get_or_create(
+        height=header.height,
+        defaults=dict(
+            hash=header.hash(),
+            prev_hash=header.prev_hash,
+            header=header.to_dict(),
+            certificate=certificate.to_dict(),
+            txs=[tx.to_dict() for tx in transactions],
+            tx_count=header.tx_count,
+            proposer=header.proposer,
+            view=header.view,
+            timestamp_ms=header.timestamp_ms,
+        ),
+    )
+    if not created and block.hash != header.hash():
+        raise Diverged(f"two different blocks committed at height {header.height}")
+    return block
+
+
+def apply_next_blocks(*, role_of: Callable[[str], str | None], limit: int = 100) -> list[AppliedBlock]:
+    """Apply stored blocks in height order, from the first one not applied yet."""
+    done = []
+    state = node_state()
+    for block in Block.objects.filter(applied=False, height__gt=state.applied_height).order_by("height")[:limit]:
+        done.append(apply_block(block=block, role_of=role_of))
+    return done
+
+
+def apply_block(*, block: Block, role_of: Callable[[str], str | None]) -> AppliedBlock:
+    """Apply one stored block on top of this node's state."""
+    try:
+        return _apply(block=block, role_of=role_of)
+    except Diverged as exc:
+        # Recorded after the block's transaction rolled back, so the mark survives it.
+        logger.error("node diverged: %s", exc)
+        NodeState.objects.filter(diverged=False).update(diverged=True, diverged_reason=str(exc))
+        raise
+
+
+def _apply(*, block: Block, role_of) -> AppliedBlock:
+    header = BlockHeader.from_dict(block.header)
+    transactions = [Transaction.from_dict(t) for t in block.txs]
+    callbacks: list[Callable[[], None]] = []
+    with transaction.atomic():
+        state = NodeState.objects.select_for_update().filter(pk=node_state().pk).get()
+        if state.diverged:
+            raise Diverged(state.diverged_reason)
+        if header.height <= state.applied_height:
+            return AppliedBlock(header.height, Block.objects.get(height=header.height).state_root_after, 0, 0)
+        if header.height != state.applied_height + 1:
+            raise ValueError(f"block {header.height} arrived before block {state.applied_height + 1}")
+        if header.state_root != state.state_root:
+            raise Diverged(
+                f"block {header.height} commits to state {header.state_root[:16]}, this node has {state.state_root[:16]}"
+            )
+
+        rows = MuHash.from_hex(state.rows_muhash)
+        writes = hashlib.sha256()
+        applied = rejected = 0
+        committed = []
+        for index, tx in enumerate(transactions):
+            ctx = ContractContext(tx=tx, header=header, index=index, signer_role=_signer_role(tx, role_of))
+            status, reason = _run_contract(ctx)
+            if status == TxStatus.APPLIED:
+                applied += 1
+                for op, old, new in ctx.writes:
+                    if old is not None:
+                        rows.remove(old)
+                    if new is not None:
+                        rows.add(new)
+                    writes.update(canonical([op, (old or b"").hex(), (new or b"").hex()]))
+                callbacks.extend(ctx.after_commit)
+            else:
+                rejected += 1
+            committed.append(
+                CommittedTx(
+                    tx_id=tx.id, block=block, index=index, type=tx.type, signer=tx.signer,
+                    body=tx.to_dict(), status=status, reason=reason,
+                )
+            )
+        CommittedTx.objects.bulk_create(committed)
+        _settle_submissions(committed, header.height)
+
+        state_root = next_state_root(state.state_root, header.height, writes.hexdigest(), rows.digest())
+        Block.objects.filter(pk=block.pk).update(applied=True, state_root_after=state_root)
+        state.applied_height = header.height
+        state.state_root = state_root
+        state.rows_muhash = rows.to_hex()
+        state.save(update_fields=["applied_height", "state_root", "rows_muhash"])
+        for callback in callbacks:
+            transaction.on_commit(callback)
+    return AppliedBlock(header.height, state_root, applied, rejected)
+
+
+def _signer_role(tx: Transaction, role_of) -> str | None:
+    return role_of(tx.signer_id) if tx.signer_kind == NODE else None
+
+
+def _run_contract(ctx: ContractContext) -> tuple[str, str]:
+    tx = ctx.tx
+    contract = contracts.get(tx.type)
+    try:
+        if contract is None:
+            raise ContractRejected(f"no contract for type {tx.type}")
+        if tx.signer_kind not in contract.signer_kinds:
+            raise ContractRejected(f"{tx.type} may not be signed by a {tx.signer_kind}")
+        if tx.signer_kind == NODE:
+            if ctx.signer_role is None:
+                raise ContractRejected(f"{tx.signer_id} is not a member of the consortium")
+            if contract.roles is not None and ctx.signer_role not in contract.roles:
+                raise ContractRejected(f"a {ctx.signer_role} institution may not do {tx.type}")
+        if tx.signer_kind == DEVICE and DEVICE not in contract.signer_kinds:
+            raise ContractRejected(f"{tx.type} may not be signed by a device")
+        if CommittedTx.objects.filter(tx_id=tx.id).exists():
+            raise ContractRejected("transaction already committed")
+        with transaction.atomic():  # a savepoint: a rejection undoes this transaction's writes only
+            contract.handler(ctx, tx)
+        return TxStatus.APPLIED, ""
+    except ContractRejected as exc:
+        ctx.writes.clear()
+        ctx.after_commit.clear()
+        return TxStatus.REJECTED, exc.reason
+    except (DatabaseError, ValueError, TypeError, LookupError) as exc:
+        # Same code and same state on every node: the failure is deterministic, so it is recorded
+        # as a rejection everywhere instead of stopping the chain.
+        logger.exception("contract %s failed on tx %s", tx.type, tx.id)
+        ctx.writes.clear()
+        ctx.after_commit.clear()
+        return TxStatus.REJECTED, f"contract error: {exc.__class__.__name__}: {exc}"
+
+
+def _settle_submissions(committed: list[CommittedTx], height: int) -> None:
+    by_id = {c.tx_id: c for c in committed}
+    for submission in Submission.objects.filter(tx_id__in=list(by_id)):
+        c = by_id[submission.tx_id]
+        submission.status = c.status
+        submission.height = height
+        submission.index = c.index
+        submission.reason = c.reason
+        submission.save(update_fields=["status", "height", "index", "reason"])

@@ -1,0 +1,175 @@
+"""`manage.py ledger <action>`: keys, the consortium definition, genesis, status, audit, replay."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import requests
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.db.models import ProtectedError
+
+from ledger import node_keys
+from ledger.consortium import ROLES, Consortium, ConsortiumError
+from ledger.runtime import node
+
+
+class Command(BaseCommand):
+    help = "Ledger administration: keygen, local-consortium, genesis, status, audit, replay, drive."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True)
+        keygen = sub.add_parser("keygen", help="write this node's Ed25519 and X25519 keys (mode 0600)")
+        keygen.add_argument("--dir", help="where to write them (default var/<node>/keys)")
+        keygen.add_argument("--force", action="store_true", help="replace existing keys")
+
+        local = sub.add_parser("local-consortium", help="keys and a definition for nodes on this machine")
+        local.add_argument("--node", action="append", required=True, metavar="CODE:ROLE:PORT",
+                           help="one member node, e.g. OPERATOR-A:operator:8001 (repeat, 4 or more)")
+        local.add_argument("--chain-id", default="pilechain-local")
+        local.add_argument("--host", default="127.0.0.1")
+        local.add_argument("--out", default=None, help="definition file (default: the configured one)")
+        local.add_argument("--timeouts", default="{}", help="JSON of replica tuning values")
+
+        genesis = sub.add_parser("genesis", help="show the genesis this definition gives; compare with peers")
+        genesis.add_argument("--check-peers", action="store_true")
+
+        sub.add_parser("status", help="this node's ledger status as JSON")
+        sub.add_parser("audit", help="recompute the ledger-owned tables' digest and compare with the chain")
+        sub.add_parser("replay", help="rebuild the read model from the stored chain")
+        drive = sub.add_parser("drive", help="run the drain loop in the foreground (debugging)")
+        drive.add_argument("--seconds", type=float, default=3600)
+
+    def handle(self, *args, action, **options):
+        getattr(self, "do_" + action.replace("-", "_"))(**options)
+
+    # ------------------------------------------------------------------ actions
+
+    def do_keygen(self, *, dir=None, force=False, **_):
+        directory = Path(dir) if dir else None
+        try:
+            generated = node_keys.generate(directory, overwrite=force)
+        except FileExistsError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(json.dumps({
+            "code": settings.NODE_CODE,
+            "signing_key": generated.signing.public_key.hex,
+            "encryption_key": generated.encryption.public_hex(),
+        }, indent=2))
+
+    def do_local_consortium(self, *, node, chain_id, host, out, timeouts, **_):
+        members = []
+        var_dir = Path(settings.VAR_DIR)
+        for spec in node:
+            try:
+                code, role, port = spec.split(":")
+            except ValueError as exc:
+                raise CommandError(f"--node {spec}: expected CODE:ROLE:PORT") from exc
+            if role not in ROLES:
+                raise CommandError(f"--node {spec}: role must be one of {', '.join(ROLES)}")
+            key_dir = var_dir / code / "keys"
+            try:
+                keys = node_keys.load(key_dir)
+            except node_keys.MissingKeys:
+                keys = node_keys.generate(key_dir)
+            members.append({
+                "code": code, "name": code, "role": role, "url": f"http://{host}:{int(port)}",
+                "signing_key": keys.signing.public_key.hex, "encryption_key": keys.encryption.public_hex(),
+            })
+        data = {"chain_id": chain_id, "checkpoint_interval": 16, "timeouts": json.loads(timeouts), "members": members}
+        try:
+            Consortium.from_dict(data)
+        except ConsortiumError as exc:
+            raise CommandError(str(exc)) from exc
+        path = Path(out) if out else node.consortium_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=2) + "\n")
+        self.stdout.write(f"wrote {path} with {len(members)} members")
+
+    def do_genesis(self, *, check_peers=False, **_):
+        definition = self._consortium()
+        mine = {
+            "chain_id": definition.chain_id,
+            "consortium_digest": definition.digest(),
+            "genesis_state_root": node.genesis_state_root(definition),
+        }
+        self.stdout.write(json.dumps(mine, indent=2))
+        if not check_peers:
+            return
+        differ = []
+        for member in definition.members:
+            if member.code == settings.NODE_CODE:
+                continue
+            try:
+                theirs = requests.get(member.url + "/ledger/genesis", timeout=5).json()
+            except (requests.RequestException, ValueError) as exc:
+                self.stdout.write(f"{member.code}: unreachable ({exc.__class__.__name__})")
+                continue
+            same = all(theirs.get(k) == v for k, v in mine.items())
+            self.stdout.write(f"{member.code}: {'same genesis' if same else 'DIFFERENT genesis'}")
+            if not same:
+                differ.append(member.code)
+        if differ:
+            raise CommandError(f"genesis differs from {', '.join(differ)}: refusing")
+
+    def do_status(self, **_):
+        from ledger.selectors import node_status
+
+        self.stdout.write(json.dumps(node_status(), indent=2, default=str))
+
+    def do_audit(self, **_):
+        from ledger.audit import audit_tables
+
+        result = audit_tables()
+        self.stdout.write(json.dumps(result.__dict__, indent=2))
+        if not result.ok:
+            raise CommandError("the ledger-owned tables differ from what the chain says")
+
+    def do_replay(self, **_):
+        from ledger.execution import apply_next_blocks, node_state
+        from ledger.models import Block, CommittedTx, NodeState
+        from ledger.state.rows import owned_models
+
+        self._consortium()
+        with transaction.atomic():
+            remaining = list(reversed(owned_models()))
+            for _ in range(len(remaining) + 1):  # delete dependents first, whatever the order
+                still = []
+                for model in remaining:
+                    try:
+                        with transaction.atomic():
+                            model._base_manager.all().delete()
+                    except ProtectedError:
+                        still.append(model)
+                remaining = still
+                if not remaining:
+                    break
+            if remaining:
+                raise CommandError(f"could not clear {', '.join(m.__name__ for m in remaining)}")
+            CommittedTx.objects.all().delete()
+            NodeState.objects.all().delete()
+            Block.objects.update(applied=False, state_root_after="")
+        node_state()
+        total = 0
+        while True:
+            done = apply_next_blocks(role_of=node.role_of, limit=200)
+            if not done:
+                break
+            total += len(done)
+        self.stdout.write(f"replayed {total} blocks; state root {node_state().state_root}")
+
+    def do_drive(self, *, seconds, **_):
+        from ledger.runtime.driver import Driver
+
+        driver = Driver()
+        if not driver.start():
+            raise CommandError("another driver holds the lease, or the node diverged")
+        driver.run(max_seconds=seconds)
+
+    def _consortium(self) -> Consortium:
+        try:
+            return node.consortium()
+        except node.NotConfigured as exc:
+            raise CommandError(str(exc)) from exc

@@ -1,0 +1,66 @@
+"""This node's own keys: Ed25519 to sign PBFT messages and its institution's transactions, X25519 to
+open sealed payload sections addressed to its institution. Files with mode 0600 under
+var/<node>/keys/ (or PILECHAIN_KEYS_DIR), never in git."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from ledger.chain.crypto import ED25519, SigningKey
+from ledger.chain.sealed import X25519KeyPair
+
+SIGNING_FILE = "node-signing.pem"
+ENCRYPTION_FILE = "node-encryption.hex"
+
+
+class MissingKeys(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class NodeKeys:
+    signing: SigningKey
+    encryption: X25519KeyPair
+
+
+def keys_dir() -> Path:
+    configured = os.environ.get("PILECHAIN_KEYS_DIR")
+    return Path(configured) if configured else Path(settings.NODE_DIR) / "keys"
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+
+
+def generate(directory: Path | None = None, *, overwrite: bool = False) -> NodeKeys:
+    directory = directory or keys_dir()
+    signing_path, encryption_path = directory / SIGNING_FILE, directory / ENCRYPTION_FILE
+    if not overwrite and (signing_path.exists() or encryption_path.exists()):
+        raise FileExistsError(f"keys already exist in {directory}; refusing to replace them")
+    for path in (signing_path, encryption_path):
+        if path.exists():
+            path.unlink()
+    signing = SigningKey.generate(ED25519)
+    encryption = X25519KeyPair.generate()
+    _write_private(signing_path, signing.to_pem())
+    _write_private(encryption_path, encryption.private_hex() + "\n")
+    return NodeKeys(signing, encryption)
+
+
+def load(directory: Path | None = None) -> NodeKeys:
+    directory = directory or keys_dir()
+    try:
+        signing = SigningKey.from_pem((directory / SIGNING_FILE).read_bytes())
+        encryption = X25519KeyPair.from_hex((directory / ENCRYPTION_FILE).read_text().strip())
+    except FileNotFoundError as exc:
+        raise MissingKeys(f"no node keys in {directory}: run `manage.py ledger keygen`") from exc
+    if signing.kind != ED25519:
+        raise MissingKeys("the node signing key must be Ed25519")
+    return NodeKeys(signing, encryption)

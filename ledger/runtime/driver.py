@@ -1,0 +1,248 @@
+"""The drain loop: the one place where this node's PBFT replica is stepped.
+
+One loop per node, under the lease. Each turn: step the inbox in arrival order, propose new
+submissions, tick when a tick is due; then take ready() and
+  1. persist it in one database transaction (replica records, committed blocks, inbox rows consumed,
+     submissions handed over), after checking the lease: nothing is sent that is not on disk;
+  2. send its messages (Celery tasks with retries) and answer state requests from the block store;
+  3. apply committed blocks (contracts, read model, state root) and report each to the replica;
+and advance(). With nothing to do it waits on the doorbell until the next tick is due.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import defaultdict
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ledger import signers
+from ledger.chain.tx import Transaction, TxFormatError
+from ledger.execution import Diverged, apply_next_blocks, node_state, store_block
+from ledger.models import Block, InboxMessage, NodeState, PeerDrop, ReplicaRecord, Submission, TxStatus
+from ledger.pbft.config import ReplicaConfig
+from ledger.pbft.log import CommittedBlock
+from ledger.pbft.replica import Replica
+from ledger.pbft.statetransfer import serve_state_request
+from ledger.runtime import lease, wake
+from ledger.runtime.node import consortium, genesis_state_root, keys, me, role_of
+
+logger = logging.getLogger("pilechain.ledger.driver")
+
+INBOX_BATCH = 1000
+PROPOSE_BATCH = 5000
+STATUS_EVERY_S = 1.0
+
+
+def replica_config() -> ReplicaConfig:
+    definition = consortium()
+    validators = definition.validators()
+    allowed = set(ReplicaConfig.__dataclass_fields__)
+    tuning = {k: v for k, v in definition.timeouts.items() if k in allowed}
+
+    def verify_request(tx: Transaction) -> bool:
+        return signers.signer_problem(tx, validators.key) is None
+
+    return ReplicaConfig(
+        validators=validators,
+        replica_id=me().code,
+        signing_key=keys().signing,
+        verify_request=verify_request,
+        checkpoint_interval=definition.checkpoint_interval,
+        genesis_state_root=genesis_state_root(definition),
+        **tuning,
+    )
+
+
+def load_records() -> dict[str, bytes]:
+    return {r.key: bytes(r.value) for r in ReplicaRecord.objects.all()}
+
+
+def stored_block(height: int) -> CommittedBlock | None:
+    from ledger.chain.block import BlockHeader, CommitCertificate
+
+    block = Block.objects.filter(height=height).first()
+    if block is None:
+        return None
+    return CommittedBlock(
+        header=BlockHeader.from_dict(block.header),
+        txs=tuple(Transaction.from_dict(t) for t in block.txs),
+        certificate=CommitCertificate.from_dict(block.certificate),
+    )
+
+
+class Driver:
+    def __init__(self, *, holder: str | None = None, send=None):
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.cfg = replica_config()
+        self.tick_s = settings.LEDGER_TICK_MS / 1000
+        self.ttl_s = settings.LEDGER_LEASE_TTL_S
+        self.epoch: int | None = None
+        self.replica: Replica | None = None
+        self._send = send or _send_with_celery
+        self._reported_drops: dict[str, int] = {}
+        self._next_tick = 0.0
+        self._next_status = 0.0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> bool:
+        """Take the lease and rebuild the replica from the database; False if another driver has it."""
+        self.epoch = lease.acquire(self.holder, self.ttl_s)
+        if self.epoch is None:
+            return False
+        state = node_state()
+        if state.diverged:
+            lease.release(self.holder, self.epoch)
+            logger.error("not driving: this node has diverged (%s)", state.diverged_reason)
+            return False
+        self.replica = Replica.restore(self.cfg, load_records())
+        self._apply_stored()  # blocks committed before a crash but not yet applied
+        state = node_state()
+        self.replica.applied(state.applied_height, state.state_root)
+        self._next_tick = time.monotonic()
+        logger.info("driving the replica", extra={"holder": self.holder, "epoch": self.epoch,
+                                                    "height": state.applied_height})
+        return True
+
+    def run(self, *, max_seconds: float) -> None:
+        if self.replica is None and not self.start():
+            return
+        deadline = time.monotonic() + max_seconds
+        try:
+            while time.monotonic() < deadline:
+                busy = self.turn()
+                if not busy:
+                    wake.wait(max(0.0, self._next_tick - time.monotonic()))
+        except (lease.LeaseLost, Diverged) as exc:
+            logger.warning("driver stops: %s", exc)
+            return
+        lease.release(self.holder, self.epoch)
+
+    # ------------------------------------------------------------------ one turn
+
+    def turn(self) -> bool:
+        """One pass of the loop; True when it found work (so the caller does not wait)."""
+        replica = self.replica
+        inbox = list(InboxMessage.objects.order_by("id")[:INBOX_BATCH])
+        for message in inbox:
+            replica.step(bytes(message.data))
+        proposed, refused = self._propose_new()
+        now = time.monotonic()
+        if now >= self._next_tick:
+            replica.tick(int(time.time() * 1000))
+            self._next_tick = max(self._next_tick + self.tick_s, now)
+        ready = replica.ready()
+        self._persist(ready, inbox, proposed, refused)
+        self._deliver(ready)
+        self._apply_stored()
+        replica.advance()
+        if now >= self._next_status:
+            self._write_status()
+            self._next_status = now + STATUS_EVERY_S
+        return bool(inbox or proposed or refused or ready.committed or ready.messages)
+
+    def _propose_new(self) -> tuple[list[int], list[tuple[int, str]]]:
+        proposed, refused = [], []
+        pending = Submission.objects.filter(proposed=False, status=TxStatus.PENDING).order_by("id")
+        for sub in pending[:PROPOSE_BATCH]:
+            try:
+                tx = Transaction.from_dict(sub.body)
+            except (TxFormatError, TypeError) as exc:
+                refused.append((sub.pk, f"malformed: {exc}"))
+                continue
+            if self.replica.propose(tx):
+                proposed.append(sub.pk)
+            elif tx.id in self.replica.committed_txids:
+                proposed.append(sub.pk)  # already on the chain; its block settles it
+            else:
+                refused.append((sub.pk, "refused by the replica (bad signature, wrong chain or duplicate)"))
+        return proposed, refused
+
+    def _persist(self, ready, inbox, proposed, refused) -> None:
+        with transaction.atomic():
+            lease.check_and_renew(self.holder, self.epoch, self.ttl_s)
+            final: dict[str, bytes | None] = {}
+            for key, value in ready.persist:  # in order: the last write of a key wins
+                final[key] = value
+            deletes = [k for k, v in final.items() if v is None]
+            if deletes:
+                ReplicaRecord.objects.filter(key__in=deletes).delete()
+            upserts = [ReplicaRecord(key=k, value=v) for k, v in final.items() if v is not None]
+            if upserts:
+                ReplicaRecord.objects.bulk_create(
+                    upserts, update_conflicts=True, unique_fields=["key"], update_fields=["value"]
+                )
+            for block in ready.committed:
+                store_block(header=block.header, transactions=list(block.txs), certificate=block.certificate)
+            if inbox:
+                InboxMessage.objects.filter(id__lte=inbox[-1].id).delete()
+            if proposed:
+                Submission.objects.filter(pk__in=proposed).update(proposed=True)
+            for pk, reason in refused:
+                Submission.objects.filter(pk=pk).update(proposed=True, status=TxStatus.REJECTED, reason=reason)
+
+    def _deliver(self, ready) -> None:
+        by_peer: dict[str, list[bytes]] = defaultdict(list)
+        for out in ready.messages:
+            for peer in out.to:
+                by_peer[peer].append(out.data)
+        for request in ready.state_requests:
+            answer = serve_state_request(
+                request, stored_block, signing_key=self.cfg.signing_key, chain_id=self.cfg.chain_id,
+                replica_id=self.cfg.replica_id, max_blocks=self.cfg.fetch_max_blocks,
+            )
+            if answer is not None:
+                for peer in answer.to:
+                    by_peer[peer].append(answer.data)
+        for peer, wires in by_peer.items():
+            self._send(peer, wires)
+
+    def _apply_stored(self) -> None:
+        for done in apply_next_blocks(role_of=role_of):
+            self.replica.applied(done.height, done.state_root)
+
+    def _write_status(self) -> None:
+        r = self.replica
+        drops = dict(r.dropped)
+        for reason, count in drops.items():
+            delta = count - self._reported_drops.get(reason, 0)
+            if delta > 0:
+                row, _ = PeerDrop.objects.get_or_create(sender="*replica*", reason=reason)
+                PeerDrop.objects.filter(pk=row.pk).update(count=F("count") + delta)
+        self._reported_drops = drops
+        NodeState.objects.filter(pk=node_state().pk).update(
+            replica_status={
+                "holder": self.holder,
+                "epoch": self.epoch,
+                "view": r.view,
+                "view_active": r.active,
+                "primary": r.vs.primary(r.view),
+                "committed_height": r.committed_height,
+                "stable_checkpoint": r.stable.height,
+                "pending_requests": len(r.pending),
+                "dropped": drops,
+            },
+            replica_status_at=timezone.now(),
+        )
+
+
+def _send_with_celery(peer: str, wires: list[bytes]) -> None:
+    from ledger.tasks import deliver
+
+    deliver.delay(peer, _b64(wires))
+
+
+def _b64(wires: list[bytes]) -> str:
+    import base64
+
+    from ledger.runtime.transport import pack
+
+    return base64.b64encode(pack(wires)).decode()

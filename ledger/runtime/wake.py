@@ -1,0 +1,32 @@
+"""A doorbell for the drain loop: the peer endpoint and submissions ring it, the loop waits on it
+instead of polling the database."""
+
+from __future__ import annotations
+
+import functools
+
+import redis
+from django.conf import settings
+
+
+@functools.cache
+def _client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=30)
+
+
+def _key() -> str:
+    return f"pilechain:{settings.NODE_CODE}:ledger-wake"
+
+
+def ring() -> None:
+    pipe = _client().pipeline()
+    pipe.lpush(_key(), b"1")
+    pipe.ltrim(_key(), 0, 0)  # one pending ring is enough
+    pipe.execute()
+
+
+def wait(timeout_s: float) -> bool:
+    """Block until rung or timeout; True when rung."""
+    if timeout_s <= 0:
+        return False
+    return _client().blpop([_key()], timeout=max(timeout_s, 0.001)) is not None

@@ -1,0 +1,75 @@
+"""Reads of the ledger: status, receipts, headers. Never through consensus: this node's tables."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Sum
+
+from ledger.chain.block import BlockHeader, CommitCertificate
+from ledger.chain.lightclient import Receipt
+from ledger.chain.merkle import MerkleTree, proof_to_hex
+from ledger.chain.tx import Transaction
+from ledger.execution import node_state
+from ledger.models import Block, CommittedTx, Peer, PeerDrop, Submission
+from ledger.runtime import node
+
+
+def node_status() -> dict:
+    state = node_state()
+    tip = Block.objects.order_by("-height").first()
+    return {
+        "node": settings.NODE_CODE,
+        "configured": node.configured(),
+        "applied_height": state.applied_height,
+        "stored_height": tip.height if tip else 0,
+        "state_root": state.state_root,
+        "diverged": state.diverged,
+        "diverged_reason": state.diverged_reason,
+        "last_audit_at": state.last_audit_at,
+        "last_audit_ok": state.last_audit_ok,
+        "replica": state.replica_status,
+        "replica_status_at": state.replica_status_at,
+        "peers": [
+            {"code": p.code, "last_heard_at": p.last_heard_at, "last_sent_at": p.last_sent_at, "last_error": p.last_error}
+            for p in Peer.objects.order_by("code")
+        ],
+        "dropped": [
+            {"sender": d.sender, "reason": d.reason, "count": d.count} for d in PeerDrop.objects.order_by("sender", "reason")
+        ],
+        "dropped_total": PeerDrop.objects.aggregate(n=Sum("count"))["n"] or 0,
+        "pending_submissions": Submission.objects.filter(status="pending").count(),
+    }
+
+
+def block_header_pair(block: Block) -> tuple[BlockHeader, CommitCertificate]:
+    return BlockHeader.from_dict(block.header), CommitCertificate.from_dict(block.certificate)
+
+
+def tx_receipt(tx_id: str) -> dict | None:
+    """Status of a transaction this node knows, with its receipt once committed."""
+    committed = CommittedTx.objects.select_related("block").filter(tx_id=tx_id).first()
+    if committed is None:
+        submission = Submission.objects.filter(tx_id=tx_id).first()
+        if submission is None:
+            return None
+        return {"tx_id": tx_id, "status": submission.status, "reason": submission.reason, "receipt": None}
+    block = committed.block
+    tx_ids = [Transaction.from_dict(t).id for t in block.txs]
+    tree = MerkleTree.from_leaves([bytes.fromhex(t) for t in tx_ids])
+    receipt = Receipt(
+        tx_id=tx_id, height=block.height, index=committed.index, tx_count=block.tx_count,
+        proof=tuple(proof_to_hex(tree.inclusion_proof(committed.index))),
+    )
+    return {
+        "tx_id": tx_id,
+        "status": committed.status,
+        "reason": committed.reason,
+        "type": committed.type,
+        "signer": committed.signer,
+        "block_height": block.height,
+        "block_hash": block.hash,
+        "index": committed.index,
+        "receipt": receipt.to_dict(),
+        "header": block.header,
+        "certificate": block.certificate,
+    }

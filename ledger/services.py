@@ -1,0 +1,105 @@
+"""Writes into the ledger: accept transactions for consensus. Every write of the platform ends here.
+
+`tx_submit` takes transactions signed elsewhere (devices, third parties holding device keys);
+`node_submit` signs one with this node's key on behalf of an authenticated user of its institution.
+Both are idempotent: resubmitting a transaction returns what is known of it, never a second copy.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+
+from ledger import signers
+from ledger.chain.tx import Transaction, TxFormatError
+from ledger.models import CommittedTx, Submission, TxStatus
+from ledger.runtime import node, wake
+
+MAX_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    tx_id: str | None
+    status: str  # pending | applied | rejected | invalid
+    error: str = ""
+    height: int | None = None
+
+
+class SubmitError(ValueError):
+    pass
+
+
+def _parse(raw) -> Transaction:
+    return Transaction.from_dict(raw)
+
+
+def tx_submit(*, transactions: list, submitted_by=None) -> list[SubmitResult]:
+    """Validate and queue signed transactions; one result per input, in order."""
+    if not isinstance(transactions, list) or not transactions:
+        raise SubmitError("send a transaction object or a non-empty list of them")
+    if len(transactions) > MAX_BATCH:
+        raise SubmitError(f"at most {MAX_BATCH} transactions per batch")
+    definition = node.consortium()
+    validators = definition.validators()
+    results: list[SubmitResult | None] = [None] * len(transactions)
+    fresh: dict[str, tuple[int, Transaction]] = {}
+    for i, raw in enumerate(transactions):
+        try:
+            tx = _parse(raw)
+        except (TxFormatError, TypeError) as exc:
+            results[i] = SubmitResult(None, "invalid", f"malformed transaction: {exc}")
+            continue
+        if tx.chain_id != definition.chain_id:
+            results[i] = SubmitResult(tx.id, "invalid", f"wrong chain: this consortium is {definition.chain_id}")
+            continue
+        problem = signers.signer_problem(tx, validators.key)
+        if problem:
+            results[i] = SubmitResult(tx.id, "invalid", problem)
+            continue
+        fresh.setdefault(tx.id, (i, tx))
+        if fresh[tx.id][0] != i:
+            results[i] = SubmitResult(tx.id, "pending", "duplicate within this batch")
+    known = _known(list(fresh))
+    rows = []
+    for tx_id, (i, tx) in fresh.items():
+        if tx_id in known:
+            results[i] = known[tx_id]
+        else:
+            rows.append(Submission(tx_id=tx_id, body=tx.to_dict(), type=tx.type, submitted_by=submitted_by))
+            results[i] = SubmitResult(tx_id, TxStatus.PENDING)
+    if rows:
+        with transaction.atomic():
+            Submission.objects.bulk_create(rows, ignore_conflicts=True)
+        transaction.on_commit(wake.ring)
+    for i, r in enumerate(results):
+        if r is not None and r.error == "duplicate within this batch":
+            results[i] = SubmitResult(r.tx_id, results[fresh[r.tx_id][0]].status)
+    return results
+
+
+def node_submit(*, type: str, payload: dict, submitted_by=None) -> Submission:
+    """Sign a transaction with this node's key, for its institution, and queue it."""
+    keys = node.keys()
+    tx = Transaction.create(
+        chain_id=node.consortium().chain_id, type=type, payload=payload,
+        signer=f"node:{node.me().code}", key=keys.signing, nonce=uuid.uuid4().hex,
+    )
+    try:
+        with transaction.atomic():
+            submission = Submission.objects.create(tx_id=tx.id, body=tx.to_dict(), type=type, submitted_by=submitted_by)
+    except IntegrityError:  # a nonce collision is impossible in practice; be exact anyway
+        submission = Submission.objects.get(tx_id=tx.id)
+    transaction.on_commit(wake.ring)
+    return submission
+
+
+def _known(tx_ids: list[str]) -> dict[str, SubmitResult]:
+    known = {}
+    for c in CommittedTx.objects.filter(tx_id__in=tx_ids).select_related("block"):
+        known[c.tx_id] = SubmitResult(c.tx_id, c.status, c.reason, c.block.height)
+    for s in Submission.objects.filter(tx_id__in=tx_ids).exclude(tx_id__in=list(known)):
+        known[s.tx_id] = SubmitResult(s.tx_id, s.status, s.reason, s.height)
+    return known

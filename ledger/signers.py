@@ -1,0 +1,34 @@
+"""Who may sign transactions: institution nodes (keys from the consortium definition) and devices
+(keys the registry admitted through the ledger). The ledger does not import the registry, so the app
+that owns device keys registers a resolver here."""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from ledger.chain.crypto import PublicKey
+from ledger.chain.tx import Transaction
+
+DeviceResolver = Callable[[str], Iterable[PublicKey]]
+_device_resolver: DeviceResolver | None = None
+
+
+def register_device_resolver(resolver: DeviceResolver) -> None:
+    """`resolver(device_id)` returns the device's currently valid public keys."""
+    global _device_resolver
+    _device_resolver = resolver
+
+
+def signer_problem(tx: Transaction, node_key: Callable[[str], PublicKey | None]) -> str | None:
+    """None when the transaction's signature holds for its signer's current key, else why not."""
+    if tx.signer_kind == "node":
+        key = node_key(tx.signer_id)
+        if key is None:
+            return f"unknown institution node {tx.signer_id}"
+        return None if tx.verify(key) else "bad signature"
+    if _device_resolver is None:
+        return "no device keys are registered on this node"
+    keys = [k for k in _device_resolver(tx.signer_id) if k.kind == tx.key_kind]
+    if not keys:
+        return f"unknown device {tx.signer_id} or no valid {tx.key_kind} key for it"
+    return None if any(tx.verify(k) for k in keys) else "bad signature"

@@ -1,0 +1,80 @@
+"""Rows that the ledger owns: how each is named and what of it counts as state.
+
+A model the ledger owns lists its state fields in `LEDGER_FIELDS` and has a `public_id` that is the
+same on every node. Its state entry is the canonical encoding of (model label, public id, field
+values); related rows appear by their public ids, decimals and dates as strings, so every node
+encodes the same row to the same bytes. The entries feed the state root (per block, the write set)
+and the audit digest (all rows, MuHash).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from decimal import Decimal
+
+from django.db import models
+
+from ledger.chain.encoding import canonical
+from ledger.state.muhash import MuHash
+
+_owned: dict[str, type[models.Model]] = {}
+
+
+def register(model: type[models.Model]) -> type[models.Model]:
+    """Class decorator for models whose rows only contracts may write."""
+    if not getattr(model, "LEDGER_FIELDS", None):
+        raise TypeError(f"{model.__name__} must declare LEDGER_FIELDS")
+    _owned[model._meta.label_lower] = model
+    return model
+
+
+def owned_models() -> list[type[models.Model]]:
+    return [_owned[label] for label in sorted(_owned)]
+
+
+def is_owned(model) -> bool:
+    return model._meta.label_lower in _owned
+
+
+def _value(value):
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, models.Model):
+        return value.public_id
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime in ledger state")
+        return value.astimezone(dt.timezone.utc).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return _value(value.value)
+    if isinstance(value, (list, tuple)):
+        return [_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _value(v) for k, v in value.items()}
+    raise TypeError(f"{type(value).__name__} has no ledger encoding")
+
+
+def state_of(instance: models.Model) -> dict:
+    return {name: _value(getattr(instance, name)) for name in instance.LEDGER_FIELDS}
+
+
+def entry_bytes(instance: models.Model) -> bytes:
+    return canonical({"m": instance._meta.label_lower, "k": str(instance.public_id), "s": state_of(instance)})
+
+
+def tables_digest() -> MuHash:
+    """The MuHash of every ledger-owned row, recomputed from the tables themselves."""
+    digest = MuHash()
+    for model in owned_models():
+        related = [f.name for f in model._meta.concrete_fields if f.is_relation and f.name in model.LEDGER_FIELDS]
+        for row in model._base_manager.select_related(*related).iterator(chunk_size=2000):
+            digest.add(entry_bytes(row))
+    return digest

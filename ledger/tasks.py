@@ -1,0 +1,74 @@
+"""Celery tasks of the ledger: the drain loop and message delivery. Tasks take plain values and
+call into ledger.runtime; they hold no logic of their own."""
+
+from __future__ import annotations
+
+import base64
+import logging
+
+import requests
+from celery import shared_task
+from celery.signals import worker_ready
+from django.conf import settings
+from django.utils import timezone
+
+from ledger.models import Peer
+from ledger.runtime import node
+from ledger.runtime.transport import PEER_PATH
+
+logger = logging.getLogger("pilechain.ledger.tasks")
+
+DRIVE_SECONDS = 240  # then the task ends and the next one takes the lease over: workers can roll
+
+
+@shared_task(name="ledger.drive", ignore_result=True, acks_late=False)
+def drive() -> None:
+    """Run the drain loop if no live driver holds the lease. Started when a worker comes up, and
+    re-sent by beat as a watchdog; a copy that finds the lease taken returns at once."""
+    if not node.configured():
+        return
+    from ledger.runtime.driver import Driver
+
+    driver = Driver()
+    if driver.start():
+        driver.run(max_seconds=DRIVE_SECONDS)
+        drive.delay()
+
+
+@shared_task(
+    name="ledger.deliver",
+    ignore_result=True,
+    autoretry_for=(requests.RequestException,),
+    retry_backoff=0.2,
+    retry_backoff_max=5,
+    retry_jitter=True,
+    max_retries=8,
+)
+def deliver(peer: str, payload_b64: str) -> None:
+    """POST a batch of signed protocol messages to a peer's endpoint. Lost batches are harmless:
+    PBFT retransmits what matters (status exchange, view change, state transfer)."""
+    member = node.consortium().member(peer)
+    if member is None:
+        logger.error("no such peer %s", peer)
+        return
+    try:
+        response = requests.post(
+            member.url + PEER_PATH,
+            data=base64.b64decode(payload_b64),
+            headers={"Content-Type": "application/octet-stream", "X-Pilechain-Node": settings.NODE_CODE},
+            timeout=settings.LEDGER_PEER_TIMEOUT_S,
+        )
+        response.raise_for_status()
+    except requests.RequestException as exc:
+        Peer.objects.update_or_create(code=peer, defaults={"last_error": f"{exc.__class__.__name__}: {exc}"[:500]})
+        raise
+    Peer.objects.update_or_create(code=peer, defaults={"last_sent_at": timezone.now(), "last_error": ""})
+
+
+@worker_ready.connect
+def _start_driving(sender=None, **kwargs) -> None:
+    try:
+        if node.configured():
+            drive.delay()
+    except Exception:  # a worker must come up even if the ledger cannot start; /ledger/status says why
+        logger.exception("could not start the ledger driver")

@@ -1,0 +1,166 @@
+"""API representations. Private fields are left out for users who may not see them."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from registry import access
+from registry.models import (
+    Connector, DeviceKey, FieldTestBox, GridArea, Institution, KeyKind, KeyPurpose, Pile, Station,
+)
+
+
+class VisibleSlugRelatedField(serializers.SlugRelatedField):
+    """A reference by public id that resolves only among objects the requesting user may see, so an
+    unknown and an invisible id get the same answer and nothing leaks about the latter."""
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        return super().get_queryset().restrict(getattr(request, "user", None))
+
+
+class RegistrySerializer(serializers.ModelSerializer):
+    """Fields in IMMUTABLE are part of an object's identity: writable on create, read-only after."""
+
+    IMMUTABLE: tuple[str, ...] = ()
+    CREATE_ONLY: tuple[str, ...] = ()  # write-only inputs that only creation understands
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None and not isinstance(self.instance, (list, tuple)) and hasattr(self.instance, "pk"):
+            for name in self.IMMUTABLE:
+                if name in fields:
+                    fields[name].read_only = True
+            for name in self.CREATE_ONLY:
+                fields.pop(name, None)
+        return fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        private = getattr(type(instance), "PRIVATE_FIELDS", ())
+        if private:
+            request = self.context.get("request")
+            if not access.private_fields_visible(getattr(request, "user", None), instance):
+                for name in private:
+                    data.pop(name, None)
+        return data
+
+
+class InstitutionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Institution
+        fields = ["code", "name", "role"]
+
+
+def _institution_field(**kwargs):
+    return VisibleSlugRelatedField(slug_field="code", queryset=Institution.objects.all(), **kwargs)
+
+
+class GridAreaSerializer(RegistrySerializer):
+    IMMUTABLE = ("code", "owner")
+    owner = _institution_field(help_text="Code of the owning power-supply company.")
+
+    class Meta:
+        model = GridArea
+        fields = ["code", "name", "owner", "feeder_name", "transformer_name", "capacity_kw"]
+
+
+class StationSerializer(RegistrySerializer):
+    IMMUTABLE = ("code", "operator")
+    operator = _institution_field(help_text="Code of the operating institution.")
+    grid_area = VisibleSlugRelatedField(slug_field="code", queryset=GridArea.objects.all())
+
+    class Meta:
+        model = Station
+        fields = [
+            "code", "name", "operator", "address", "latitude", "longitude", "grid_area",
+            "contact_name", "contact_phone", "notes",
+        ]
+        extra_kwargs = {name: {"required": False} for name in Station.PRIVATE_FIELDS}
+
+
+class ConnectorInputSerializer(serializers.ModelSerializer):
+    evse_id = serializers.IntegerField(min_value=1, required=False, help_text="Defaults to the connector id.")
+
+    class Meta:
+        model = Connector
+        fields = ["connector_id", "evse_id", "evse_connector_id", "standard", "max_power_kw"]
+        # Uniqueness per pile is checked by the service once the pile exists.
+        validators: list = []
+
+
+class ConnectorSerializer(RegistrySerializer):
+    pile = VisibleSlugRelatedField(slug_field="code", queryset=Pile.objects.all())
+    evse_id = serializers.IntegerField(min_value=1, required=False, help_text="Defaults to the connector id.")
+
+    class Meta:
+        model = Connector
+        fields = ["uid", "pile", "connector_id", "evse_id", "evse_connector_id", "standard", "max_power_kw"]
+        read_only_fields = ["uid"]
+        validators: list = []
+
+
+class KeyInputSerializer(serializers.Serializer):
+    public_key = serializers.CharField(help_text="PEM, or hex of the raw public key (then give kind).")
+    kind = serializers.ChoiceField(
+        choices=KeyKind.choices, required=False, allow_blank=True,
+        help_text="Needed for hex input; read from the PEM otherwise.",
+    )
+    purpose = serializers.ChoiceField(choices=KeyPurpose.choices, default=KeyPurpose.DEVICE)
+    label = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+
+class PileSerializer(RegistrySerializer):
+    IMMUTABLE = ("code", "station")
+    CREATE_ONLY = ("connectors", "keys")
+    station = VisibleSlugRelatedField(slug_field="code", queryset=Station.objects.all())
+    operator = serializers.CharField(source="station.operator.code", read_only=True)
+    connectors = ConnectorInputSerializer(many=True, required=False, write_only=True)
+    keys = KeyInputSerializer(many=True, required=False, write_only=True)
+
+    class Meta:
+        model = Pile
+        fields = [
+            "code", "station", "operator", "kind", "rated_power_kw", "accuracy_class", "commissioned_on", "status",
+            "vendor", "model_name", "serial_number", "firmware_version", "connectors", "keys",
+        ]
+        extra_kwargs = {name: {"required": False} for name in Pile.PRIVATE_FIELDS}
+
+
+class FieldTestBoxSerializer(RegistrySerializer):
+    IMMUTABLE = ("serial", "owner")
+    owner = _institution_field(help_text="Code of the owning metrology institute.")
+
+    class Meta:
+        model = FieldTestBox
+        fields = [
+            "serial", "owner", "model_name", "manufacturer", "certificate_no", "certificate_expires_on", "status",
+        ]
+
+
+class DeviceKeySerializer(RegistrySerializer):
+    pile = VisibleSlugRelatedField(
+        slug_field="code", queryset=Pile.objects.all(), required=False, allow_null=True
+    )
+    test_box = VisibleSlugRelatedField(
+        slug_field="serial", queryset=FieldTestBox.objects.all(), required=False, allow_null=True
+    )
+    public_key = serializers.CharField(write_only=True, help_text="PEM, or hex of the raw public key (then give kind).")
+    kind = serializers.ChoiceField(
+        choices=KeyKind.choices, required=False, allow_blank=True,
+        help_text="Needed for hex input; read from the PEM otherwise.",
+    )
+    public_key_pem = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DeviceKey
+        fields = [
+            "fingerprint", "pile", "test_box", "purpose", "kind", "public_key", "public_key_hex", "public_key_pem",
+            "label", "status", "revoked_at",
+        ]
+        read_only_fields = ["fingerprint", "public_key_hex", "status", "revoked_at"]
+
+    @extend_schema_field(serializers.CharField())
+    def get_public_key_pem(self, obj) -> str:
+        return obj.public_key().to_pem()

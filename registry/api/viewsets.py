@@ -1,0 +1,133 @@
+"""API viewsets: reads through selectors (restricted), writes through services."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from registry import filtersets, selectors, services
+from registry.api import serializers
+from registry.models.piles import PILE_CODE_VALIDATOR
+
+PILE_CODE_REGEX = PILE_CODE_VALIDATOR.regex.pattern.strip("^$")
+
+
+class RegistryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Subclasses name a selector for reads."""
+
+    selector = None
+
+    def get_queryset(self):
+        return type(self).selector(user=self.request.user)
+
+    def get_authenticate_header(self, request):
+        # DRF asks only the first authenticator (the session, which has no challenge) and so answers
+        # 403 to a missing or bad token; asking each makes those a proper 401 with a challenge.
+        for authenticator in self.get_authenticators():
+            header = authenticator.authenticate_header(request)
+            if header:
+                return header
+        return None
+
+
+class ServiceWriteMixin:
+    """Writes through the model's services, never serializer.save(). Listed first among the bases so
+    these hooks win over DRF's Create/UpdateModelMixin."""
+
+    create_service = None
+    update_service = None
+    update_kwarg = ""
+
+    def perform_create(self, serializer):
+        serializer.instance = type(self).create_service(actor=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = type(self).update_service(
+            actor=self.request.user, **{self.update_kwarg: serializer.instance}, data=serializer.validated_data
+        )
+
+
+class WritableRegistryViewSet(ServiceWriteMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, RegistryViewSet):
+    # Registry entries are retired, not deleted: the ledger keeps their history.
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+
+class InstitutionViewSet(RegistryViewSet):
+    selector = staticmethod(selectors.institution_list)
+    serializer_class = serializers.InstitutionSerializer
+    filterset_class = filtersets.InstitutionFilterSet
+    lookup_field = "code"
+    ordering_fields = ["code", "name", "role"]
+
+
+class GridAreaViewSet(WritableRegistryViewSet):
+    selector = staticmethod(selectors.grid_area_list)
+    create_service = staticmethod(services.grid_area_create)
+    update_service = staticmethod(services.grid_area_update)
+    update_kwarg = "grid_area"
+    serializer_class = serializers.GridAreaSerializer
+    filterset_class = filtersets.GridAreaFilterSet
+    lookup_field = "code"
+    ordering_fields = ["code", "name", "capacity_kw"]
+
+
+class StationViewSet(WritableRegistryViewSet):
+    selector = staticmethod(selectors.station_list)
+    create_service = staticmethod(services.station_create)
+    update_service = staticmethod(services.station_update)
+    update_kwarg = "station"
+    serializer_class = serializers.StationSerializer
+    filterset_class = filtersets.StationFilterSet
+    lookup_field = "code"
+    ordering_fields = ["code", "name"]
+
+
+class PileViewSet(WritableRegistryViewSet):
+    selector = staticmethod(selectors.pile_list)
+    create_service = staticmethod(services.pile_register)
+    update_service = staticmethod(services.pile_update)
+    update_kwarg = "pile"
+    serializer_class = serializers.PileSerializer
+    filterset_class = filtersets.PileFilterSet
+    lookup_field = "code"
+    lookup_value_regex = PILE_CODE_REGEX
+    ordering_fields = ["code", "rated_power_kw", "commissioned_on", "status"]
+
+
+class ConnectorViewSet(ServiceWriteMixin, mixins.CreateModelMixin, RegistryViewSet):
+    selector = staticmethod(selectors.connector_list)
+    create_service = staticmethod(services.connector_add)
+    serializer_class = serializers.ConnectorSerializer
+    filterset_class = filtersets.ConnectorFilterSet
+    lookup_field = "uid"
+    ordering_fields = ["connector_id"]
+
+
+class FieldTestBoxViewSet(WritableRegistryViewSet):
+    selector = staticmethod(selectors.testbox_list)
+    create_service = staticmethod(services.testbox_register)
+    update_service = staticmethod(services.testbox_update)
+    update_kwarg = "test_box"
+    serializer_class = serializers.FieldTestBoxSerializer
+    filterset_class = filtersets.FieldTestBoxFilterSet
+    lookup_field = "serial"
+    lookup_value_regex = r"[A-Za-z0-9._-]+"
+    ordering_fields = ["serial", "certificate_expires_on"]
+
+
+class DeviceKeyViewSet(ServiceWriteMixin, mixins.CreateModelMixin, RegistryViewSet):
+    selector = staticmethod(selectors.device_key_list)
+    create_service = staticmethod(services.device_key_add)
+    serializer_class = serializers.DeviceKeySerializer
+    filterset_class = filtersets.DeviceKeyFilterSet
+    lookup_field = "fingerprint"
+    lookup_value_regex = r"[0-9a-f]{64}"
+    ordering_fields = ["fingerprint", "status"]
+
+    @extend_schema(request=None, responses=serializers.DeviceKeySerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, fingerprint=None):
+        device_key = services.device_key_revoke(actor=request.user, device_key=self.get_object())
+        return Response(self.get_serializer(device_key).data)

@@ -1,0 +1,131 @@
+"""One FilterSet per model, shared by the list pages and the API (NetBox's habit)."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from registry.models import (
+    Connector, DeviceKey, FieldTestBox, GridArea, Institution, InstitutionRole, Pile, Station,
+)
+
+
+def _institutions(role: str):
+    """Choices for an institution filter, restricted to what the requesting user may see."""
+
+    def queryset(request):
+        user = getattr(request, "user", None)
+        return Institution.objects.restrict(user).filter(role=role)
+
+    return queryset
+
+
+def _visible(model):
+    def queryset(request):
+        return model.objects.restrict(getattr(request, "user", None))
+
+    return queryset
+
+
+class SearchFilterSet(django_filters.FilterSet):
+    """Adds `q`, a case-insensitive search over `search_fields`."""
+
+    search_fields: tuple[str, ...] = ()
+
+    q = django_filters.CharFilter(method="search", label=_("Search"))
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        query = Q()
+        for field in self.search_fields:
+            query |= Q(**{f"{field}__icontains": value})
+        return queryset.filter(query)
+
+
+class InstitutionFilterSet(SearchFilterSet):
+    search_fields = ("code", "name")
+
+    class Meta:
+        model = Institution
+        fields = ["role"]
+
+
+class GridAreaFilterSet(SearchFilterSet):
+    search_fields = ("code", "name", "feeder_name", "transformer_name")
+    owner = django_filters.ModelChoiceFilter(
+        queryset=_institutions(InstitutionRole.GRID), to_field_name="code", label=_("Grid company")
+    )
+
+    class Meta:
+        model = GridArea
+        fields = ["owner"]
+
+
+class StationFilterSet(SearchFilterSet):
+    search_fields = ("code", "name", "address")
+    operator = django_filters.ModelChoiceFilter(
+        queryset=_institutions(InstitutionRole.OPERATOR), to_field_name="code", label=_("Operator")
+    )
+    grid_area = django_filters.ModelChoiceFilter(
+        queryset=_visible(GridArea), to_field_name="code", label=_("Grid area")
+    )
+
+    class Meta:
+        model = Station
+        fields = ["operator", "grid_area"]
+
+
+class PileFilterSet(SearchFilterSet):
+    search_fields = ("code", "station__code", "station__name", "station__address")
+    operator = django_filters.ModelChoiceFilter(
+        field_name="station__operator",
+        queryset=_institutions(InstitutionRole.OPERATOR),
+        to_field_name="code",
+        label=_("Operator"),
+    )
+    grid_area = django_filters.ModelChoiceFilter(
+        field_name="station__grid_area", queryset=_visible(GridArea), to_field_name="code", label=_("Grid area")
+    )
+    station = django_filters.ModelChoiceFilter(queryset=_visible(Station), to_field_name="code", label=_("Station"))
+
+    class Meta:
+        model = Pile
+        fields = ["operator", "grid_area", "station", "kind", "status", "accuracy_class"]
+
+
+class ConnectorFilterSet(SearchFilterSet):
+    search_fields = ("pile__code",)
+    pile = django_filters.ModelChoiceFilter(queryset=_visible(Pile), to_field_name="code", label=_("Pile"))
+
+    class Meta:
+        model = Connector
+        fields = ["pile", "standard"]
+
+
+class FieldTestBoxFilterSet(SearchFilterSet):
+    search_fields = ("serial", "model_name", "manufacturer", "certificate_no")
+    owner = django_filters.ModelChoiceFilter(
+        queryset=_institutions(InstitutionRole.METROLOGY), to_field_name="code", label=_("Metrology institute")
+    )
+    certificate_expires_before = django_filters.DateFilter(
+        field_name="certificate_expires_on", lookup_expr="lt", label=_("Certificate expires before")
+    )
+
+    class Meta:
+        model = FieldTestBox
+        fields = ["owner", "status"]
+
+
+class DeviceKeyFilterSet(SearchFilterSet):
+    search_fields = ("fingerprint", "label", "pile__code", "test_box__serial")
+    pile = django_filters.ModelChoiceFilter(queryset=_visible(Pile), to_field_name="code", label=_("Pile"))
+    test_box = django_filters.ModelChoiceFilter(
+        queryset=_visible(FieldTestBox), to_field_name="serial", label=_("Test box")
+    )
+
+    class Meta:
+        model = DeviceKey
+        fields = ["pile", "test_box", "kind", "purpose", "status"]

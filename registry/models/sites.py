@@ -1,0 +1,76 @@
+"""Charging stations: the sites where piles stand."""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from registry.access import RestrictedQuerySet
+from registry.models.grid import GridArea
+from registry.models.identity import CODE_VALIDATOR, Institution
+from registry.roles import InstitutionRole
+
+# The consortium operates in mainland China: a point outside this box is a typo (swapped or
+# sign-flipped coordinates are the usual ones), not a real site.
+LATITUDE_RANGE = (Decimal("3.5"), Decimal("53.6"))
+LONGITUDE_RANGE = (Decimal("73.4"), Decimal("135.1"))
+
+
+class Station(models.Model):
+    operator = models.ForeignKey(
+        Institution, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="stations"
+    )
+    code = models.CharField(_("code"), max_length=32, unique=True, validators=[CODE_VALIDATOR])
+    name = models.CharField(_("name"), max_length=200)
+    address = models.CharField(_("address"), max_length=300)
+    latitude = models.DecimalField(
+        _("latitude"),
+        max_digits=9,
+        decimal_places=6,
+        validators=[
+            MinValueValidator(LATITUDE_RANGE[0], _("Latitude must be within China (3.5 to 53.6).")),
+            MaxValueValidator(LATITUDE_RANGE[1], _("Latitude must be within China (3.5 to 53.6).")),
+        ],
+    )
+    longitude = models.DecimalField(
+        _("longitude"),
+        max_digits=9,
+        decimal_places=6,
+        validators=[
+            MinValueValidator(LONGITUDE_RANGE[0], _("Longitude must be within China (73.4 to 135.1).")),
+            MaxValueValidator(LONGITUDE_RANGE[1], _("Longitude must be within China (73.4 to 135.1).")),
+        ],
+    )
+    grid_area = models.ForeignKey(
+        GridArea, verbose_name=_("grid area"), on_delete=models.PROTECT, related_name="stations"
+    )
+    # Private: only the operator, the regulator, metrology and the area's grid company see these.
+    contact_name = models.CharField(_("contact name"), max_length=100, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    PRIVATE_FIELDS = ("contact_name", "contact_phone", "notes")
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("station")
+        verbose_name_plural = _("stations")
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def public_id(self) -> str:
+        return self.code
+
+    def get_absolute_url(self) -> str:
+        return reverse("registry:station_detail", args=[self.code])
+
+    def clean(self):
+        if self.operator_id and self.operator.role != InstitutionRole.OPERATOR:
+            raise ValidationError({"operator": _("A station must belong to a charge-point operator.")})

@@ -1,0 +1,142 @@
+"""The registry's reads: restricted querysets and the per-role summaries of the home page."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.db.models import Count, Q, Sum
+
+from registry import access
+from registry.models import (
+    Connector, DeviceKey, FieldTestBox, GridArea, Institution, InstitutionRole, Pile, PileStatus, Station,
+)
+
+CERTIFICATE_WARNING_DAYS = 30
+
+
+def institution_list(*, user):
+    return Institution.objects.restrict(user).order_by("code")
+
+
+def grid_area_list(*, user):
+    return (
+        GridArea.objects.restrict(user)
+        .select_related("owner")
+        .annotate(station_count=Count("stations", distinct=True))
+        .order_by("code")
+    )
+
+
+def station_list(*, user):
+    return (
+        Station.objects.restrict(user)
+        .select_related("operator", "grid_area", "grid_area__owner")
+        .annotate(pile_count=Count("piles"))
+        .order_by("code")  # Meta.ordering is dropped from aggregating queries
+    )
+
+
+def pile_list(*, user):
+    return Pile.objects.restrict(user).select_related(
+        "station", "station__operator", "station__grid_area", "station__grid_area__owner"
+    )
+
+
+def connector_list(*, user):
+    return Connector.objects.restrict(user).select_related("pile", "pile__station")
+
+
+def testbox_list(*, user):
+    return FieldTestBox.objects.restrict(user).select_related("owner")
+
+
+def device_key_list(*, user):
+    return DeviceKey.objects.restrict(user).select_related("pile", "test_box")
+
+
+def _status_counts(piles) -> dict[str, int]:
+    counts = dict(piles.values_list("status").annotate(n=Count("id")).order_by())
+    return {status: counts.get(status, 0) for status in PileStatus.values}
+
+
+def certificate_state(expires_on: date, *, today: date) -> str:
+    if expires_on < today:
+        return "expired"
+    if expires_on <= today + timedelta(days=CERTIFICATE_WARNING_DAYS):
+        return "expiring"
+    return "valid"
+
+
+def operator_summary(*, user, institution: Institution) -> dict:
+    stations = station_list(user=user).filter(operator=institution)
+    piles = pile_list(user=user).filter(station__operator=institution)
+    return {
+        "stations": stations.annotate(
+            active_count=Count("piles", filter=Q(piles__status=PileStatus.ACTIVE)),
+            out_of_service_count=Count("piles", filter=Q(piles__status=PileStatus.OUT_OF_SERVICE)),
+        ),
+        "pile_status_counts": _status_counts(piles),
+        "pile_total": piles.count(),
+    }
+
+
+def metrology_summary(*, user, institution: Institution, today: date) -> dict:
+    boxes = testbox_list(user=user).filter(owner=institution).order_by("certificate_expires_on")
+    rows = [{"box": box, "state": certificate_state(box.certificate_expires_on, today=today)} for box in boxes]
+    return {
+        "test_boxes": rows,
+        "expired": sum(1 for row in rows if row["state"] == "expired"),
+        "expiring": sum(1 for row in rows if row["state"] == "expiring"),
+        "pile_total": pile_list(user=user).exclude(status=PileStatus.RETIRED).count(),
+    }
+
+
+def grid_summary(*, user, institution: Institution) -> dict:
+    areas = grid_area_list(user=user).filter(owner=institution).annotate(
+        pile_count=Count("stations__piles", distinct=True),
+        active_power_kw=Sum("stations__piles__rated_power_kw", filter=Q(stations__piles__status=PileStatus.ACTIVE)),
+    )
+    piles = pile_list(user=user).filter(station__grid_area__owner=institution)
+    return {"grid_areas": areas, "pile_status_counts": _status_counts(piles), "pile_total": piles.count()}
+
+
+def regulator_summary(*, user) -> dict:
+    operators = (
+        institution_list(user=user)
+        .filter(role=InstitutionRole.OPERATOR)
+        .annotate(
+            station_count=Count("stations", distinct=True),
+            pile_count=Count("stations__piles", distinct=True),
+            active_count=Count("stations__piles", filter=Q(stations__piles__status=PileStatus.ACTIVE), distinct=True),
+            out_of_service_count=Count(
+                "stations__piles", filter=Q(stations__piles__status=PileStatus.OUT_OF_SERVICE), distinct=True
+            ),
+        )
+    )
+    piles = pile_list(user=user)
+    return {
+        "operators": operators,
+        "pile_status_counts": _status_counts(piles),
+        "pile_total": piles.count(),
+        "test_box_total": testbox_list(user=user).count(),
+        "grid_area_total": grid_area_list(user=user).count(),
+    }
+
+
+def home_summary(*, user, today: date) -> dict:
+    """What the home page shows, by the role of the user's institution."""
+    if access.is_platform_admin(user):
+        return {"role": "admin", **regulator_summary(user=user)}
+    institution = access.member_institution(user)
+    if institution is None:
+        return {"role": None}
+    role = institution.role
+    if role == InstitutionRole.OPERATOR:
+        data = operator_summary(user=user, institution=institution)
+    elif role == InstitutionRole.METROLOGY:
+        data = metrology_summary(user=user, institution=institution, today=today)
+    elif role == InstitutionRole.GRID:
+        data = grid_summary(user=user, institution=institution)
+    else:
+        data = regulator_summary(user=user)
+    return {"role": role, "institution": institution, **data}

@@ -1,0 +1,197 @@
+"""Genuine third-party OCMF records with their published public keys (test data, not code).
+
+All come from the test resources of the S.A.F.E. e.V. transparency software, the reference verifier
+for OCMF in Germany: repository SAFE-eV/transparenzsoftware (Apache-2.0), folder
+src/test/resources/xml/. Each record is copied verbatim from the <signedData> element and each key
+from the <publicKey> element of the file named; the commit is the one the file was read at.
+None of these records was produced by pilechain.
+"""
+
+# --- KEBA KCP30, meter key as published (P-256, DER SubjectPublicKeyInfo hex) -------------------
+# test_ocmf_keba_kcp30.xml @ d556f1ace68043682862b9403b7fff25f1df93a6
+# One record holding the begin (0.2596 kWh) and end (0.2597 kWh) readings of a transaction.
+KEBA = (
+    'OCMF|{"FV":"1.0","GI":"KEBA_KCP30","GS":"17619300","GV":"2.8.5","PG":"T32","IS":false,'
+    '"IL":"NONE","IF":["RFID_NONE","OCPP_NONE","ISO15118_NONE","PLMN_NONE"],"IT":"NONE","ID":"",'
+    '"RD":[{"TM":"2019-08-13T10:03:15,000+0000 I","TX":"B","EF":"","ST":"G","RV":0.2596,'
+    '"RI":"1-b:1.8.0","RU":"kWh"},{"TM":"2019-08-13T10:03:36,000+0000 R","TX":"E","EF":"","ST":"G",'
+    '"RV":0.2597,"RI":"1-b:1.8.0","RU":"kWh"}]}|{"SD":"304502200E2F107C987A300AC1695CA89EA149A8CDF'
+    'A16188AF0A33EE64B67964AA943F9022100889A72B6D65364BEA8562E7F6A0253157ACFF84FE4929A93B5964D23C42'
+    '65699"}'
+)
+KEBA_KEY = (
+    "3059301306072A8648CE3D020106082A8648CE3D030107034200043AEEB45C392357820A58FDFB0857BD77ADA315"
+    "85C61C430531DFA53B440AFBFDD95AC887C658EA55260F808F55CA948DF235C2108A0D6DC7D4AB1A5E1A7955BE"
+)
+# test_ocmf_keba_kcp30_fail.xml @ 541ac50e634c4326caa075c54c605c9baa10ea61: the same record with the
+# begin date changed from 2019-08-13 to 2019-08-12 and the original signature: a genuine tampering.
+KEBA_TAMPERED = KEBA.replace("2019-08-13T10:03:15", "2019-08-12T10:03:15")
+
+# --- KEBA KCP30 serial 16913115 ----------------------------------------------------------------
+# keba_test.xml @ 7481dcb86884b06354caf1b899f60fc538b16964, first <value> (PG T46669). The third
+# reading omits TM, TX, EF and ST (inherited from the previous reading) and is another register.
+KEBA_16913115 = (
+    'OCMF|{"FV":"1.0","GI":"KEBA_KCP30","GS":"16913115","GV":"2080000","PG":"T46669","IS":false,'
+    '"IF":[],"ID":"","RD":[{"TM":"1970-01-01T01:01:49,000+0100 U","TX":"B","EF":"","ST":"G",'
+    '"RV":1234.56,"RI":"1-b:1.8.0","RU":"kWh"},{"TM":"1970-01-01T01:01:49,000+0100 R","TX":"E",'
+    '"EF":"","ST":"G","RV":1234.56,"RI":"1-b:1.8.0","RU":"kWh"},{"RV":0.00,"RI":"1-b:1.9.0",'
+    '"RU":"kWh"}]}|{"SD":"3046022100E09BE3AB97B453FDB9643079108005436724A84DF2B299F219A92BCC2F021F2'
+    '3022100E01212F1CDCD4A8DCAD157FD69E4CACF18272D4093A9C5D59B9E67F0846F1312"}'
+)
+KEBA_16913115_KEY = (
+    "3059301306072A8648CE3D020106082A8648CE3D03010703420004A2C53580D26835738B70B952D99D324B3414D9"
+    "C0D93A6CE484FC809C18716809447A3CFF93F051507B3B486ACCB513356AB68E8AE201EE320F7F7DF4A1633B3C"
+)
+
+# ocmf_tariff_1.xml @ 0b9260165f549fe841fd3b6e2fe18410bdfd8015: OCMF 1.1 with a tariff text (TT).
+KEBA_TARIFF = (
+    'OCMF|{"FV":"1.1","GI":"KEBA_KCP30","GS":"16913115","GV":"2.9.0","PG":"T86","IS":false,'
+    '"IL":"NONE","IF":["RFID_NONE","OCPP_NONE","ISO15118_NONE","PLMN_NONE"],"IT":"NONE","ID":"",'
+    '"TT":"Test","RD":[{"TM":"1970-01-01T01:21:45,000+0100 U","TX":"B","EF":"","ST":"G",'
+    '"RV":62500.2031,"RI":"1-b:1.8.0","RU":"kWh"},{"TM":"1970-01-01T01:21:45,000+0100 U","TX":"E",'
+    '"EF":"","ST":"G","RV":62500.2031,"RI":"1-b:1.8.0","RU":"kWh"}]}|{"SD":"3046022100FD210B90C312A'
+    '135F44CC9710177487B8F7654EE0555BF93FBF29B959B46ACEE022100B4DE42CFF4D210964D3B776E68272ABF052E8D'
+    '0E7012A28619068FE7C77D5548"}'
+)
+KEBA_TARIFF_KEY = (
+    "3059301306072A8648CE3D020106082A8648CE3D03010703420004048913F524A96FA6ECB6D9FB829AD14642069A"
+    "9A7FA25E9AA5D964BB651B59F7453E34C4EC66D98C4313544A779F58A6749BFB5842A476F240AC57FEAC3FD580"
+)
+
+# --- NZR gateway, brainpoolP256r1 --------------------------------------------------------------
+# brainpoolP256r1.xml @ 44a63075a579d32099d631e6a2c126d1d6b60c57: separate begin and end records.
+NZR_BRAINPOOL_BEGIN = (
+    'OCMF|{"FV":"1.0","GI":"NZR GATEWAY","GS":"21751020","GV":"1.0.0.0","PG":"T274","MV":"NZR",'
+    '"MM":"EcoCount SL","MS":"12345678","MF":"1.11","IS":false,"IL":"NONE","IF":[],"IT":"NONE",'
+    '"ID":"","CT":"","CI":"","RD":[{"TM":"2021-10-26T11:15:09,000+0000 S","TX":"B","RV":1833,'
+    '"RI":"1-0:1.8.1","RU":"Wh","RT":"AC","EF":"","ST":"G"}]}|{"SD":"304402202CC410E10CD9141394AE7'
+    '7B3DC17A523C359F65B0117C098703DF1F2AB773A3302204C6CC011FE4920F87CF413F6FB94EDD78DAA26BB5DB4048D'
+    'A9B3D3AB513CC23C","SA":"ECDSA-brainpoolP256r1-SHA256"}'
+)
+NZR_BRAINPOOL_END = (
+    'OCMF|{"FV":"1.0","GI":"NZR GATEWAY","GS":"21751020","GV":"1.0.0.0","PG":"T275","MV":"NZR",'
+    '"MM":"EcoCount SL","MS":"12345678","MF":"1.11","IS":false,"IL":"NONE","IF":[],"IT":"NONE",'
+    '"ID":"","CT":"","CI":"","RD":[{"TM":"2021-10-26T11:15:12,000+0000 S","TX":"E","RV":1833,'
+    '"RI":"1-0:1.8.1","RU":"Wh","RT":"AC","EF":"","ST":"G"}]}|{"SD":"304402202E573CC84746A5FDC4DDD'
+    'E74A2C859C5FFB681D3F839C12AF460BD092EBB53A4022049DBE3A14F60F77571AF6321AD7FBE25157731161178B04E'
+    'F4B9B3AEFBE404FB","SA":"ECDSA-brainpoolP256r1-SHA256"}'
+)
+NZR_BRAINPOOL_KEY = (
+    "305A301406072A8648CE3D020106092B240303020801010703420004607201339EF7C61EB1270C0BEA6755857"
+    "11CB160835F0F55975A311EA6F14AE98981A9276ABC6C70ADA4F8CE25A5502336C738B9E86FB1ED62150FF1B0FAD5A2"
+)
+
+# --- NZR gateway, secp384r1 (NIST P-384) -------------------------------------------------------
+# nistP384_0Wh.xml @ 44a63075a579d32099d631e6a2c126d1d6b60c57
+NZR_P384_BEGIN = (
+    'OCMF|{"FV":"1.0","GI":"NZR GATEWAY","GS":"21751020","GV":"1.0.0.0","PG":"T5","MV":"NZR",'
+    '"MM":"EcoCount SL","MS":"12345678","MF":"1.11","IS":false,"IL":"NONE","IF":[],"IT":"NONE",'
+    '"ID":"","CT":"","CI":"","RD":[{"TM":"2021-10-26T12:24:56,000+0000 S","TX":"B","RV":0,'
+    '"RI":"1-0:1.8.1","RU":"Wh","RT":"AC","EF":"","ST":"G"}]}|{"SD":"306502305E1ACEB5DFFC89FC9233D'
+    '323851CC6D4F95D48721949D3F984C9A6FA25C68655B365E3D22447B3F1A44AB4DE5EDA9AE90231008AFC7C199CA9A0'
+    '15DE46F8DF6D1D8F7F7A172282EE4159D4136D102E07F198660D5717E9681CF5842EA636FCAB7CBB0D",'
+    '"SA":"ECDSA-secp384r1-SHA256"}'
+)
+NZR_P384_END = (
+    'OCMF|{"FV":"1.0","GI":"NZR GATEWAY","GS":"21751020","GV":"1.0.0.0","PG":"T6","MV":"NZR",'
+    '"MM":"EcoCount SL","MS":"12345678","MF":"1.11","IS":false,"IL":"NONE","IF":[],"IT":"NONE",'
+    '"ID":"","CT":"","CI":"","RD":[{"TM":"2021-10-26T12:24:59,000+0000 S","TX":"E","RV":0,'
+    '"RI":"1-0:1.8.1","RU":"Wh","RT":"AC","EF":"","ST":"G"}]}|{"SD":"306502300EE0FA7E9C65A633FB200'
+    'CD2C80EA0AEE79F42E2B974C77A9CA97C3AB5FB685ABCAF17C6B705A4B414E2BBD09D14A2BE023100FCCA269395F181'
+    '688C1C289572B659DA4911E8F0BB1FB02755EBEC6701DE873347902C173ACC66C3214AD30670912560",'
+    '"SA":"ECDSA-secp384r1-SHA256"}'
+)
+NZR_P384_KEY = (
+    "3076301006072A8648CE3D020106052B81040022036200047991E23A9815893FF8D3C9EF47D682B39297FA3C47DA"
+    "345EF3D150245814120F48AD31C51536341B80E679C3138E316ADB9F39BCB42E8CE28D4C824844B4C6B16E48F056"
+    "FD803EC7F3CD1B6BA1BCA125DA5E211842D5FB61F01BAA3DE9B2F10C"
+)
+
+# --- Heinz_CSA gateway with a DZG DVH4013 meter (P-256) ----------------------------------------
+# test_ocmf_ebee_01.xml @ 639339eae1bb357ec4214bba5b6e71120b6d2c2d. The key is published as
+# space-separated hex groups; it is kept that way here.
+EBEE_BEGIN = (
+    'OCMF|{"FV":"1.0","GI":"Heinz_CSA","GS":"","GV":"1.6.0","PG":"T28","MV":"DZG","MM":"DVH4013",'
+    '"MS":"000033022620","MF":"","IS":true,"IT":"ISO14443","ID":"7bcf78ad","RD":[{"TM":'
+    '"2021-08-25T10:01:04,000+0200 I","TX":"B","RV":7753,"RI":"1-b:1.8.0","RU":"Wh","RT":"AC",'
+    '"EF":"","ST":"G"}]}|{"SD":"3045022100AA010A609E2A6D5E5DAC54CB469FA4A430BFBADC0CDF5F82F5291A6C9'
+    'CEACE9B022052E7ECC79DEF081C303703ABC67C07C4CFA842AF6EE21B12C1263C21E80D92FF"}'
+)
+EBEE_END = (
+    'OCMF|{"FV":"1.0","GI":"Heinz_CSA","GS":"","GV":"1.6.0","PG":"T29","MV":"DZG","MM":"DVH4013",'
+    '"MS":"000033022620","MF":"","IS":true,"IT":"ISO14443","ID":"7bcf78ad","RD":[{"TM":'
+    '"2021-08-25T10:01:09,000+0200 R","TX":"E","RV":7753,"RI":"1-b:1.8.0","RU":"Wh","RT":"AC",'
+    '"EF":"","ST":"G"}]}|{"SD":"30450220342732A56E5C95BF70673351D5CBEC5E8C44C435BD2A389CF0BA8777A8B'
+    '67BF4022100D88647A1D2B1712B077D490E8AFD14E00E5E3FAB94F70FDCFFCAC653D214A484"}'
+)
+EBEE_KEY = (
+    "3059 3013 0607 2A86 48CE 3D02 0106 082A 8648 CE3D 0301 0703 4200 04E5 CE28 01D7 16BF 55B7 "
+    "1477 CA66 6BE6 A8B8 994F EBBF 05B0 4BC0 AE78 79A6 2AE7 7460 A143 35F3 F306 57DD 7ADC 4338 "
+    "398C 837D D2DE 52D8 FCAA E786 01D1 476F E1C2 1F"
+)
+
+# --- Nano CH-10311C with a DZG meter, secp256k1 ------------------------------------------------
+# OCMF_Test_Data_00.xml @ 502759ea54053c01653d97ba19a8fc78d5818022. Off-spec in ways real meters
+# are: spaces around ':', RV as a padded string, a second reading in seconds ("sec"). The key is
+# published base64-encoded (DER SubjectPublicKeyInfo).
+NANO_BEGIN = (
+    'OCMF|{"FV" : "1.0","GI" : "Nano CH-10311C","GS" : "060643","GV" : "v017","PG" : "T198",'
+    '"MV" : "DZG","MM" : "DVH4013","MS" : "1DZG0033016824","IS" : true,"IL" : "VERIFIED",'
+    '"IF" : ["RFID_NONE","OCPP_NONE","ISO15118_NONE","PLMN_NONE"],"IT" : "EMAID",'
+    '"ID" : "04ab076a345b85","CT" : "CBIDC","CI" : "CI","RD" : [{"TM" : "2021-10-26T10:20:52,000+0200 I",'
+    '"TX" : "B","RV" : "       9.038","RI" : "01-00:01.08.00.FF","RU" : "kWh","RT" : "AC","EF" : "",'
+    '"ST" : "G"}]}|{"SA" : "ECDSA-secp256k1-SHA256","SD" : "3046022100A4C188533ECA1793336520F7F99E0'
+    '10E62DEC32ABD344A562B00D396F65DFFE9022100CB0FB3782E406525641D689F4326D2118365A722EE75AAAB976C14'
+    'B090BE49DA"}'
+)
+NANO_END = (
+    'OCMF|{"FV" : "1.0","GI" : "Nano CH-10311C","GS" : "060643","GV" : "v017","PG" : "T199",'
+    '"MV" : "DZG","MM" : "DVH4013","MS" : "1DZG0033016824","IS" : true,"IL" : "VERIFIED",'
+    '"IF" : ["RFID_NONE","OCPP_NONE","ISO15118_NONE","PLMN_NONE"],"IT" : "EMAID",'
+    '"ID" : "04ab076a345b85","CT" : "CBIDC","CI" : "CI","RD" : [{"TM" : "2021-10-26T10:21:22,000+0200 I",'
+    '"TX" : "E","RV" : "       9.038","RI" : "01-00:01.08.00.FF","RU" : "kWh","RT" : "AC","EF" : "",'
+    '"ST" : "G"},{"TM" : "2021-10-26T10:21:22,000+0200 I","TX" : "E","RV" : "      30",'
+    '"RI" : "01-00:00.08.06.FF","RU" : "sec","RT" : "AC","EF" : "","ST" : "G"}]}|{"SA" : '
+    '"ECDSA-secp256k1-SHA256","SD" : "3045022016FD6DF51EE338CC56F6035670172653C93A77F263B7B24DD5DC8'
+    '4EF7C4A98AB022100ADE8D7D9EC4EFFE2B3C0781C108B9DF2688776F81AE94D9230C92ED570C9693C"}'
+)
+NANO_KEY_BASE64 = (
+    "MFYwEAYHKoZIzj0CAQYFK4EEAAoDQgAEqHEykfqZhspgok6zCQh/329B38xine8ujzT8p5Nh7lek47cYeZj507aN6E4/"
+    "QirF1b7Q57ln4VGfK6h0d0GOQA=="
+)
+
+# --- TwinCharger Pro with a DZG meter (P-256, base64 signature) --------------------------------
+# chargepoint_3.xml @ e251ef4d3d3d4abaaa4d6a06a7923e0d67848e1e. FV and CT are JSON numbers, RV
+# strings, SE base64, and a vendor field UCPN; one record for the whole transaction.
+TWINCHARGER = (
+    'OCMF|{"FV": 1.0, "GI": "TwinCharger Pro 2.1.0", "GS": "TC_00010", "GV": "0.5.15-1", "PG": "T2", '
+    '"MV": "DZG", "MM": "DVH4013", "MS": "33019230", "CT": 0, "CI": "DE*EBW*EP006120*1", '
+    '"UCPN": "101", "RD": [{"TM": "2021-04-09T09:09:51,000+0200 I", "TX": "B", "RV": "0.0", '
+    '"RI": "1-0:1.8.0", "RU": "kWh", "RT": "AC", "EF": "", "ST": "G"}, {"TM": '
+    '"2021-04-09T09:21:30,000+0200 I", "TX": "E", "RV": "1.304", "RI": "1-0:1.8.0", "RU": "kWh", '
+    '"RT": "AC", "EF": "", "ST": "G"}], "IS": true, "IL": "HEARSAY", "IT": "ISO14443", '
+    '"ID": "ad228beb"}|{"SD":"MEUCIQCW6ui2zIeCPLfElYuJoT0HJBmx7JTauGrWEAb+5l3LmAIgN4Q9vTm86z0rRJFF3'
+    'p+gHnXp7YmRbJiuUrp61a+vHB4=","SA":"ECDSA-secp256r1-SHA256","SE":"base64"}'
+)
+TWINCHARGER_KEY = (
+    "3059301306072a8648ce3d020106082a8648ce3d030107034200042c2646046965328e8db4700e78c19816f91a9a"
+    "389f61aa9c5b3b87dae6cba7a277afafb163900031a1b507291f1c3d8d951bfd48b1edab4b406551a9c26ad12a"
+)
+
+# --- HTB test generator, secp192k1 (not available in `cryptography`) ---------------------------
+# test_ocmf_transaction_two_values.xml @ d556f1ace68043682862b9403b7fff25f1df93a6, first <value>
+# (surrounding whitespace of the XML element dropped).
+HTB_SECP192K1 = (
+    'OCMF|{"FV":"1.0","GI":"HTB","GS":"HTBSerial","GV":"0.0.1","PG":"T12345","MV":"HTB","MM":"HTB",'
+    '"MS":"HTBGenerated1","MF":"1.0","IS":true,"IL":"VERIFIED","IF":["RFID_PLAIN","OCPP_RS_TLS"],'
+    '"IT":"ISO14443","ID":"8D2E2D536DCFD0","CI":"HTB","CT":"CBIDC","RD":[{"TM":'
+    '"2019-04-02T17:28:45,867+0200 S","TX":"B","RV":3.51824,"RI":"1-b:1.8.e","RU":"kWh","EI":1523,'
+    '"ST":"G"},{"TM":"2019-04-02T17:28:45,867+0200 S","TX":"X","RV":7.01047,"RI":"1-b:1.8.e",'
+    '"RU":"kWh","EI":1523,"ST":"G"}]}|{"SA":"ECDSA-secp192k1-SHA256","SD":"303402185A5E62A58B45C10C'
+    '37166B7E43D26296D79C450DF30C2FA4021822099CFAEB793D9246FAE130C93964B43FC4C5F2CF1732E1"}'
+)
+HTB_SECP192K1_KEY = (
+    "30 46 30 10 06 07 2A 86 48 CE 3D 02 01 06 05 2B 81 04 00 1F 03 32 00 04 C2 00 65 42 21 8B B2 "
+    "7F 5E 0B 94 5C 5F 9D 15 88 67 B6 66 B3 BB 44 14 AB C6 56 94 89 A8 F7 98 50 20 C7 7F 0F 32 A4 "
+    "B4 E1 83 A3 05 61 27 C3 48 69"
+)

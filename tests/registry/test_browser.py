@@ -1,0 +1,54 @@
+"""A real browser on a phone-sized screen registers a pile through the web form."""
+
+import pytest
+
+from registry.models import Pile
+from tests.conftest import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def page(monkeypatch):
+    import os
+
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test are still sync.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def test_operator_registers_a_pile_from_a_phone(world, live_server, page):
+    page.goto(f"{live_server.url}/registry/piles/new/")
+    assert "/accounts/login/" in page.url
+    page.fill('input[name="username"]', "a_manager")
+    page.fill('input[name="password"]', PASSWORD)
+    page.click("#login-button")
+    page.wait_for_url("**/registry/piles/new/")
+
+    page.select_option('select[name="station"]', "ST-A")
+    page.fill('input[name="code"]', "PILE-PHONE")
+    page.select_option('select[name="kind"]', "dc")
+    page.fill('input[name="rated_power_kw"]', "120")
+    page.select_option('select[name="accuracy_class"]', "1")
+    page.fill('input[name="commissioned_on"]', "2025-08-01")
+    page.select_option('select[name="status"]', "active")
+    page.fill('input[name="vendor"]', "PhoneVendor")
+    page.click('main button[type="submit"]')
+    page.wait_for_url("**/registry/piles/PILE-PHONE/")
+
+    assert "PhoneVendor" in page.content()
+    assert Pile.objects.get(code="PILE-PHONE").station.code == "ST-A"
+    # Nothing is wider than the phone's screen except inside a scrolling table wrapper.
+    overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+    assert not overflow

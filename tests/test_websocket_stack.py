@@ -1,0 +1,64 @@
+"""The websocket stack of config.asgi: authentication is required, messages route by type."""
+
+import pytest
+from channels.testing import WebsocketCommunicator
+
+from config.asgi import application
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+
+def _session_headers(user):
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies["sessionid"].value
+    return [(b"cookie", f"sessionid={cookie}".encode()), (b"origin", b"http://localhost")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_anonymous_websocket_is_refused():
+    from asgiref.sync import async_to_sync
+
+    async def scenario():
+        communicator = WebsocketCommunicator(application, "/ws/ping/", headers=[(b"origin", b"http://localhost")])
+        connected, code = await communicator.connect()
+        assert not connected
+        assert code == 4401
+
+    async_to_sync(scenario)()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_logged_in_user_gets_pong_and_nothing_more():
+    from asgiref.sync import async_to_sync
+
+    user = get_user_model().objects.create_user("ws-user", password="pw-123456789")
+    headers = _session_headers(user)
+
+    async def scenario():
+        communicator = WebsocketCommunicator(application, "/ws/ping/", headers=headers)
+        connected, _ = await communicator.connect()
+        assert connected
+        await communicator.send_json_to({"type": "ping"})
+        assert await communicator.receive_json_from() == {"type": "pong", "user": "ws-user"}
+        await communicator.send_json_to({"type": "nonsense"})
+        assert (await communicator.receive_json_from())["type"] == "error"
+        assert await communicator.receive_nothing()
+        await communicator.disconnect()
+
+    async_to_sync(scenario)()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_foreign_origin_is_refused():
+    from asgiref.sync import async_to_sync
+
+    user = get_user_model().objects.create_user("ws-user2", password="pw-123456789")
+    headers = [h for h in _session_headers(user) if h[0] != b"origin"] + [(b"origin", b"http://evil.example")]
+
+    async def scenario():
+        communicator = WebsocketCommunicator(application, "/ws/ping/", headers=headers)
+        connected, _ = await communicator.connect()
+        assert not connected
+
+    async_to_sync(scenario)()
