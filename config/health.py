@@ -32,8 +32,11 @@ def _check_redis() -> dict:
 def _check_celery() -> dict:
     from config.celery_app import app
 
-    # Several nodes may share one broker: count only this node's workers (named "<node>@host").
-    replies = app.control.ping(timeout=settings.HEALTHZ_CELERY_TIMEOUT_S)
+    # Several nodes may share one broker: ask only this node's workers (named "<node>@host"), and
+    # stop at the first answer instead of waiting out the timeout.
+    replies = app.control.ping(
+        timeout=settings.HEALTHZ_CELERY_TIMEOUT_S, limit=1, pattern=f"{settings.NODE_CODE}@*", matcher="glob"
+    )
     workers = sorted(name for reply in replies for name in reply if name.startswith(f"{settings.NODE_CODE}@"))
     return {"ok": bool(workers), "workers": workers}
 

@@ -2,8 +2,10 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import requests
@@ -79,6 +81,7 @@ def test_healthz_follows_the_worker_of_this_node(client, settings, tmp_path):
         assert workers and all(w.startswith(node + "@") for w in workers)
         stop(worker)
     response = client.get("/healthz")
+    shutil.rmtree(Path(settings.VAR_DIR) / node, ignore_errors=True)  # the worker's empty SQLite folder
     assert response.status_code == 503
     celery = response.json()["checks"]["celery"]
     assert celery["ok"] is False and celery["workers"] == []
