@@ -136,7 +136,10 @@ TEMPLATES = [
 ]
 
 # --- database -----------------------------------------------------------------------------------
-DATABASE_URL = env("DATABASE_URL")
+# Several nodes may share one PostgreSQL server: "{node}" in DATABASE_URL becomes this node's code
+# (postgres://.../pilechain_{node} -> pilechain_operator_a), so each node derives its own database.
+NODE_SLUG = NODE_CODE.lower().replace("-", "_")
+DATABASE_URL = (env("DATABASE_URL") or "").replace("{node}", NODE_SLUG) or None
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 else:
@@ -175,6 +178,10 @@ else:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
 
+# Several nodes may share one Redis server: every key of this node's broker, results, channel layer
+# and cache carries its code, so their queues, control messages and groups never mix.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"pilechain:{NODE_CODE}:"}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": f"pilechain:{NODE_CODE}:"}
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", f"pilechain-{NODE_CODE}")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

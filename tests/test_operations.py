@@ -68,28 +68,42 @@ def _health(url, expect):
     return response.json() if response.status_code == expect else None
 
 
-@pytest.mark.django_db
+def _test_database_url() -> str:
+    """The test database of this process, as a URL another process of the node can use."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
-def test_healthz_follows_the_worker_of_this_node(client, settings, tmp_path):
-    """Against whatever Redis the suite runs on (the real one in CI): 200 with a worker, 503 without."""
+def test_healthz_follows_the_worker_of_this_node(tmp_path):
+    """On whatever services the suite runs on (PostgreSQL and Redis in CI): a node's /healthz is 200
+    while one of its workers runs and 503 once it stopped, whatever other nodes' workers do."""
     node = f"hz{os.getpid()}"
-    settings.NODE_CODE = node
-    env = node_env(PILECHAIN_NODE=node)
-    with celery_worker(env, tmp_path / "worker.log", node=node) as worker:
-        body = wait_for(lambda: _client_health(client, 200), timeout=60, what="a worker answering")
-        workers = body["checks"]["celery"]["workers"]
-        assert workers and all(w.startswith(node + "@") for w in workers)
-        stop(worker)
-    response = client.get("/healthz")
-    shutil.rmtree(Path(settings.VAR_DIR) / node, ignore_errors=True)  # the worker's empty SQLite folder
-    assert response.status_code == 503
-    celery = response.json()["checks"]["celery"]
-    assert celery["ok"] is False and celery["workers"] == []
+    env = node_env(PILECHAIN_NODE=node, DATABASE_URL=_test_database_url())
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/healthz"
+    try:
+        with asgi_server(env, tmp_path / "web.log", port), celery_worker(
+            node_env(PILECHAIN_NODE="someone-else"), tmp_path / "other.log", node="someone-else"
+        ):
+            with celery_worker(env, tmp_path / "worker.log", node=node) as worker:
+                body = wait_for(lambda: _health(url, expect=200), timeout=60, what="a worker answering")
+                workers = body["checks"]["celery"]["workers"]
+                assert workers and all(w.startswith(node + "@") for w in workers)
+                stop(worker)
+            body = wait_for(lambda: _health(url, expect=503), timeout=30, what="/healthz 503")
+            assert body["checks"]["celery"]["ok"] is False and body["checks"]["celery"]["workers"] == []
+    finally:
+        from django.conf import settings
 
-
-def _client_health(client, expect):
-    response = client.get("/healthz")
-    return response.json() if response.status_code == expect else None
+        for name in (node, "someone-else"):  # the processes' empty SQLite folders
+            shutil.rmtree(Path(settings.VAR_DIR) / name, ignore_errors=True)
 
 
 def _production_env(**extra):

@@ -1,0 +1,234 @@
+"""A consortium of institution nodes on one machine: each node a web server, a Celery worker and
+Celery beat, with its own database and its own keys. Used by `scripts/run` and by the tests.
+
+    python -m config.localnet                # four nodes on ports 8001-8004, until Ctrl-C
+    python -m config.localnet --base-port 9001 --node OPERATOR-A:operator --node ...
+
+Services: with DATABASE_URL containing "{node}" each node gets its own PostgreSQL database (created
+here when missing); without DATABASE_URL each node gets its own SQLite file under var/<node>/. With
+REDIS_URL the nodes share that server, each under its own key prefix; without it they share one
+embedded Redis server. This module imports no Django: it starts processes that do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+DEFAULT_NODES = ("OPERATOR-A:operator", "METROLOGY:metrology", "GRID:grid", "REGULATOR:regulator")
+
+
+@dataclass
+class NodeSpec:
+    code: str
+    role: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class NodeProcesses:
+    spec: NodeSpec
+    env: dict
+    web: subprocess.Popen | None = None
+    worker: subprocess.Popen | None = None
+    beat: subprocess.Popen | None = None
+    logs: list = field(default_factory=list)
+
+
+class LocalNet:
+    def __init__(self, specs: list[NodeSpec], *, var_dir: Path, base_env: dict | None = None,
+                 worker_concurrency: int = 4, timeouts: dict | None = None, beat: bool = True):
+        self.specs = specs
+        self.var_dir = Path(var_dir)
+        self.base_env = dict(base_env if base_env is not None else os.environ)
+        self.base_env.pop("DJANGO_SETTINGS_MODULE", None)
+        self.base_env["PILECHAIN_VAR_DIR"] = str(self.var_dir)
+        self.base_env["PILECHAIN_CONSORTIUM"] = str(self.var_dir / "consortium.json")
+        self.worker_concurrency = worker_concurrency
+        self.timeouts = timeouts or {}
+        self.beat = beat
+        self.nodes = {s.code: NodeProcesses(s, self.env_for(s)) for s in specs}
+
+    def env_for(self, spec: NodeSpec) -> dict:
+        env = dict(self.base_env)
+        env["PILECHAIN_NODE"] = spec.code
+        return env
+
+    # ------------------------------------------------------------------ set-up
+
+    def manage(self, spec: NodeSpec, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env_for(spec),
+                                capture_output=True, text=True, timeout=600)
+        if check and result.returncode != 0:
+            raise RuntimeError(f"{spec.code}: manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def prepare(self) -> None:
+        """Keys and the consortium definition, then each node's database, migrated."""
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        node_args = [a for s in self.specs for a in ("--node", f"{s.code}:{s.role}:{s.port}")]
+        self.manage(self.specs[0], "ledger", "local-consortium", *node_args, "--timeouts", json.dumps(self.timeouts))
+        for spec in self.specs:
+            self._ensure_database(spec)
+            self.manage(spec, "migrate", "--noinput")
+
+    def _ensure_database(self, spec: NodeSpec) -> None:
+        url = self.base_env.get("DATABASE_URL", "")
+        if "{node}" not in url:
+            return
+        name = url.rsplit("/", 1)[1].split("?")[0].replace("{node}", spec.code.lower().replace("-", "_"))
+        import psycopg2  # only the PostgreSQL mode needs it
+
+        admin_url = url.rsplit("/", 1)[0] + "/postgres"
+        conn = psycopg2.connect(admin_url)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cur.fetchone() is None:
+                cur.execute(f'CREATE DATABASE "{name}"')
+        conn.close()
+
+    # ------------------------------------------------------------------ processes
+
+    def _spawn(self, node: NodeProcesses, name: str, cmd: list[str]) -> subprocess.Popen:
+        log_dir = self.var_dir / node.spec.code / "log"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(log_dir / f"{name}.log", "ab")
+        node.logs.append(log)
+        return subprocess.Popen(cmd, cwd=ROOT, env=node.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def start_web(self, code: str) -> None:
+        node = self.nodes[code]
+        node.web = self._spawn(node, "web", [str(BIN / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1",
+                                             "--port", str(node.spec.port), "--log-level", "warning"])
+
+    def start_worker(self, code: str) -> None:
+        node = self.nodes[code]
+        node.worker = self._spawn(node, "worker", [
+            str(BIN / "celery"), "-A", "config", "worker", "-l", "info", "-c", str(self.worker_concurrency),
+            "-n", f"{code}@%h", "-Q", f"pilechain-{code}",
+        ])
+
+    def start_beat(self, code: str) -> None:
+        node = self.nodes[code]
+        node.beat = self._spawn(node, "beat", [
+            str(BIN / "celery"), "-A", "config", "beat", "-l", "warning",
+            "-s", str(self.var_dir / code / "celerybeat-schedule"),
+        ])
+
+    def start(self) -> None:
+        for code in self.nodes:
+            self.start_web(code)
+            self.start_worker(code)
+            if self.beat:
+                self.start_beat(code)
+
+    def kill(self, code: str, which: str, sig: int = signal.SIGKILL) -> None:
+        proc = getattr(self.nodes[code], which)
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, sig)
+            proc.wait(timeout=30)
+        setattr(self.nodes[code], which, None)
+
+    def stop(self) -> None:
+        for node in self.nodes.values():
+            for which in ("beat", "worker", "web"):
+                proc = getattr(node, which)
+                if proc is not None and proc.poll() is None:
+                    try:
+                        os.killpg(proc.pid, signal.SIGTERM)
+                    except ProcessLookupError:
+                        pass
+        deadline = time.monotonic() + 20
+        for node in self.nodes.values():
+            for which in ("beat", "worker", "web"):
+                proc = getattr(node, which)
+                if proc is None:
+                    continue
+                try:
+                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(timeout=10)
+            for log in node.logs:
+                log.close()
+            node.logs.clear()
+
+    def wait_healthy(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        pending = set(self.nodes)
+        while pending and time.monotonic() < deadline:
+            for code in list(pending):
+                try:
+                    with urllib.request.urlopen(self.nodes[code].spec.url + "/healthz", timeout=3) as r:
+                        if r.status == 200:
+                            pending.discard(code)
+                except (urllib.error.URLError, OSError):
+                    pass
+            time.sleep(0.3)
+        if pending:
+            raise RuntimeError(f"nodes not healthy after {timeout:.0f}s: {', '.join(sorted(pending))}")
+
+
+def parse_specs(values: list[str] | None, base_port: int) -> list[NodeSpec]:
+    specs = []
+    for i, value in enumerate(values or DEFAULT_NODES):
+        code, role = value.split(":")[:2]
+        specs.append(NodeSpec(code=code, role=role, port=base_port + i))
+    return specs
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--node", action="append", metavar="CODE:ROLE", help="a member node (4 or more)")
+    parser.add_argument("--base-port", type=int, default=int(os.environ.get("PORT", 8001)))
+    parser.add_argument("--var-dir", default=os.environ.get("PILECHAIN_VAR_DIR", str(ROOT / "var")))
+    parser.add_argument("--after-start", help="a manage.py command run on the first node once all are healthy")
+    args = parser.parse_args(argv)
+    net = LocalNet(parse_specs(args.node, args.base_port), var_dir=Path(args.var_dir))
+    stopping = False
+
+    def on_signal(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        net.prepare()
+        net.start()
+        net.wait_healthy()
+        print("pilechain consortium is running:")
+        for node in net.nodes.values():
+            print(f"  {node.spec.code:<12} {node.spec.role:<10} {node.spec.url}/   logs: {net.var_dir / node.spec.code / 'log'}")
+        sys.stdout.flush()
+        while not stopping:
+            for node in net.nodes.values():
+                for which in ("web", "worker"):
+                    proc = getattr(node, which)
+                    if proc is not None and proc.poll() is not None:
+                        print(f"{node.spec.code} {which} exited ({proc.returncode}); stopping", file=sys.stderr)
+                        stopping = True
+            time.sleep(0.5)
+    finally:
+        net.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
