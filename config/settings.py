@@ -307,7 +307,7 @@ LOGGING = {
 
 # --- ledger --------------------------------------------------------------------------------------
 LEDGER_CONSORTIUM_FILE = Path(env("PILECHAIN_CONSORTIUM", str(VAR_DIR / "consortium.json")))
-LEDGER_TICK_MS = int(env("PILECHAIN_TICK_MS", "100"))
+LEDGER_TICK_MS = int(env("PILECHAIN_TICK_MS", "50"))
 LEDGER_LEASE_TTL_S = float(env("PILECHAIN_LEASE_TTL_S", "3"))
 LEDGER_PEER_TIMEOUT_S = float(env("PILECHAIN_PEER_TIMEOUT_S", "5"))
 LEDGER_MAX_PEER_BODY = int(env("PILECHAIN_MAX_PEER_BODY", str(32 * 1024 * 1024)))

@@ -8,12 +8,12 @@ import logging
 
 import requests
 from celery import shared_task
-from celery.signals import worker_ready
+from celery.signals import worker_ready, worker_shutting_down
 from django.conf import settings
 from django.utils import timezone
 
 from ledger.models import Peer
-from ledger.runtime import node
+from ledger.runtime import node, wake
 from ledger.runtime.transport import PEER_PATH
 
 logger = logging.getLogger("pilechain.ledger.tasks")
@@ -21,18 +21,22 @@ logger = logging.getLogger("pilechain.ledger.tasks")
 DRIVE_SECONDS = 240  # then the task ends and the next one takes the lease over: workers can roll
 
 
-@shared_task(name="ledger.drive", ignore_result=True, acks_late=False)
-def drive() -> None:
+@shared_task(name="ledger.drive", ignore_result=True, acks_late=False, bind=True)
+def drive(self) -> None:
     """Run the drain loop if no live driver holds the lease. Started when a worker comes up, and
     re-sent by beat as a watchdog; a copy that finds the lease taken returns at once."""
     if not node.configured():
         return
     from ledger.runtime.driver import Driver
 
+    worker = self.request.hostname
+    if worker and wake.stop_requested(worker):
+        return
     driver = Driver()
     if driver.start():
-        driver.run(max_seconds=DRIVE_SECONDS)
-        drive.delay()
+        driver.run(max_seconds=DRIVE_SECONDS, worker=worker)
+        if not (worker and wake.stop_requested(worker)):
+            drive.delay()
 
 
 @shared_task(
@@ -69,6 +73,17 @@ def deliver(peer: str, payload_b64: str) -> None:
 def _start_driving(sender=None, **kwargs) -> None:
     try:
         if node.configured():
+            wake.clear_stop(sender.hostname)
             drive.delay()
     except Exception:  # a worker must come up even if the ledger cannot start; /ledger/status says why
         logger.exception("could not start the ledger driver")
+
+
+@worker_shutting_down.connect
+def _stop_driving(sender=None, **kwargs) -> None:
+    # The loop runs in a pool process that no signal reaches on a warm shutdown; tell it by Redis.
+    try:
+        if node.configured():
+            wake.request_stop(sender)
+    except Exception:
+        logger.exception("could not ask the ledger driver to stop")

@@ -112,12 +112,20 @@ class Driver:
                                                     "height": state.applied_height})
         return True
 
-    def run(self, *, max_seconds: float) -> None:
+    def run(self, *, max_seconds: float, worker: str | None = None) -> None:
+        """Drive until the time is up, the lease is lost, or `worker` (the Celery node running this
+        loop) is shutting down; then let go of the lease so another worker can take over at once."""
         if self.replica is None and not self.start():
             return
         deadline = time.monotonic() + max_seconds
+        next_stop_check = 0.0
         try:
             while time.monotonic() < deadline:
+                if worker and time.monotonic() >= next_stop_check:
+                    if wake.stop_requested(worker):
+                        logger.info("driver stops: worker %s is shutting down", worker)
+                        break
+                    next_stop_check = time.monotonic() + 0.5
                 busy = self.turn()
                 if not busy:
                     wake.wait(max(0.0, self._next_tick - time.monotonic()))

@@ -30,3 +30,21 @@ def wait(timeout_s: float) -> bool:
     if timeout_s <= 0:
         return False
     return _client().blpop([_key()], timeout=max(timeout_s, 0.001)) is not None
+
+
+def _stop_key(worker: str) -> str:
+    return f"pilechain:{settings.NODE_CODE}:ledger-stop:{worker}"
+
+
+def request_stop(worker: str) -> None:
+    """The worker `worker` (its Celery node name) is shutting down: its drain loop should let go."""
+    _client().set(_stop_key(worker), b"1", ex=120)
+    ring()
+
+
+def clear_stop(worker: str) -> None:
+    _client().delete(_stop_key(worker))
+
+
+def stop_requested(worker: str) -> bool:
+    return bool(_client().exists(_stop_key(worker)))

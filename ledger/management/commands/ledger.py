@@ -13,7 +13,18 @@ from django.db.models import ProtectedError
 
 from ledger import node_keys
 from ledger.consortium import ROLES, Consortium, ConsortiumError
-from ledger.runtime import node
+from ledger.runtime import node as this_node
+
+
+# Replica tuning for nodes on one machine or a LAN, in ticks of PILECHAIN_TICK_MS (50 ms by default).
+LOCAL_TUNING = {
+    "checkpoint_interval": 8,
+    "window": 32,
+    "batch_max": 1000,
+    "batch_wait_ticks": 1,
+    "request_timeout_ticks": 60,
+    "view_change_timeout_ticks": 60,
+}
 
 
 class Command(BaseCommand):
@@ -78,12 +89,14 @@ class Command(BaseCommand):
                 "code": code, "name": code, "role": role, "url": f"http://{host}:{int(port)}",
                 "signing_key": keys.signing.public_key.hex, "encryption_key": keys.encryption.public_hex(),
             })
-        data = {"chain_id": chain_id, "checkpoint_interval": 16, "timeouts": json.loads(timeouts), "members": members}
+        tuning = {**LOCAL_TUNING, **json.loads(timeouts)}
+        data = {"chain_id": chain_id, "checkpoint_interval": tuning.pop("checkpoint_interval"), "timeouts": tuning,
+                "members": members}
         try:
             Consortium.from_dict(data)
         except ConsortiumError as exc:
             raise CommandError(str(exc)) from exc
-        path = Path(out) if out else node.consortium_path()
+        path = Path(out) if out else this_node.consortium_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(data, indent=2) + "\n")
         self.stdout.write(f"wrote {path} with {len(members)} members")
@@ -93,7 +106,7 @@ class Command(BaseCommand):
         mine = {
             "chain_id": definition.chain_id,
             "consortium_digest": definition.digest(),
-            "genesis_state_root": node.genesis_state_root(definition),
+            "genesis_state_root": this_node.genesis_state_root(definition),
         }
         self.stdout.write(json.dumps(mine, indent=2))
         if not check_peers:
@@ -154,7 +167,7 @@ class Command(BaseCommand):
         node_state()
         total = 0
         while True:
-            done = apply_next_blocks(role_of=node.role_of, limit=200)
+            done = apply_next_blocks(role_of=this_node.role_of, limit=200)
             if not done:
                 break
             total += len(done)
@@ -170,6 +183,6 @@ class Command(BaseCommand):
 
     def _consortium(self) -> Consortium:
         try:
-            return node.consortium()
-        except node.NotConfigured as exc:
+            return this_node.consortium()
+        except this_node.NotConfigured as exc:
             raise CommandError(str(exc)) from exc

@@ -1,0 +1,250 @@
+"""Four institution nodes as real processes (web, Celery worker of concurrency 4, beat), each with
+its own database, agreeing over real HTTP. In CI they run on PostgreSQL and Redis; locally on
+SQLite files and one embedded Redis server.
+
+The scenarios run in order on one consortium, each leaving it healthy for the next.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import struct
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from config.localnet import LocalNet, parse_specs
+from ledger.chain.block import BlockHeader, CommitCertificate
+from ledger.chain.crypto import SigningKey
+from ledger.chain.lightclient import Anchor, LightClient, Receipt
+from ledger.chain.block import ZERO_HASH
+from ledger.chain.tx import Transaction
+from ledger.consortium import Consortium
+from ledger.pbft import messages
+from tests.processes import free_port, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.consortium]
+
+PASSWORD = "consortium-test-pw-1"
+VIEW_CHANGE_TIMEOUT_S = 60 * 0.05  # view_change_timeout_ticks x PILECHAIN_TICK_MS of the local tuning
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory):
+    var_dir = tmp_path_factory.mktemp("consortium")
+    env = dict(os.environ)
+    if env.get("DATABASE_URL"):
+        # One PostgreSQL server, one database per node, derived from the node's code.
+        env["DATABASE_URL"] = env["DATABASE_URL"].rsplit("/", 1)[0] + f"/ct{os.getpid()}_{{node}}"
+    base = free_port()
+    specs = parse_specs(None, base)
+    for i, spec in enumerate(specs):  # four free ports, not necessarily consecutive
+        spec.port = base if i == 0 else free_port()
+    local = LocalNet(specs, var_dir=var_dir, base_env=env, worker_concurrency=4)
+    local.prepare()
+    for spec in specs:
+        local.manage(spec, "shell", "-v", "0", "-c",
+                     "from registry.models import User; "
+                     f"User.objects.create_superuser('tester', 'tester@example.org', '{PASSWORD}')")
+    local.start()
+    try:
+        local.wait_healthy(timeout=120)
+        yield local
+    finally:
+        local.stop()
+        if env.get("DATABASE_URL"):
+            _drop_databases(env["DATABASE_URL"], specs)
+
+
+def _drop_databases(url_template: str, specs) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(url_template.rsplit("/", 1)[0] + "/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for spec in specs:
+            name = url_template.rsplit("/", 1)[1].replace("{node}", spec.code.lower().replace("-", "_"))
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.close()
+
+
+def _session(url: str) -> requests.Session:
+    s = requests.Session()
+    s.get(f"{url}/accounts/login/", timeout=10)
+    r = s.post(f"{url}/accounts/login/", data={"username": "tester", "password": PASSWORD,
+                                               "csrfmiddlewaretoken": s.cookies["csrftoken"]},
+               headers={"Referer": f"{url}/accounts/login/"}, timeout=10)
+    assert r.status_code in (200, 302) and "sessionid" in s.cookies, r.text[:500]
+    s.headers["X-CSRFToken"] = s.cookies["csrftoken"]
+    s.headers["Referer"] = url + "/"
+    return s
+
+
+@pytest.fixture(scope="module")
+def sessions(net):
+    made = {}
+    for code, node in net.nodes.items():
+        made[code] = _session(node.spec.url)
+        made[code].url_base = node.spec.url
+    return made
+
+
+@pytest.fixture(scope="module")
+def definition(net):
+    return Consortium.load(net.var_dir / "consortium.json")
+
+
+def node_key(net, code: str) -> SigningKey:
+    return SigningKey.from_pem((net.var_dir / code / "keys" / "node-signing.pem").read_bytes())
+
+
+def signed_txs(net, definition, code: str, n: int, type: str = "ledger.noop") -> list[dict]:
+    key = node_key(net, code)
+    return [
+        Transaction.create(chain_id=definition.chain_id, type=type, payload={"n": i, "run": uuid.uuid4().hex},
+                           signer=f"node:{code}", key=key, nonce=secrets.token_hex(8)).to_dict()
+        for i in range(n)
+    ]
+
+
+def status(sessions, code: str) -> dict:
+    return sessions[code].get(sessions[code].url_base + "/api/ledger/status/", timeout=10).json()
+
+
+def submit(sessions, code: str, txs: list[dict]) -> list[dict]:
+    r = sessions[code].post(sessions[code].url_base + "/api/ledger/transactions/", json=txs, timeout=30)
+    assert r.status_code == 202, r.text[:1000]
+    return r.json()
+
+
+def committed_everywhere(sessions, tx_ids: list[str], codes=None) -> bool:
+    for code in codes or sessions:
+        for tx_id in tx_ids:
+            body = sessions[code].get(f"{sessions[code].url_base}/api/ledger/transactions/{tx_id}/", timeout=10)
+            if body.status_code != 200 or body.json().get("receipt") is None:
+                return False
+    return True
+
+
+def agreed_state(sessions, codes=None) -> tuple[int, str] | None:
+    """(height, state root) when every given node has applied the same height with the same root."""
+    seen = {(s["applied_height"], s["state_root"]) for s in (status(sessions, c) for c in (codes or sessions))}
+    return seen.pop() if len(seen) == 1 else None
+
+
+def test_all_four_nodes_commit_the_same_blocks(net, sessions, definition):
+    txs = signed_txs(net, definition, "OPERATOR-A", 20)
+    results = submit(sessions, "OPERATOR-A", txs)
+    assert {r["status"] for r in results} == {"pending"}
+    ids = [r["tx_id"] for r in results]
+    wait_for(lambda: committed_everywhere(sessions, ids), timeout=60, what="commit at all four nodes")
+    height, root = wait_for(lambda: agreed_state(sessions), timeout=30, what="the same height and state root")
+    assert height >= 1
+
+    # Resubmitting returns what is known, never a second copy.
+    again = submit(sessions, "METROLOGY", txs[:3])
+    assert [r["tx_id"] for r in again] == ids[:3]
+    assert all(r["status"] in ("applied", "rejected", "pending") for r in again)
+
+    # No contract handles ledger.noop: committed, as rejected with the reason, at every node.
+    receipt = sessions["GRID"].get(f"{net.nodes['GRID'].spec.url}/api/ledger/transactions/{ids[0]}/").json()
+    assert receipt["status"] == "rejected" and "no contract" in receipt["reason"]
+
+
+def test_a_receipt_from_one_node_verifies_against_headers_from_another(net, sessions, definition):
+    txs = signed_txs(net, definition, "METROLOGY", 3)
+    ids = [r["tx_id"] for r in submit(sessions, "METROLOGY", txs)]
+    wait_for(lambda: committed_everywhere(sessions, ids), timeout=60, what="commit")
+    found = sessions["METROLOGY"].get(f"{net.nodes['METROLOGY'].spec.url}/api/ledger/transactions/{ids[1]}/").json()
+    receipt = Receipt.from_dict(found["receipt"])
+
+    headers = sessions["REGULATOR"].get(
+        f"{net.nodes['REGULATOR'].spec.url}/api/ledger/blocks/", params={"from_height": 1, "limit": 500}
+    ).json()["results"]
+    client = LightClient(definition.validators(), Anchor.genesis(ZERO_HASH))
+    verdict = client.extend((BlockHeader.from_dict(h["header"]), CommitCertificate.from_dict(h["certificate"]))
+                            for h in headers if h["height"] <= receipt.height)
+    assert verdict.ok, verdict.reason
+    assert client.verify_receipt(receipt).ok
+
+    # The same receipt moved to another index does not verify.
+    forged = Receipt.from_dict({**receipt.to_dict(), "index": (receipt.index + 1) % receipt.tx_count})
+    assert receipt.tx_count == 1 or not client.verify_receipt(forged).ok
+
+
+def _batch(wires: list[bytes]) -> bytes:
+    return b"".join(struct.pack(">I", len(w)) + w for w in wires)
+
+
+def test_the_peer_endpoint_refuses_forged_malformed_and_replayed_messages(net, sessions, definition):
+    url = net.nodes["GRID"].spec.url + "/ledger/peer/"
+    before = status(sessions, "GRID")["dropped_total"]
+
+    garbage = requests.post(url, data=b"\x00\x00\x00\x10short", timeout=10)
+    assert garbage.status_code == 400
+
+    stranger = SigningKey.generate()
+    body = {"t": "status", "chain": definition.chain_id, "from": "METROLOGY", "view": 0, "active": True,
+            "height": 0}
+    forged = messages.sign(stranger, body).wire  # claims METROLOGY, signed by someone else
+    unknown = messages.sign(stranger, {**body, "from": "NOBODY"}).wire
+    not_a_message = b'{"t": "prepare"'
+    r = requests.post(url, data=_batch([forged, unknown, not_a_message]), timeout=10)
+    assert r.status_code == 202
+    assert r.json()["accepted"] == 0
+    assert r.json()["dropped"] == {"bad_signature": 1, "unknown_signer": 1, "malformed": 1}
+
+    # Authentic but stale: a PREPARE for height 1 of view 0, long committed, sent again and again.
+    metrology = node_key(net, "METROLOGY")
+    stale = messages.sign(metrology, {"t": "prepare", "chain": definition.chain_id, "from": "METROLOGY",
+                                      "view": 0, "height": 1, "block": "ab" * 32}).wire
+    r = requests.post(url, data=_batch([stale] * 5), timeout=10)
+    assert r.status_code == 202 and r.json()["accepted"] == 5  # authentic: the replica judges it
+
+    wait_for(lambda: status(sessions, "GRID")["dropped_total"] >= before + 3 + 5, timeout=20, what="drops counted")
+    # ... and the node goes on committing.
+    ids = [r["tx_id"] for r in submit(sessions, "GRID", signed_txs(net, definition, "GRID", 2))]
+    wait_for(lambda: committed_everywhere(sessions, ids), timeout=60, what="commit after the junk")
+
+
+def test_a_killed_backup_worker_catches_up_by_state_transfer(net, sessions, definition):
+    primary = status(sessions, "OPERATOR-A")["replica"]["primary"]
+    backup = next(code for code in net.nodes if code != primary)
+    net.kill(backup, "worker")  # kill -9 of the whole worker process group
+    others = [c for c in net.nodes if c != backup]
+    ids = []
+    for _ in range(5):  # load while it is down: enough blocks to pass a checkpoint (K = 8)
+        ids += [r["tx_id"] for r in submit(sessions, primary, signed_txs(net, definition, primary, 10))]
+        time.sleep(0.3)
+    wait_for(lambda: committed_everywhere(sessions, ids, others), timeout=60, what="the others committing")
+    for _ in range(10):
+        more = [r["tx_id"] for r in submit(sessions, primary, signed_txs(net, definition, primary, 1))]
+        wait_for(lambda: committed_everywhere(sessions, more, others), timeout=30, what="commit")
+    ahead = status(sessions, primary)["applied_height"]
+
+    net.start_worker(backup)
+    wait_for(lambda: status(sessions, backup)["applied_height"] >= ahead, timeout=90, what="the backup catching up")
+    wait_for(lambda: agreed_state(sessions), timeout=30, what="agreement after catching up")
+
+
+def test_a_killed_primary_worker_gives_way_to_a_view_change(net, sessions, definition):
+    primary = status(sessions, "METROLOGY")["replica"]["primary"]
+    view = status(sessions, "METROLOGY")["replica"]["view"]
+    net.kill(primary, "worker")
+    others = [c for c in net.nodes if c != primary]
+    started = time.monotonic()
+    ids = [r["tx_id"] for r in submit(sessions, others[0], signed_txs(net, definition, others[0], 5))]
+    wait_for(lambda: committed_everywhere(sessions, ids, others), timeout=120, what="commits after the view change")
+    elapsed = time.monotonic() - started
+    new = status(sessions, others[0])["replica"]
+    assert new["view"] > view and new["primary"] != primary
+    # Request timer, then the view change itself: within four view-change timeouts of the request timer.
+    assert elapsed < VIEW_CHANGE_TIMEOUT_S * (1 + 4) + 10, elapsed
+
+    net.start_worker(primary)
+    wait_for(lambda: agreed_state(sessions), timeout=90, what="the old primary agreeing again")
