@@ -195,6 +195,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     # A watchdog, not a clock: the drain loop ticks itself; this only restarts a loop that died.
     "ledger-drive": {"task": "ledger.drive", "schedule": 5.0, "options": {"expires": 5.0}},
+    "ledger-audit": {"task": "ledger.audit", "schedule": float(env("PILECHAIN_AUDIT_EVERY_S", "60"))},
 }
 CELERY_TIMEZONE = "UTC"
 

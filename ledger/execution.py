@@ -30,6 +30,7 @@ from ledger.state.rows import entry_bytes, is_owned
 logger = logging.getLogger("pilechain.ledger")
 
 GENESIS_STATE_ROOT = sha256(b"pilechain genesis state").hex()
+ALREADY_COMMITTED = "transaction already committed"
 ID_NAMESPACE = uuid.UUID("6f1c2b1e-3b8e-5a52-9c3e-7d1f0a7e9b10")
 
 
@@ -102,11 +103,18 @@ class AppliedBlock:
     rejected: int
 
 
+def initial_state_root() -> str:
+    """Before block 1: bound to the consortium definition when the node has one."""
+    from ledger.runtime import node
+
+    return node.genesis_state_root(node.consortium()) if node.configured() else GENESIS_STATE_ROOT
+
+
 def node_state() -> NodeState:
     state = NodeState.objects.first()
     if state is None:
         state = NodeState.objects.create(
-            applied_height=0, state_root=GENESIS_STATE_ROOT, rows_muhash=MuHash().to_hex()
+            applied_height=0, state_root=initial_state_root(), rows_muhash=MuHash().to_hex()
         )
     return state
 
@@ -177,6 +185,7 @@ def _apply(*, block: Block, role_of) -> AppliedBlock:
         writes = hashlib.sha256()
         applied = rejected = 0
         committed = []
+        seen: set[str] = set()
         for index, tx in enumerate(transactions):
             ctx = ContractContext(tx=tx, header=header, index=index, signer_role=_signer_role(tx, role_of))
             status, reason = _run_contract(ctx)
@@ -191,6 +200,12 @@ def _apply(*, block: Block, role_of) -> AppliedBlock:
                 callbacks.extend(ctx.after_commit)
             else:
                 rejected += 1
+            if reason == ALREADY_COMMITTED or tx.id in seen:
+                # The replica never orders a transaction twice; should a block still repeat one, the
+                # first commit stands and this copy is only counted as rejected.
+                logger.warning("block %s repeats transaction %s", header.height, tx.id)
+                continue
+            seen.add(tx.id)
             committed.append(
                 CommittedTx(
                     tx_id=tx.id, block=block, index=index, type=tx.type, signer=tx.signer,
@@ -231,7 +246,7 @@ def _run_contract(ctx: ContractContext) -> tuple[str, str]:
         if tx.signer_kind == DEVICE and DEVICE not in contract.signer_kinds:
             raise ContractRejected(f"{tx.type} may not be signed by a device")
         if CommittedTx.objects.filter(tx_id=tx.id).exists():
-            raise ContractRejected("transaction already committed")
+            raise ContractRejected(ALREADY_COMMITTED)
         with transaction.atomic():  # a savepoint: a rejection undoes this transaction's writes only
             contract.handler(ctx, tx)
         return TxStatus.APPLIED, ""
@@ -257,3 +272,35 @@ def _settle_submissions(committed: list[CommittedTx], height: int) -> None:
         submission.index = c.index
         submission.reason = c.reason
         submission.save(update_fields=["status", "height", "index", "reason"])
+
+
+def replay_all(*, role_of: Callable[[str], str | None]) -> int:
+    """Rebuild the read model from the stored chain: clear every ledger-owned table and this node's
+    state, then apply every stored block again. Returns the number of blocks applied."""
+    from django.db.models import ProtectedError
+
+    from ledger.state.rows import owned_models
+
+    with transaction.atomic():
+        remaining = list(reversed(owned_models()))
+        for _ in range(len(remaining) + 1):  # delete dependents first, whatever the order
+            still = []
+            for model in remaining:
+                try:
+                    with transaction.atomic():
+                        model._base_manager.all().delete()
+                except ProtectedError:
+                    still.append(model)
+            remaining = still
+            if not remaining:
+                break
+        if remaining:
+            raise RuntimeError(f"could not clear {', '.join(m.__name__ for m in remaining)}")
+        CommittedTx.objects.all().delete()
+        NodeState.objects.all().delete()
+        Block.objects.update(applied=False, state_root_after="")
+    node_state()
+    total = 0
+    while done := apply_next_blocks(role_of=role_of, limit=200):
+        total += len(done)
+    return total

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from ledger.state import rows
+
 
 class Block(models.Model):
     """A committed block, stored when the replica hands it out and applied right after."""
@@ -140,3 +142,27 @@ class Peer(models.Model):
     last_heard_at = models.DateTimeField(null=True)
     last_sent_at = models.DateTimeField(null=True)
     last_error = models.TextField(blank=True)
+
+
+@rows.register
+class Anchor(models.Model):
+    """A commitment recorded on the chain: the Merkle root of a batch of off-chain records (telemetry
+    readings, documents), so that any one of them can later be proven against a committed block."""
+
+    LEDGER_FIELDS = ("kind", "root", "count", "reference", "institution", "height")
+
+    uid = models.UUIDField(unique=True)  # derived from the transaction's hash: the same on every node
+    kind = models.CharField(max_length=64)
+    root = models.CharField(max_length=64)
+    count = models.BigIntegerField()
+    reference = models.CharField(max_length=200, blank=True)
+    institution = models.CharField(max_length=32)  # the member whose node signed it
+    height = models.BigIntegerField()
+    tx_id = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-height", "uid"]
+
+    @property
+    def public_id(self) -> str:
+        return str(self.uid)

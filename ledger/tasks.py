@@ -39,6 +39,18 @@ def drive(self) -> None:
             drive.delay()
 
 
+@shared_task(name="ledger.audit", ignore_result=True)
+def audit() -> None:
+    """Recompute the ledger-owned tables' digest and compare it with the chain (beat, every minute)."""
+    if not node.configured():
+        return
+    from ledger.audit import audit_tables
+
+    result = audit_tables()
+    if not result.ok:
+        logger.error("audit failed at height %s: tables %s, chain %s", result.height, result.found, result.expected)
+
+
 @shared_task(
     name="ledger.deliver",
     ignore_result=True,

@@ -156,6 +156,24 @@ def test_all_four_nodes_commit_the_same_blocks(net, sessions, definition):
     assert receipt["status"] == "rejected" and "no contract" in receipt["reason"]
 
 
+def test_authority_is_checked_by_the_contract_on_every_node(net, sessions, definition):
+    key = node_key(net, "REGULATOR")
+    payload = {"kind": "telemetry", "root": "ab" * 32, "count": 3}
+    regulator = Transaction.create(chain_id=definition.chain_id, type="ledger.anchor", payload=payload,
+                                   signer="node:REGULATOR", key=key, nonce=secrets.token_hex(8)).to_dict()
+    operator = Transaction.create(chain_id=definition.chain_id, type="ledger.anchor", payload=payload,
+                                  signer="node:OPERATOR-A", key=node_key(net, "OPERATOR-A"),
+                                  nonce=secrets.token_hex(8)).to_dict()
+    ids = [r["tx_id"] for r in submit(sessions, "REGULATOR", [regulator, operator])]
+    wait_for(lambda: committed_everywhere(sessions, ids), timeout=60, what="commit")
+    for code in net.nodes:
+        refused = sessions[code].get(f"{net.nodes[code].spec.url}/api/ledger/transactions/{ids[0]}/").json()
+        assert refused["status"] == "rejected"
+        assert refused["reason"] == "a regulator institution may not do ledger.anchor"
+        applied = sessions[code].get(f"{net.nodes[code].spec.url}/api/ledger/transactions/{ids[1]}/").json()
+        assert applied["status"] == "applied"
+
+
 def test_a_receipt_from_one_node_verifies_against_headers_from_another(net, sessions, definition):
     txs = signed_txs(net, definition, "METROLOGY", 3)
     ids = [r["tx_id"] for r in submit(sessions, "METROLOGY", txs)]
@@ -248,3 +266,25 @@ def test_a_killed_primary_worker_gives_way_to_a_view_change(net, sessions, defin
 
     net.start_worker(primary)
     wait_for(lambda: agreed_state(sessions), timeout=90, what="the old primary agreeing again")
+
+
+def test_a_row_changed_with_raw_sql_is_found_by_the_audit(net, sessions, definition):
+    payload = {"kind": "document", "root": "cd" * 32, "count": 1, "reference": "audit-me"}
+    tx = Transaction.create(chain_id=definition.chain_id, type="ledger.anchor", payload=payload,
+                            signer="node:GRID", key=node_key(net, "GRID"), nonce=secrets.token_hex(8)).to_dict()
+    [result] = submit(sessions, "GRID", [tx])
+    wait_for(lambda: committed_everywhere(sessions, [result["tx_id"]]), timeout=60, what="commit")
+    victim = net.nodes["REGULATOR"].spec
+    assert net.manage(victim, "ledger", "audit", check=False).returncode == 0
+
+    tampered = net.manage(victim, "shell", "-v", "0", "-c",
+                          "from django.db import connection; c = connection.cursor(); "
+                          "c.execute(\"UPDATE ledger_anchor SET count = 7 WHERE reference = 'audit-me'\"); "
+                          "print(c.rowcount)")
+    assert tampered.stdout.strip() == "1"
+    audit = net.manage(victim, "ledger", "audit", check=False)
+    assert audit.returncode != 0
+    body = status(sessions, "REGULATOR")
+    assert body["diverged"] and "audit" in body["diverged_reason"]
+    others = [c for c in net.nodes if c != "REGULATOR"]
+    assert all(not status(sessions, c)["diverged"] for c in others)

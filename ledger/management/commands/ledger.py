@@ -8,8 +8,6 @@ from pathlib import Path
 import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
-from django.db.models import ProtectedError
 
 from ledger import node_keys
 from ledger.consortium import ROLES, Consortium, ConsortiumError
@@ -141,36 +139,10 @@ class Command(BaseCommand):
             raise CommandError("the ledger-owned tables differ from what the chain says")
 
     def do_replay(self, **_):
-        from ledger.execution import apply_next_blocks, node_state
-        from ledger.models import Block, CommittedTx, NodeState
-        from ledger.state.rows import owned_models
+        from ledger.execution import node_state, replay_all
 
         self._consortium()
-        with transaction.atomic():
-            remaining = list(reversed(owned_models()))
-            for _ in range(len(remaining) + 1):  # delete dependents first, whatever the order
-                still = []
-                for model in remaining:
-                    try:
-                        with transaction.atomic():
-                            model._base_manager.all().delete()
-                    except ProtectedError:
-                        still.append(model)
-                remaining = still
-                if not remaining:
-                    break
-            if remaining:
-                raise CommandError(f"could not clear {', '.join(m.__name__ for m in remaining)}")
-            CommittedTx.objects.all().delete()
-            NodeState.objects.all().delete()
-            Block.objects.update(applied=False, state_root_after="")
-        node_state()
-        total = 0
-        while True:
-            done = apply_next_blocks(role_of=this_node.role_of, limit=200)
-            if not done:
-                break
-            total += len(done)
+        total = replay_all(role_of=this_node.role_of)
         self.stdout.write(f"replayed {total} blocks; state root {node_state().state_root}")
 
     def do_drive(self, *, seconds, **_):
