@@ -6,4 +6,11 @@ class LedgerConfig(AppConfig):
     name = "ledger"
 
     def ready(self):
+        import os
+
         from ledger import builtin_contracts, tasks  # noqa: F401  (registers contracts and Celery signals)
+
+        if os.environ.get("PILECHAIN_COUNT_VERIFICATIONS") == "1":
+            from ledger import instrumentation
+
+            instrumentation.install()

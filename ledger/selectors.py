@@ -38,6 +38,7 @@ def node_status() -> dict:
         ],
         "dropped_total": PeerDrop.objects.aggregate(n=Sum("count"))["n"] or 0,
         "pending_submissions": Submission.objects.filter(status="pending").count(),
+        "committed_transactions": CommittedTx.objects.count(),
     }
 
 
