@@ -265,13 +265,11 @@ def _run_contract(ctx: ContractContext) -> tuple[str, str]:
 
 def _settle_submissions(committed: list[CommittedTx], height: int) -> None:
     by_id = {c.tx_id: c for c in committed}
-    for submission in Submission.objects.filter(tx_id__in=list(by_id)):
+    settled = list(Submission.objects.filter(tx_id__in=list(by_id)).only("pk", "tx_id"))
+    for submission in settled:
         c = by_id[submission.tx_id]
-        submission.status = c.status
-        submission.height = height
-        submission.index = c.index
-        submission.reason = c.reason
-        submission.save(update_fields=["status", "height", "index", "reason"])
+        submission.status, submission.height, submission.index, submission.reason = c.status, height, c.index, c.reason
+    Submission.objects.bulk_update(settled, ["status", "height", "index", "reason"], batch_size=500)
 
 
 def replay_all(*, role_of: Callable[[str], str | None]) -> int:

@@ -135,15 +135,6 @@ class PeerDrop(models.Model):
         constraints = [models.UniqueConstraint(fields=["sender", "reason"], name="ledger_peerdrop_sender_reason")]
 
 
-class Peer(models.Model):
-    """What this node knows of another member's node."""
-
-    code = models.CharField(max_length=32, primary_key=True)
-    last_heard_at = models.DateTimeField(null=True)
-    last_sent_at = models.DateTimeField(null=True)
-    last_error = models.TextField(blank=True)
-
-
 @rows.register
 class Anchor(models.Model):
     """A commitment recorded on the chain: the Merkle root of a batch of off-chain records (telemetry

@@ -10,8 +10,8 @@ from ledger.chain.lightclient import Receipt
 from ledger.chain.merkle import MerkleTree, proof_to_hex
 from ledger.chain.tx import Transaction
 from ledger.execution import node_state
-from ledger.models import Block, CommittedTx, Peer, PeerDrop, Submission
-from ledger.runtime import node
+from ledger.models import Block, CommittedTx, PeerDrop, Submission
+from ledger.runtime import node, peers
 
 
 def node_status() -> dict:
@@ -29,10 +29,7 @@ def node_status() -> dict:
         "last_audit_ok": state.last_audit_ok,
         "replica": state.replica_status,
         "replica_status_at": state.replica_status_at,
-        "peers": [
-            {"code": p.code, "last_heard_at": p.last_heard_at, "last_sent_at": p.last_sent_at, "last_error": p.last_error}
-            for p in Peer.objects.order_by("code")
-        ],
+        "peers": peers.snapshot(),
         "dropped": [
             {"sender": d.sender, "reason": d.reason, "count": d.count} for d in PeerDrop.objects.order_by("sender", "reason")
         ],

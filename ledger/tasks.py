@@ -10,10 +10,8 @@ import requests
 from celery import shared_task
 from celery.signals import worker_ready, worker_shutting_down
 from django.conf import settings
-from django.utils import timezone
 
-from ledger.models import Peer
-from ledger.runtime import node, wake
+from ledger.runtime import node, peers, wake
 from ledger.runtime.transport import PEER_PATH
 
 logger = logging.getLogger("pilechain.ledger.tasks")
@@ -76,9 +74,9 @@ def deliver(peer: str, payload_b64: str) -> None:
         )
         response.raise_for_status()
     except requests.RequestException as exc:
-        Peer.objects.update_or_create(code=peer, defaults={"last_error": f"{exc.__class__.__name__}: {exc}"[:500]})
+        peers.sent_to(peer, error=f"{exc.__class__.__name__}: {exc}"[:500])
         raise
-    Peer.objects.update_or_create(code=peer, defaults={"last_sent_at": timezone.now(), "last_error": ""})
+    peers.sent_to(peer)
 
 
 @worker_ready.connect

@@ -13,9 +13,9 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from ledger.models import InboxMessage, Peer, PeerDrop
+from ledger.models import InboxMessage, PeerDrop
 from ledger.pbft import messages
-from ledger.runtime import node, wake
+from ledger.runtime import node, peers, wake
 from ledger.runtime.transport import BatchError, unpack
 
 logger = logging.getLogger("pilechain.ledger.peer")
@@ -57,10 +57,9 @@ def peer_messages(request):
         InboxMessage.objects.bulk_create(accepted)
         for reason, n in dropped.items():
             count_drop(claimed, reason, n)
-        for sender in {m.sender for m in accepted}:
-            Peer.objects.update_or_create(code=sender, defaults={"last_heard_at": timezone.now()})
     if accepted:
         wake.ring()
+        peers.heard_from({m.sender for m in accepted})
     if dropped:
         logger.warning("peer messages dropped", extra={"claimed_sender": claimed, "dropped": dropped})
     return JsonResponse({"accepted": len(accepted), "dropped": dropped}, status=202)
