@@ -309,8 +309,10 @@ LOGGING = {
 # --- ledger --------------------------------------------------------------------------------------
 LEDGER_CONSORTIUM_FILE = Path(env("PILECHAIN_CONSORTIUM", str(VAR_DIR / "consortium.json")))
 LEDGER_TICK_MS = int(env("PILECHAIN_TICK_MS", "50"))
-LEDGER_LEASE_TTL_S = float(env("PILECHAIN_LEASE_TTL_S", "3"))
+LEDGER_LEASE_TTL_S = float(env("PILECHAIN_LEASE_TTL_S", "10"))
 LEDGER_PEER_TIMEOUT_S = float(env("PILECHAIN_PEER_TIMEOUT_S", "5"))
 LEDGER_MAX_PEER_BODY = int(env("PILECHAIN_MAX_PEER_BODY", str(32 * 1024 * 1024)))
+# Batches of signed transactions (up to 5,000 per request) are larger than Django's 2.5 MB default.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(env("DATA_UPLOAD_MAX_MEMORY_SIZE", str(16 * 1024 * 1024)))
 
 HEALTHZ_CELERY_TIMEOUT_S = float(env("HEALTHZ_CELERY_TIMEOUT_S", "1.5"))

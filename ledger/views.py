@@ -35,8 +35,13 @@ def peer_messages(request):
     if int(request.headers.get("Content-Length") or 0) > settings.LEDGER_MAX_PEER_BODY:
         count_drop(claimed, "oversized_batch")
         return JsonResponse({"error": "batch too large"}, status=413)
+    # Read the stream ourselves: a pre-prepare with a large batch exceeds the limit for form posts.
+    body = request.read(settings.LEDGER_MAX_PEER_BODY + 1)
+    if len(body) > settings.LEDGER_MAX_PEER_BODY:
+        count_drop(claimed, "oversized_batch")
+        return JsonResponse({"error": "batch too large"}, status=413)
     try:
-        wires = unpack(request.body)
+        wires = unpack(body)
     except BatchError as exc:
         count_drop(claimed, "malformed_batch")
         return JsonResponse({"error": f"malformed batch: {exc}"}, status=400)

@@ -11,12 +11,16 @@ and advance(). With nothing to do it waits on the doorbell until the next tick i
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import socket
 import time
 import uuid
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
 
 from django.conf import settings
 from django.db import transaction
@@ -31,7 +35,8 @@ from ledger.pbft.config import ReplicaConfig
 from ledger.pbft.log import CommittedBlock
 from ledger.pbft.replica import Replica
 from ledger.pbft.statetransfer import serve_state_request
-from ledger.runtime import lease, wake
+from ledger.runtime import lease, peers, wake
+from ledger.runtime.transport import PEER_PATH, pack
 from ledger.runtime.node import consortium, genesis_state_root, keys, me, role_of
 
 logger = logging.getLogger("pilechain.ledger.driver")
@@ -86,7 +91,7 @@ class Driver:
         self.ttl_s = settings.LEDGER_LEASE_TTL_S
         self.epoch: int | None = None
         self.replica: Replica | None = None
-        self._send = send or _send_with_celery
+        self._send = send or PeerSender()
         self._reported_drops: dict[str, int] = {}
         self._next_tick = 0.0
         self._next_status = 0.0
@@ -132,6 +137,9 @@ class Driver:
         except (lease.LeaseLost, Diverged) as exc:
             logger.warning("driver stops: %s", exc)
             return
+        finally:
+            if isinstance(self._send, PeerSender):
+                self._send.close()
         lease.release(self.holder, self.epoch)
 
     # ------------------------------------------------------------------ one turn
@@ -214,8 +222,13 @@ class Driver:
             self._send(peer, wires)
 
     def _apply_stored(self) -> None:
-        for done in apply_next_blocks(role_of=role_of):
-            self.replica.applied(done.height, done.state_root)
+        while True:
+            done = apply_next_blocks(role_of=role_of, limit=1)
+            if not done:
+                return
+            self.replica.applied(done[0].height, done[0].state_root)
+            with transaction.atomic():  # a long run of blocks must not let the lease lapse
+                lease.check_and_renew(self.holder, self.epoch, self.ttl_s)
 
     def _write_status(self) -> None:
         r = self.replica
@@ -242,15 +255,39 @@ class Driver:
         )
 
 
-def _send_with_celery(peer: str, wires: list[bytes]) -> None:
-    from ledger.tasks import deliver
+class PeerSender:
+    """Sends each peer's batches in order on a thread of its own (one HTTP connection per peer),
+    so the loop never waits on the network. A batch that fails goes to the Celery task
+    `ledger.deliver`, which retries it with backoff."""
 
-    deliver.delay(peer, _b64(wires))
+    def __init__(self):
+        self._pools: dict[str, ThreadPoolExecutor] = {}
+        self._sessions: dict[str, requests.Session] = {}
 
+    def __call__(self, peer: str, wires: list[bytes]) -> None:
+        pool = self._pools.get(peer)
+        if pool is None:
+            pool = self._pools[peer] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"send-{peer}")
+            self._sessions[peer] = requests.Session()
+        pool.submit(self._post, peer, pack(wires))
 
-def _b64(wires: list[bytes]) -> str:
-    import base64
+    def _post(self, peer: str, body: bytes) -> None:
+        from ledger.tasks import deliver
 
-    from ledger.runtime.transport import pack
+        member = consortium().member(peer)
+        try:
+            response = self._sessions[peer].post(
+                member.url + PEER_PATH, data=body, timeout=settings.LEDGER_PEER_TIMEOUT_S,
+                headers={"Content-Type": "application/octet-stream", "X-Pilechain-Node": settings.NODE_CODE},
+            )
+            response.raise_for_status()
+            peers.sent_to(peer)
+        except requests.RequestException as exc:
+            peers.sent_to(peer, error=f"{exc.__class__.__name__}: {exc}"[:500])
+            deliver.delay(peer, base64.b64encode(body).decode())
+        except Exception:  # a sender thread must survive anything; PBFT recovers lost messages
+            logger.exception("sending to %s failed", peer)
 
-    return base64.b64encode(pack(wires)).decode()
+    def close(self) -> None:
+        for pool in self._pools.values():
+            pool.shutdown(wait=True, cancel_futures=False)
