@@ -1,0 +1,209 @@
+"""Protocol messages: a signed envelope around a canonical JSON body.
+
+Wire format: 64-byte Ed25519 signature, then the body's canonical JSON. The body always names its
+kind ("t"), the chain and the sender ("from"). The signature covers the body bytes under a "pbft"
+domain tag, except for COMMIT, whose signature covers exactly `commit_vote_bytes`, so that a quorum
+of COMMIT signatures is the block's commit certificate. A COMMIT body carries nothing else, so no
+unsigned field can travel in it.
+
+Decoding checks shape only (it cannot know keys); `verify_envelope` checks the signer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from ledger.chain.block import commit_vote_bytes
+from ledger.chain.crypto import SigningKey
+from ledger.chain.encoding import canonical
+
+SIG_LEN = 64
+DOMAIN = b"pbft\x00"
+MAX_WIRE_BYTES = 64 * 1024 * 1024
+
+REQUEST = "request"
+PREPREPARE = "preprepare"
+PREPARE = "prepare"
+COMMIT = "commit"
+CHECKPOINT = "checkpoint"
+VIEWCHANGE = "viewchange"
+NEWVIEW = "newview"
+STATUS = "status"
+FETCH = "fetch"
+BLOCKS = "blocks"
+
+_HASH_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+class MessageError(ValueError):
+    """Bytes that are not a well-formed protocol message."""
+
+
+def _int(v):
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _hash(v):
+    return isinstance(v, str) and bool(_HASH_RE.match(v))
+
+
+def _hexes(v):
+    # Cheap shape check only; unembed() parses the hex and the signature inside decides the rest.
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+def _dict(v):
+    return isinstance(v, dict)
+
+
+def _list(v):
+    return isinstance(v, list)
+
+
+def _bool(v):
+    return isinstance(v, bool)
+
+
+def _checkpoint_ref(v):
+    return (
+        isinstance(v, dict)
+        and set(v) == {"height", "block", "state_root"}
+        and _int(v["height"])
+        and _hash(v["block"])
+        and _hash(v["state_root"])
+    )
+
+
+def _prepared_list(v):
+    return isinstance(v, list) and all(
+        isinstance(c, dict)
+        and set(c) == {"preprepare", "prepares"}
+        and _hexes([c["preprepare"]])
+        and _hexes(c["prepares"])
+        for c in v
+    )
+
+
+_COMMON = {"t", "chain", "from"}
+SCHEMAS: dict[str, dict] = {
+    REQUEST: {"txs": _list},
+    PREPREPARE: {"view": _int, "height": _int, "header": _dict, "txs": _list},
+    PREPARE: {"view": _int, "height": _int, "block": _hash},
+    COMMIT: {"view": _int, "height": _int, "block": _hash},
+    CHECKPOINT: {"height": _int, "block": _hash, "state_root": _hash},
+    VIEWCHANGE: {"view": _int, "checkpoint": _checkpoint_ref, "proof": _hexes, "prepared": _prepared_list},
+    NEWVIEW: {"view": _int, "viewchanges": _hexes, "preprepares": _hexes},
+    STATUS: {"view": _int, "active": _bool, "height": _int},
+    FETCH: {"from_height": _int, "to_height": _int},
+    BLOCKS: {"blocks": _list},
+}
+
+
+@dataclass
+class Envelope:
+    kind: str
+    sender: str
+    body: dict
+    body_bytes: bytes
+    sig: bytes
+    wire: bytes = field(repr=False)
+
+    @property
+    def chain(self) -> str:
+        return self.body["chain"]
+
+    def signed_bytes(self) -> bytes:
+        return signed_bytes(self.body, self.body_bytes)
+
+    def __getitem__(self, name):
+        return self.body[name]
+
+
+def signed_bytes(body: dict, body_bytes: bytes) -> bytes:
+    if body["t"] == COMMIT:
+        return commit_vote_bytes(body["chain"], body["view"], body["height"], body["block"])
+    return DOMAIN + body_bytes
+
+
+def sign(key: SigningKey, body: dict) -> Envelope:
+    """Encode once and sign; the envelope keeps its wire bytes so nothing is re-encoded to send."""
+    _check_shape(body)
+    body_bytes = canonical(body)
+    sig = key.sign(signed_bytes(body, body_bytes))
+    return Envelope(body["t"], body["from"], body, body_bytes, sig, sig + body_bytes)
+
+
+def decode(wire: bytes) -> Envelope:
+    if not isinstance(wire, (bytes, bytearray)):
+        raise MessageError("a message is bytes")
+    wire = bytes(wire)
+    if len(wire) <= SIG_LEN or len(wire) > MAX_WIRE_BYTES:
+        raise MessageError("message too short or too long")
+    sig, body_bytes = wire[:SIG_LEN], wire[SIG_LEN:]
+    try:
+        body = json.loads(body_bytes.decode("utf-8"), parse_float=_no_float, parse_constant=_no_float)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MessageError(f"body is not JSON: {exc}") from exc
+    _check_shape(body)
+    return Envelope(body["t"], body["from"], body, body_bytes, sig, wire)
+
+
+def _no_float(text):
+    raise MessageError(f"floats are not allowed: {text}")
+
+
+def _check_shape(body) -> None:
+    if not isinstance(body, dict):
+        raise MessageError("body must be an object")
+    kind = body.get("t")
+    schema = SCHEMAS.get(kind) if isinstance(kind, str) else None
+    if schema is None:
+        raise MessageError(f"unknown message kind {kind!r}")
+    expected = _COMMON | set(schema)
+    if set(body) != expected:
+        raise MessageError(f"{kind}: fields must be exactly {sorted(expected)}")
+    if not isinstance(body["chain"], str) or not isinstance(body["from"], str):
+        raise MessageError(f"{kind}: chain and from must be strings")
+    for name, check in schema.items():
+        if not check(body[name]):
+            raise MessageError(f"{kind}: bad field {name!r}")
+
+
+def verify_envelope(env: Envelope, validators) -> str | None:
+    """None when the envelope is authentic, else the reason to drop it."""
+    if env.chain != validators.chain_id:
+        return "wrong_chain"
+    key = validators.key(env.sender)
+    if key is None:
+        return "unknown_signer"
+    if not key.verify(env.sig, env.signed_bytes()):
+        return "bad_signature"
+    return None
+
+
+def embed(env: Envelope) -> str:
+    """A message carried inside another (certificates in VIEW-CHANGE and NEW-VIEW)."""
+    return env.wire.hex()
+
+
+def unembed(hex_wire: str) -> Envelope:
+    try:
+        return decode(bytes.fromhex(hex_wire))
+    except ValueError as exc:
+        if isinstance(exc, MessageError):
+            raise
+        raise MessageError("embedded message is not hex") from exc
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message for the runtime to deliver to each replica in `to`."""
+
+    to: tuple[str, ...]
+    env: Envelope
+
+    @property
+    def data(self) -> bytes:
+        return self.env.wire

@@ -1,0 +1,18 @@
+"""Shared by the PBFT tests: running seeds and reporting failures with their replay command."""
+
+from __future__ import annotations
+
+from ledger.pbft.simulation import replay_command, run_schedule
+
+
+def check_seeds(seeds, *, n=None) -> list[str]:
+    """Run each seed; a message per failing seed with the command that replays it."""
+    failures = []
+    for seed in seeds:
+        sim = run_schedule(seed, n)
+        if sim.violations:
+            failures.append(
+                f"seed {seed} ({sim.schedule.summary()}):\n    " + "\n    ".join(sim.violations[:5])
+                + f"\n  replay: {replay_command(seed, sim.schedule.n)}"
+            )
+    return failures
