@@ -115,7 +115,7 @@ def main() -> int:
 
     env = dict(os.environ, PILECHAIN_COUNT_VERIFICATIONS="1")
     if env.get("DATABASE_URL"):
-        env["DATABASE_URL"] = env["DATABASE_URL"].rsplit("/", 1)[0] + "/bench_{node}"
+        env["DATABASE_URL"] = env["DATABASE_URL"].rsplit("/", 1)[0] + f"/bench{os.getpid()}_{{node}}"
     var_dir = Path(tempfile.mkdtemp(prefix="pilechain-bench-"))
     net = LocalNet(parse_specs(None, 18401), var_dir=var_dir, base_env=env, worker_concurrency=4)
     print(f"preparing four nodes under {var_dir} ({'PostgreSQL' if env.get('DATABASE_URL') else 'SQLite'}, "
@@ -192,7 +192,21 @@ def main() -> int:
             from config import embedded_redis
 
             embedded_redis.stop(var_dir)
+        if env.get("DATABASE_URL"):
+            _drop_databases(env["DATABASE_URL"], net.specs)
     return 0
+
+
+def _drop_databases(url_template: str, specs) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(url_template.rsplit("/", 1)[0] + "/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for spec in specs:
+            name = url_template.rsplit("/", 1)[1].replace("{node}", spec.code.lower().replace("-", "_"))
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.close()
 
 
 def _redis_url(env: dict, var_dir: Path) -> str:

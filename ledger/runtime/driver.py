@@ -44,6 +44,7 @@ logger = logging.getLogger("pilechain.ledger.driver")
 INBOX_BATCH = 1000
 PROPOSE_BATCH = 5000
 STATUS_EVERY_S = 1.0
+MAX_POST_BYTES = 8 * 1024 * 1024
 
 
 def replica_config() -> ReplicaConfig:
@@ -269,7 +270,15 @@ class PeerSender:
         if pool is None:
             pool = self._pools[peer] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"send-{peer}")
             self._sessions[peer] = requests.Session()
-        pool.submit(self._post, peer, pack(wires))
+        chunk, size = [], 0
+        for wire in wires:  # several POSTs rather than one body over the peer's limit
+            if chunk and size + len(wire) > MAX_POST_BYTES:
+                pool.submit(self._post, peer, pack(chunk))
+                chunk, size = [], 0
+            chunk.append(wire)
+            size += len(wire) + 4
+        if chunk:
+            pool.submit(self._post, peer, pack(chunk))
 
     def _post(self, peer: str, body: bytes) -> None:
         from ledger.tasks import deliver

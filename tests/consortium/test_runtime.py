@@ -31,7 +31,9 @@ from tests.processes import free_port, wait_for
 pytestmark = [pytest.mark.slow, pytest.mark.consortium]
 
 PASSWORD = "consortium-test-pw-1"
-VIEW_CHANGE_TIMEOUT_S = 60 * 0.05  # view_change_timeout_ticks x PILECHAIN_TICK_MS of the local tuning
+TICK_S = 0.05  # PILECHAIN_TICK_MS
+REQUEST_TIMEOUT_S = 160 * TICK_S  # request_timeout_ticks of the local tuning (ledger local-consortium)
+VIEW_CHANGE_TIMEOUT_S = 80 * TICK_S  # view_change_timeout_ticks
 
 
 @pytest.fixture(scope="module")
@@ -261,8 +263,8 @@ def test_a_killed_primary_worker_gives_way_to_a_view_change(net, sessions, defin
     elapsed = time.monotonic() - started
     new = status(sessions, others[0])["replica"]
     assert new["view"] > view and new["primary"] != primary
-    # Request timer, then the view change itself: within four view-change timeouts of the request timer.
-    assert elapsed < VIEW_CHANGE_TIMEOUT_S * (1 + 4) + 10, elapsed
+    # The request timer fires, then commits resume within four view-change timeouts.
+    assert elapsed < REQUEST_TIMEOUT_S + 4 * VIEW_CHANGE_TIMEOUT_S, elapsed
 
     net.start_worker(primary)
     wait_for(lambda: agreed_state(sessions), timeout=90, what="the old primary agreeing again")

@@ -18,10 +18,14 @@ from ledger.runtime import node as this_node
 LOCAL_TUNING = {
     "checkpoint_interval": 8,
     "window": 32,
-    "batch_max": 1000,
+    # Blocks of a few hundred transactions: larger ones make every message of a view change (which
+    # carries the prepared blocks) heavy, and a slow machine late in validating them.
+    "batch_max": 250,
     "batch_wait_ticks": 1,
-    "request_timeout_ticks": 60,
-    "view_change_timeout_ticks": 60,
+    "request_timeout_ticks": 160,  # 8 s: a loaded primary is slow, not faulty
+    "view_change_timeout_ticks": 80,  # 4 s, doubling per failed attempt
+    "timestamp_tolerance_ms": 30_000,
+    "fetch_max_blocks": 8,
 }
 
 
