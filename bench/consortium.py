@@ -188,25 +188,8 @@ def main() -> int:
               f"p50_ms={p50:.0f} p99_ms={p99:.0f} offered_tx_per_s={args.offered}")
     finally:
         net.stop()
-        if not env.get("REDIS_URL"):
-            from config import embedded_redis
-
-            embedded_redis.stop(var_dir)
-        if env.get("DATABASE_URL"):
-            _drop_databases(env["DATABASE_URL"], net.specs)
+        net.drop_databases()
     return 0
-
-
-def _drop_databases(url_template: str, specs) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(url_template.rsplit("/", 1)[0] + "/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        for spec in specs:
-            name = url_template.rsplit("/", 1)[1].replace("{node}", spec.code.lower().replace("-", "_"))
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    conn.close()
 
 
 def _redis_url(env: dict, var_dir: Path) -> str:

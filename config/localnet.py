@@ -83,25 +83,52 @@ class LocalNet:
         self.var_dir.mkdir(parents=True, exist_ok=True)
         node_args = [a for s in self.specs for a in ("--node", f"{s.code}:{s.role}:{s.port}")]
         self.manage(self.specs[0], "ledger", "local-consortium", *node_args, "--timeouts", json.dumps(self.timeouts))
+        self._ensure_databases()
         for spec in self.specs:
-            self._ensure_database(spec)
             self.manage(spec, "migrate", "--noinput")
 
-    def _ensure_database(self, spec: NodeSpec) -> None:
+    def _database_names(self) -> list[str]:
+        """The per-node PostgreSQL databases when DATABASE_URL holds "{node}", else none."""
         url = self.base_env.get("DATABASE_URL", "")
         if "{node}" not in url:
-            return
-        name = url.rsplit("/", 1)[1].split("?")[0].replace("{node}", spec.code.lower().replace("-", "_"))
+            return []
+        template = url.rsplit("/", 1)[1].split("?")[0]
+        return [template.replace("{node}", s.code.lower().replace("-", "_")) for s in self.specs]
+
+    def _server(self):
         import psycopg2  # only the PostgreSQL mode needs it
 
-        admin_url = url.rsplit("/", 1)[0] + "/postgres"
-        conn = psycopg2.connect(admin_url)
+        conn = psycopg2.connect(self.base_env["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres")
         conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if cur.fetchone() is None:
-                cur.execute(f'CREATE DATABASE "{name}"')
-        conn.close()
+        return conn
+
+    def _ensure_databases(self) -> None:
+        names = self._database_names()
+        if not names:
+            return
+        conn = self._server()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT datname FROM pg_database WHERE datname = ANY(%s)", [names])
+                present = {row[0] for row in cur.fetchall()}
+                for name in names:
+                    if name not in present:
+                        cur.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            conn.close()
+
+    def drop_databases(self) -> None:
+        """Remove the per-node PostgreSQL databases (tests and benchmarks clean up after themselves)."""
+        names = self._database_names()
+        if not names:
+            return
+        conn = self._server()
+        try:
+            with conn.cursor() as cur:
+                for name in names:
+                    cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            conn.close()
 
     # ------------------------------------------------------------------ processes
 
@@ -168,6 +195,10 @@ class LocalNet:
             for log in node.logs:
                 log.close()
             node.logs.clear()
+        if not self.base_env.get("REDIS_URL"):
+            from config import embedded_redis  # the nodes' shared embedded server goes with them
+
+            embedded_redis.stop(self.var_dir)
 
     def wait_healthy(self, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
