@@ -22,7 +22,7 @@ from django.db import DatabaseError, models, transaction
 from ledger.chain.block import BlockHeader, CommitCertificate
 from ledger.chain.encoding import canonical, sha256
 from ledger.chain.tx import Transaction
-from ledger.contracts import DEVICE, NODE, ContractRejected, contracts
+from ledger.contracts import NODE, ContractRejected, contracts
 from ledger.models import Block, CommittedTx, NodeState, Submission, TxStatus
 from ledger.state.muhash import MuHash
 from ledger.state.rows import entry_bytes, is_owned
@@ -243,8 +243,6 @@ def _run_contract(ctx: ContractContext) -> tuple[str, str]:
                 raise ContractRejected(f"{tx.signer_id} is not a member of the consortium")
             if contract.roles is not None and ctx.signer_role not in contract.roles:
                 raise ContractRejected(f"a {ctx.signer_role} institution may not do {tx.type}")
-        if tx.signer_kind == DEVICE and DEVICE not in contract.signer_kinds:
-            raise ContractRejected(f"{tx.type} may not be signed by a device")
         if CommittedTx.objects.filter(tx_id=tx.id).exists():
             raise ContractRejected(ALREADY_COMMITTED)
         with transaction.atomic():  # a savepoint: a rejection undoes this transaction's writes only

@@ -32,52 +32,41 @@ class SubmitError(ValueError):
     pass
 
 
-def _parse(raw) -> Transaction:
-    return Transaction.from_dict(raw)
-
-
 def tx_submit(*, transactions: list, submitted_by=None) -> list[SubmitResult]:
-    """Validate and queue signed transactions; one result per input, in order."""
+    """Validate and queue signed transactions; one result per input, in order. A transaction that
+    appears twice in the batch is queued once and both places report the same status."""
     if not isinstance(transactions, list) or not transactions:
         raise SubmitError("send a transaction object or a non-empty list of them")
     if len(transactions) > MAX_BATCH:
         raise SubmitError(f"at most {MAX_BATCH} transactions per batch")
     definition = node.consortium()
     validators = definition.validators()
-    results: list[SubmitResult | None] = [None] * len(transactions)
-    fresh: dict[str, tuple[int, Transaction]] = {}
+    invalid: dict[int, SubmitResult] = {}
+    valid: dict[int, Transaction] = {}
     for i, raw in enumerate(transactions):
         try:
-            tx = _parse(raw)
+            tx = Transaction.from_dict(raw)
         except (TxFormatError, TypeError) as exc:
-            results[i] = SubmitResult(None, "invalid", f"malformed transaction: {exc}")
+            invalid[i] = SubmitResult(None, "invalid", f"malformed transaction: {exc}")
             continue
         if tx.chain_id != definition.chain_id:
-            results[i] = SubmitResult(tx.id, "invalid", f"wrong chain: this consortium is {definition.chain_id}")
+            invalid[i] = SubmitResult(tx.id, "invalid", f"wrong chain: this consortium is {definition.chain_id}")
             continue
         problem = signers.signer_problem(tx, validators.key)
         if problem:
-            results[i] = SubmitResult(tx.id, "invalid", problem)
+            invalid[i] = SubmitResult(tx.id, "invalid", problem)
             continue
-        fresh.setdefault(tx.id, (i, tx))
-        if fresh[tx.id][0] != i:
-            results[i] = SubmitResult(tx.id, "pending", "duplicate within this batch")
-    known = _known(list(fresh))
-    rows = []
-    for tx_id, (i, tx) in fresh.items():
-        if tx_id in known:
-            results[i] = known[tx_id]
-        else:
-            rows.append(Submission(tx_id=tx_id, body=tx.to_dict(), type=tx.type, submitted_by=submitted_by))
-            results[i] = SubmitResult(tx_id, TxStatus.PENDING)
+        valid[i] = tx
+    unique = {tx.id: tx for tx in valid.values()}
+    status = _known(list(unique))
+    rows = [Submission(tx_id=tx_id, body=tx.to_dict(), type=tx.type, submitted_by=submitted_by)
+            for tx_id, tx in unique.items() if tx_id not in status]
     if rows:
         with transaction.atomic():
             Submission.objects.bulk_create(rows, ignore_conflicts=True)
         transaction.on_commit(wake.ring)
-    for i, r in enumerate(results):
-        if r is not None and r.error == "duplicate within this batch":
-            results[i] = SubmitResult(r.tx_id, results[fresh[r.tx_id][0]].status)
-    return results
+        status.update({row.tx_id: SubmitResult(row.tx_id, TxStatus.PENDING) for row in rows})
+    return [invalid[i] if i in invalid else status[valid[i].id] for i in range(len(transactions))]
 
 
 def node_submit(*, type: str, payload: dict, submitted_by=None) -> Submission:

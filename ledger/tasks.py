@@ -9,10 +9,8 @@ import logging
 import requests
 from celery import shared_task
 from celery.signals import worker_ready, worker_shutting_down
-from django.conf import settings
 
 from ledger.runtime import node, peers, wake
-from ledger.runtime.transport import PEER_PATH
 
 logger = logging.getLogger("pilechain.ledger.tasks")
 
@@ -61,22 +59,10 @@ def audit() -> None:
 def deliver(peer: str, payload_b64: str) -> None:
     """POST a batch of signed protocol messages to a peer's endpoint. Lost batches are harmless:
     PBFT retransmits what matters (status exchange, view change, state transfer)."""
-    member = node.consortium().member(peer)
-    if member is None:
-        logger.error("no such peer %s", peer)
-        return
     try:
-        response = requests.post(
-            member.url + PEER_PATH,
-            data=base64.b64decode(payload_b64),
-            headers={"Content-Type": "application/octet-stream", "X-Pilechain-Node": settings.NODE_CODE},
-            timeout=settings.LEDGER_PEER_TIMEOUT_S,
-        )
-        response.raise_for_status()
-    except requests.RequestException as exc:
-        peers.sent_to(peer, error=f"{exc.__class__.__name__}: {exc}"[:500])
-        raise
-    peers.sent_to(peer)
+        peers.post_batch(peer, base64.b64decode(payload_b64))
+    except ValueError:
+        logger.error("no such peer %s", peer)
 
 
 @worker_ready.connect

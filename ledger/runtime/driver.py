@@ -4,7 +4,8 @@ One loop per node, under the lease. Each turn: step the inbox in arrival order, 
 submissions, tick when a tick is due; then take ready() and
   1. persist it in one database transaction (replica records, committed blocks, inbox rows consumed,
      submissions handed over), after checking the lease: nothing is sent that is not on disk;
-  2. send its messages (Celery tasks with retries) and answer state requests from the block store;
+  2. send its messages (one thread per peer; a failed batch goes to a Celery task that retries it)
+     and answer state requests from the block store;
   3. apply committed blocks (contracts, read model, state root) and report each to the replica;
 and advance(). With nothing to do it waits on the doorbell until the next tick is due.
 """
@@ -36,7 +37,7 @@ from ledger.pbft.log import CommittedBlock
 from ledger.pbft.replica import Replica
 from ledger.pbft.statetransfer import serve_state_request
 from ledger.runtime import lease, peers, wake
-from ledger.runtime.transport import PEER_PATH, pack
+from ledger.runtime.transport import pack
 from ledger.runtime.node import consortium, genesis_state_root, keys, me, role_of
 
 logger = logging.getLogger("pilechain.ledger.driver")
@@ -283,16 +284,9 @@ class PeerSender:
     def _post(self, peer: str, body: bytes) -> None:
         from ledger.tasks import deliver
 
-        member = consortium().member(peer)
         try:
-            response = self._sessions[peer].post(
-                member.url + PEER_PATH, data=body, timeout=settings.LEDGER_PEER_TIMEOUT_S,
-                headers={"Content-Type": "application/octet-stream", "X-Pilechain-Node": settings.NODE_CODE},
-            )
-            response.raise_for_status()
-            peers.sent_to(peer)
-        except requests.RequestException as exc:
-            peers.sent_to(peer, error=f"{exc.__class__.__name__}: {exc}"[:500])
+            peers.post_batch(peer, body, session=self._sessions[peer])
+        except requests.RequestException:
             deliver.delay(peer, base64.b64encode(body).decode())
         except Exception:  # a sender thread must survive anything; PBFT recovers lost messages
             logger.exception("sending to %s failed", peer)

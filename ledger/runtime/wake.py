@@ -10,7 +10,8 @@ from django.conf import settings
 
 
 @functools.cache
-def _client() -> redis.Redis:
+def client() -> redis.Redis:
+    """This node's Redis connection for the ledger's small keys (doorbell, stop flags, peers)."""
     return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=30)
 
 
@@ -19,7 +20,7 @@ def _key() -> str:
 
 
 def ring() -> None:
-    pipe = _client().pipeline()
+    pipe = client().pipeline()
     pipe.lpush(_key(), b"1")
     pipe.ltrim(_key(), 0, 0)  # one pending ring is enough
     pipe.execute()
@@ -29,7 +30,7 @@ def wait(timeout_s: float) -> bool:
     """Block until rung or timeout; True when rung."""
     if timeout_s <= 0:
         return False
-    return _client().blpop([_key()], timeout=max(timeout_s, 0.001)) is not None
+    return client().blpop([_key()], timeout=max(timeout_s, 0.001)) is not None
 
 
 def _stop_key(worker: str) -> str:
@@ -38,13 +39,13 @@ def _stop_key(worker: str) -> str:
 
 def request_stop(worker: str) -> None:
     """The worker `worker` (its Celery node name) is shutting down: its drain loop should let go."""
-    _client().set(_stop_key(worker), b"1", ex=120)
+    client().set(_stop_key(worker), b"1", ex=120)
     ring()
 
 
 def clear_stop(worker: str) -> None:
-    _client().delete(_stop_key(worker))
+    client().delete(_stop_key(worker))
 
 
 def stop_requested(worker: str) -> bool:
-    return bool(_client().exists(_stop_key(worker)))
+    return bool(client().exists(_stop_key(worker)))

@@ -7,14 +7,12 @@ The scenarios run in order on one consortium, each leaving it healthy for the ne
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import struct
 import time
 import uuid
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import requests

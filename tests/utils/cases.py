@@ -16,7 +16,6 @@ and inherits every test below. Users not named in `visible` must see nothing.
 
 from __future__ import annotations
 
-import pytest
 
 from tests.conftest import ALL_USERNAMES
 
