@@ -16,6 +16,11 @@ urlpatterns = [
     path("api/", include("config.api_urls")),
     path("registry/", include("registry.urls")),
     path("ledger/", include("ledger.urls")),
+    path("gateway/", include("gateway.urls")),
+    path("monitoring/", include("monitoring.urls")),
+    path("calibration/", include("calibration.urls")),
+    path("settlement/", include("settlement.urls")),
+    path("subsidy/", include("subsidy.urls")),
     path("", include("dashboards.urls")),
 ]
 

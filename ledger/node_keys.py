@@ -15,6 +15,7 @@ from ledger.chain.sealed import X25519KeyPair
 
 SIGNING_FILE = "node-signing.pem"
 ENCRYPTION_FILE = "node-encryption.hex"
+HOSTED_DIR = "hosted"  # <CODE>.pem: signing keys of institutions this node signs for besides its own
 
 
 class MissingKeys(RuntimeError):
@@ -64,3 +65,25 @@ def load(directory: Path | None = None) -> NodeKeys:
     if signing.kind != ED25519:
         raise MissingKeys("the node signing key must be Ed25519")
     return NodeKeys(signing, encryption)
+
+
+def load_hosted(directory: Path | None = None) -> dict[str, SigningKey]:
+    """Signing keys of institutions that delegate transaction signing to this node (a service
+    provider hosting a small operator, or a test node acting for every member). Never validators'
+    PBFT keys in production: a validator's key stays on its own node."""
+    hosted = (directory or keys_dir()) / HOSTED_DIR
+    if not hosted.is_dir():
+        return {}
+    keys = {}
+    for path in sorted(hosted.glob("*.pem")):
+        key = SigningKey.from_pem(path.read_bytes())
+        if key.kind != ED25519:
+            raise MissingKeys(f"{path}: an institution signing key must be Ed25519")
+        keys[path.stem] = key
+    return keys
+
+
+def write_hosted(code: str, key: SigningKey, directory: Path | None = None) -> Path:
+    path = (directory or keys_dir()) / HOSTED_DIR / f"{code}.pem"
+    _write_private(path, key.to_pem())
+    return path

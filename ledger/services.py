@@ -69,12 +69,13 @@ def tx_submit(*, transactions: list, submitted_by=None) -> list[SubmitResult]:
     return [invalid[i] if i in invalid else status[valid[i].id] for i in range(len(transactions))]
 
 
-def node_submit(*, type: str, payload: dict, submitted_by=None) -> Submission:
-    """Sign a transaction with this node's key, for its institution, and queue it."""
-    keys = node.keys()
+def node_submit(*, type: str, payload: dict, submitted_by=None, institution: str | None = None) -> Submission:
+    """Sign a transaction for an institution (this node's own unless another is given and hosted
+    here; `node.NotHosted` otherwise) and queue it."""
+    code = institution or node.me().code
     tx = Transaction.create(
         chain_id=node.consortium().chain_id, type=type, payload=payload,
-        signer=f"node:{node.me().code}", key=keys.signing, nonce=uuid.uuid4().hex,
+        signer=f"node:{code}", key=node.signing_key_for(code), nonce=uuid.uuid4().hex,
     )
     try:
         with transaction.atomic():

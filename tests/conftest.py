@@ -56,7 +56,18 @@ def signing_key(seed: int) -> SigningKey:
 
 
 @pytest.fixture
-def consortium(db, settings):
+def ledger_node(db, settings, monkeypatch, tmp_path):
+    """This test process as the node of OP-A, holding every member's signing key (tests/utils/ledger)."""
+    from ledger.runtime import node
+    from tests.utils.ledger import configure_node
+
+    keys = configure_node(settings=settings, monkeypatch=monkeypatch, directory=tmp_path, members=INSTITUTIONS, me="OP-A")
+    yield SimpleNamespace(keys=keys, definition=node.consortium())
+    node.reset_caches()
+
+
+@pytest.fixture
+def consortium(ledger_node, settings):
     from registry.models import Institution, User
 
     # Real password hashing costs ~0.1 s per user per test; the hash strength is not under test.

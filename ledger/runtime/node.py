@@ -54,6 +54,40 @@ def keys() -> node_keys.NodeKeys:
     return loaded
 
 
+class NotHosted(PermissionError):
+    """This node holds no signing key for that institution."""
+
+
+@functools.cache
+def _hosted_keys() -> dict:
+    definition = consortium()
+    hosted = {}
+    for code, key in node_keys.load_hosted().items():
+        member = definition.member(code)
+        if member is None or member.signing_key != key.public_key:
+            raise NotConfigured(f"the hosted key for {code} is not the one the consortium definition lists")
+        hosted[code] = key
+    return hosted
+
+
+def signing_key_for(code: str):
+    """The key this node signs an institution's transactions with: its own, or a hosted one."""
+    if code == me().code:
+        return keys().signing
+    key = _hosted_keys().get(code)
+    if key is None:
+        raise NotHosted(f"node {me().code} does not sign for {code}")
+    return key
+
+
+def signs_for(code: str) -> bool:
+    try:
+        signing_key_for(code)
+        return True
+    except (NotHosted, NotConfigured):
+        return False
+
+
 def role_of(code: str) -> str | None:
     return consortium().role_of(code)
 
@@ -67,3 +101,4 @@ def genesis_state_root(definition: Consortium) -> str:
 def reset_caches() -> None:
     consortium.cache_clear()
     keys.cache_clear()
+    _hosted_keys.cache_clear()

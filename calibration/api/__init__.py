@@ -1,0 +1,8 @@
+"""REST API of the calibration app: viewsets on the shared router, plus plain views."""
+
+
+def register_routes(router) -> None:
+    """Register this app's viewsets on the API's router."""
+
+
+urlpatterns: list = []

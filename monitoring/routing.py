@@ -1,0 +1,3 @@
+"""Websocket routes of the monitoring app (gathered by config.routing)."""
+
+websocket_urlpatterns: list = []
