@@ -27,6 +27,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DEFAULT_NODES = ("OPERATOR-A:operator", "METROLOGY:metrology", "GRID:grid", "REGULATOR:regulator")
+DEMO_NAMES = {
+    "OPERATOR-A": "Shanghai Green Charge O&M Co., Ltd.",
+    "METROLOGY": "Shanghai Institute of Measurement and Testing Technology",
+    "GRID": "State Grid Shanghai Municipal Electric Power Company",
+    "REGULATOR": "Shanghai Municipal Development and Reform Commission",
+}
 
 
 @dataclass
@@ -81,11 +87,13 @@ class LocalNet:
     def prepare(self) -> None:
         """Keys and the consortium definition, then each node's database, migrated."""
         self.var_dir.mkdir(parents=True, exist_ok=True)
-        node_args = [a for s in self.specs for a in ("--node", f"{s.code}:{s.role}:{s.port}")]
+        node_args = [a for s in self.specs
+                     for a in ("--node", f"{s.code}:{s.role}:{s.port}:{DEMO_NAMES.get(s.code, s.code)}")]
         self.manage(self.specs[0], "ledger", "local-consortium", *node_args, "--timeouts", json.dumps(self.timeouts))
         self._ensure_databases()
         for spec in self.specs:
             self.manage(spec, "migrate", "--noinput")
+            self.manage(spec, "ledger", "genesis")  # also fills the institutions table from the definition
 
     def _database_names(self) -> list[str]:
         """The per-node PostgreSQL databases when DATABASE_URL holds "{node}", else none."""
@@ -216,6 +224,25 @@ class LocalNet:
             raise RuntimeError(f"nodes not healthy after {timeout:.0f}s: {', '.join(sorted(pending))}")
 
 
+    def seed_demo(self, timeout: float = 300) -> dict[str, str]:
+        """Demo people on every node and the demo registry, as transactions: the grid company's areas
+        first, then the operator's stations and piles and the metrology institute's test boxes.
+        Returns each node's seed output."""
+        out = {}
+        order = sorted(self.specs, key=lambda s: 0 if s.role == "grid" else 1)
+        first, rest = order[0], order[1:]
+        out[first.code] = self.manage(first, "seed_demo", "--timeout", str(timeout)).stdout
+        procs = {s.code: subprocess.Popen([sys.executable, "manage.py", "seed_demo", "--timeout", str(timeout)],
+                                          cwd=ROOT, env=self.env_for(s), stdout=subprocess.PIPE,
+                                          stderr=subprocess.STDOUT, text=True) for s in rest}
+        for code, proc in procs.items():
+            text, _ = proc.communicate(timeout=timeout + 60)
+            if proc.returncode != 0:
+                raise RuntimeError(f"{code}: seed_demo failed:\n{text}")
+            out[code] = text
+        return out
+
+
 def parse_specs(values: list[str] | None, base_port: int) -> list[NodeSpec]:
     specs = []
     for i, value in enumerate(values or DEFAULT_NODES):
@@ -229,7 +256,7 @@ def main(argv=None) -> int:
     parser.add_argument("--node", action="append", metavar="CODE:ROLE", help="a member node (4 or more)")
     parser.add_argument("--base-port", type=int, default=int(os.environ.get("PORT", 8001)))
     parser.add_argument("--var-dir", default=os.environ.get("PILECHAIN_VAR_DIR", str(ROOT / "var")))
-    parser.add_argument("--after-start", help="a manage.py command run on the first node once all are healthy")
+    parser.add_argument("--seed-demo", action="store_true", help="load the demo data (as transactions) once healthy")
     args = parser.parse_args(argv)
     net = LocalNet(parse_specs(args.node, args.base_port), var_dir=Path(args.var_dir))
     stopping = False
@@ -244,9 +271,18 @@ def main(argv=None) -> int:
         net.prepare()
         net.start()
         net.wait_healthy()
+        seeded = {}
+        if args.seed_demo:
+            print("loading the demo data through the ledger...", flush=True)
+            seeded = net.seed_demo()
         print("pilechain consortium is running:")
         for node in net.nodes.values():
             print(f"  {node.spec.code:<12} {node.spec.role:<10} {node.spec.url}/   logs: {net.var_dir / node.spec.code / 'log'}")
+        for code, text in seeded.items():
+            logins = [line for line in text.splitlines() if line.startswith("  ")]
+            print(f"  logins at {net.nodes[code].spec.url}/ (password pilechain-demo): "
+                  + ", ".join(line.split()[0] for line in logins))
+        print("Press Ctrl-C to stop.")
         sys.stdout.flush()
         while not stopping:
             for node in net.nodes.values():

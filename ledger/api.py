@@ -4,7 +4,7 @@ check what they return with ledger.chain.lightclient, trusting no single node.""
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -23,6 +23,21 @@ _result = inline_serializer(
     {"tx_id": serializers.CharField(allow_null=True), "status": serializers.CharField(),
      "error": serializers.CharField(), "height": serializers.IntegerField(allow_null=True)},
 )
+
+
+def accepted(submission, *, object_url: str | None = None) -> Response:
+    """What a write endpoint answers once its service queued a transaction: 202 with where to follow
+    it (the transaction's receipt) and, once committed, where the result will be."""
+    body = {
+        "tx_id": submission.tx_id,
+        "status": submission.status,
+        "type": submission.type,
+        "transaction": reverse("ledger-transaction", args=[submission.tx_id]),
+    }
+    if object_url:
+        body["object"] = object_url
+    headers = {"Location": body["transaction"]}
+    return Response(body, status=status.HTTP_202_ACCEPTED, headers=headers)
 
 
 class TransactionsView(APIView):

@@ -17,12 +17,15 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, models, transaction
+from django.utils import translation
 
-from ledger.chain.block import BlockHeader, CommitCertificate
+from ledger.chain.block import ZERO_HASH, BlockHeader, CommitCertificate
 from ledger.chain.encoding import canonical, sha256
 from ledger.chain.tx import Transaction
-from ledger.contracts import NODE, ContractRejected, contracts
+from ledger import signers
+from ledger.contracts import DEVICE, NODE, ContractRejected, contracts
 from ledger.models import Block, CommittedTx, NodeState, Submission, TxStatus
 from ledger.state.muhash import MuHash
 from ledger.state.rows import entry_bytes, is_owned
@@ -168,7 +171,8 @@ def _apply(*, block: Block, role_of) -> AppliedBlock:
     header = BlockHeader.from_dict(block.header)
     transactions = [Transaction.from_dict(t) for t in block.txs]
     callbacks: list[Callable[[], None]] = []
-    with transaction.atomic():
+    # Rejection reasons are committed data: the same words on every node, whatever the request's language.
+    with translation.override("en"), transaction.atomic():
         state = NodeState.objects.select_for_update().filter(pk=node_state().pk).get()
         if state.diverged:
             raise Diverged(state.diverged_reason)
@@ -230,28 +234,46 @@ def _signer_role(tx: Transaction, role_of) -> str | None:
     return role_of(tx.signer_id) if tx.signer_kind == NODE else None
 
 
-def _run_contract(ctx: ContractContext) -> tuple[str, str]:
+def _check_signer(ctx: ContractContext):
+    """The contract for the type, once the signer may use it: its kind, its institution's role, and
+    for a device a key that is valid now (a key revoked by an earlier transaction signs nothing more)."""
     tx = ctx.tx
     contract = contracts.get(tx.type)
+    if contract is None:
+        raise ContractRejected(f"no contract for type {tx.type}")
+    if tx.signer_kind not in contract.signer_kinds:
+        raise ContractRejected(f"{tx.type} may not be signed by a {tx.signer_kind}")
+    if tx.signer_kind == NODE:
+        if ctx.signer_role is None:
+            raise ContractRejected(f"{tx.signer_id} is not a member of the consortium")
+        if contract.roles is not None and ctx.signer_role not in contract.roles:
+            raise ContractRejected(f"a {ctx.signer_role} institution may not do {tx.type}")
+    elif tx.signer_kind == DEVICE:
+        problem = signers.signer_problem(tx, lambda _code: None)
+        if problem:
+            raise ContractRejected(f"device signature not valid at this block: {problem}")
+    return contract
+
+
+def validation_reason(exc: ValidationError) -> str:
+    if hasattr(exc, "error_dict"):
+        return "; ".join(f"{name}: {' '.join(messages)}" for name, messages in sorted(exc.message_dict.items()))
+    return " ".join(exc.messages)
+
+
+def _run_contract(ctx: ContractContext) -> tuple[str, str]:
+    tx = ctx.tx
     try:
-        if contract is None:
-            raise ContractRejected(f"no contract for type {tx.type}")
-        if tx.signer_kind not in contract.signer_kinds:
-            raise ContractRejected(f"{tx.type} may not be signed by a {tx.signer_kind}")
-        if tx.signer_kind == NODE:
-            if ctx.signer_role is None:
-                raise ContractRejected(f"{tx.signer_id} is not a member of the consortium")
-            if contract.roles is not None and ctx.signer_role not in contract.roles:
-                raise ContractRejected(f"a {ctx.signer_role} institution may not do {tx.type}")
+        contract = _check_signer(ctx)
         if CommittedTx.objects.filter(tx_id=tx.id).exists():
             raise ContractRejected(ALREADY_COMMITTED)
         with transaction.atomic():  # a savepoint: a rejection undoes this transaction's writes only
             contract.handler(ctx, tx)
         return TxStatus.APPLIED, ""
-    except ContractRejected as exc:
+    except (ContractRejected, ValidationError) as exc:
         ctx.writes.clear()
         ctx.after_commit.clear()
-        return TxStatus.REJECTED, exc.reason
+        return TxStatus.REJECTED, exc.reason if isinstance(exc, ContractRejected) else validation_reason(exc)
     except (DatabaseError, ValueError, TypeError, LookupError) as exc:
         # Same code and same state on every node: the failure is deterministic, so it is recorded
         # as a rejection everywhere instead of stopping the chain.
@@ -259,6 +281,35 @@ def _run_contract(ctx: ContractContext) -> tuple[str, str]:
         ctx.writes.clear()
         ctx.after_commit.clear()
         return TxStatus.REJECTED, f"contract error: {exc.__class__.__name__}: {exc}"
+
+
+class _DryRun(Exception):
+    pass
+
+
+def dry_run(*, tx: Transaction, role_of: Callable[[str], str | None]) -> None:
+    """Run a transaction's contract against the current state and undo everything: what a service
+    does before submitting, so that a user hears of a mistake at once rather than from a rejected
+    block. Raises ContractRejected or the contract's field-keyed ValidationError. The committed
+    outcome may still differ: another transaction may commit first."""
+    state = node_state()
+    header = BlockHeader(
+        chain_id=tx.chain_id, height=state.applied_height + 1, prev_hash=ZERO_HASH,
+        timestamp_ms=int(dt.datetime.now(dt.timezone.utc).timestamp() * 1000), tx_root=ZERO_HASH, tx_count=1,
+        state_root=state.state_root, view=0, proposer="dry-run",
+    )
+    ctx = ContractContext(tx=tx, header=header, index=0, signer_role=_signer_role(tx, role_of))
+    contract = contracts.get(tx.type)
+    if contract is None:
+        raise ContractRejected(f"no contract for type {tx.type}")
+    try:
+        with transaction.atomic():
+            # The contract's own checks first: they name the field that is wrong.
+            contract.handler(ctx, tx)
+            raise _DryRun()
+    except _DryRun:
+        pass
+    _check_signer(ctx)
 
 
 def _settle_submissions(committed: list[CommittedTx], height: int) -> None:

@@ -71,3 +71,26 @@ def tx_receipt(tx_id: str) -> dict | None:
         "header": block.header,
         "certificate": block.certificate,
     }
+
+
+def tx_status_for(*, user, tx_id: str) -> dict | None:
+    """Where a transaction stands, for a person who may know: whoever sent it, the staff of the
+    institution that signed it, the regulator and platform administrators."""
+    committed = CommittedTx.objects.select_related("block").filter(tx_id=tx_id).first()
+    submission = Submission.objects.filter(tx_id=tx_id).first()
+    if committed is None and submission is None:
+        return None
+    signer = committed.signer if committed else Transaction.from_dict(submission.body).signer
+    institution = getattr(user, "institution", None)
+    allowed = (
+        user.is_superuser
+        or (submission is not None and submission.submitted_by_id == user.pk)
+        or (institution is not None and (signer == f"node:{institution.code}" or institution.role == "regulator"))
+    )
+    if not allowed:
+        return None
+    if committed is not None:
+        return {"tx_id": tx_id, "status": committed.status, "reason": committed.reason,
+                "height": committed.block.height, "type": committed.type}
+    return {"tx_id": tx_id, "status": submission.status, "reason": submission.reason,
+            "height": submission.height, "type": submission.type}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
-from ledger import signers
+from ledger import execution, signers
 from ledger.chain.tx import Transaction, TxFormatError
 from ledger.models import CommittedTx, Submission, TxStatus
 from ledger.runtime import node, wake
@@ -69,14 +69,20 @@ def tx_submit(*, transactions: list, submitted_by=None) -> list[SubmitResult]:
     return [invalid[i] if i in invalid else status[valid[i].id] for i in range(len(transactions))]
 
 
-def node_submit(*, type: str, payload: dict, submitted_by=None, institution: str | None = None) -> Submission:
+def node_submit(
+    *, type: str, payload: dict, submitted_by=None, institution: str | None = None, check: bool = True
+) -> Submission:
     """Sign a transaction for an institution (this node's own unless another is given and hosted
-    here; `node.NotHosted` otherwise) and queue it."""
+    here; `node.NotHosted` otherwise) and queue it. With `check`, the contract first runs against the
+    current state and its refusal (ContractRejected, or the contract's ValidationError) is raised
+    here instead of being committed as a rejection."""
     code = institution or node.me().code
     tx = Transaction.create(
         chain_id=node.consortium().chain_id, type=type, payload=payload,
         signer=f"node:{code}", key=node.signing_key_for(code), nonce=uuid.uuid4().hex,
     )
+    if check:
+        execution.dry_run(tx=tx, role_of=node.role_of)
     try:
         with transaction.atomic():
             submission = Submission.objects.create(tx_id=tx.id, body=tx.to_dict(), type=type, submitted_by=submitted_by)

@@ -4,6 +4,7 @@ that owns device keys registers a resolver here."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Callable, Iterable
 
 from ledger.chain.crypto import PublicKey
@@ -19,6 +20,26 @@ def register_device_resolver(resolver: DeviceResolver) -> None:
     _device_resolver = resolver
 
 
+# Verifying is a pure function of (transaction, signature, key): a device transaction checked when
+# the block was validated is not checked again, at a cost, when the block is applied and the key is
+# looked up once more (it may have been revoked by an earlier transaction of the same block).
+_VERIFIED_MAX = 200_000
+_verified: OrderedDict = OrderedDict()
+
+
+def _verifies(tx: Transaction, key: PublicKey) -> bool:
+    memo = (tx.id, tx.signature, key.kind, key.hex)
+    if memo in _verified:
+        _verified.move_to_end(memo)
+        return True
+    if not tx.verify(key):
+        return False
+    _verified[memo] = True
+    if len(_verified) > _VERIFIED_MAX:
+        _verified.popitem(last=False)
+    return True
+
+
 def signer_problem(tx: Transaction, node_key: Callable[[str], PublicKey | None]) -> str | None:
     """None when the transaction's signature holds for its signer's current key, else why not."""
     if tx.signer_kind == "node":
@@ -31,4 +52,4 @@ def signer_problem(tx: Transaction, node_key: Callable[[str], PublicKey | None])
     keys = [k for k in _device_resolver(tx.signer_id) if k.kind == tx.key_kind]
     if not keys:
         return f"unknown device {tx.signer_id} or no valid {tx.key_kind} key for it"
-    return None if any(tx.verify(k) for k in keys) else "bad signature"
+    return None if any(_verifies(tx, k) for k in keys) else "bad signature"

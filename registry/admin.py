@@ -8,14 +8,11 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
-from ledger.chain import crypto
 from registry import access, services
 from registry.forms import owners_for
 from registry.models import (
-    ApiToken, Connector, DeviceKey, FieldTestBox, GridArea, Institution, InstitutionRole, KeyKind, KeyStatus, Pile,
-    StaffRole, Station, User,
+    ApiToken, Connector, DeviceKey, FieldTestBox, GridArea, Institution, KeyStatus, Pile, StaffRole, Station, User,
 )
-from registry.models.keys import fingerprint_of
 
 
 def _is_member(user) -> bool:
@@ -86,181 +83,87 @@ class RestrictedAdmin(admin.ModelAdmin):
         obj._state.db = saved._state.db
 
 
+class LedgerRecordAdmin(RestrictedAdmin):
+    """Rows that only the ledger's contracts write: the admin shows them, the registry's pages (which
+    send transactions) change them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Institution)
-class InstitutionAdmin(RestrictedAdmin):
+class InstitutionAdmin(LedgerRecordAdmin):
+    """Members come from the consortium definition every node holds, not from this admin."""
+
     list_display = ["code", "name", "role"]
     list_filter = ["role"]
     search_fields = ["code", "name"]
-    create_service = staticmethod(services.institution_create)
-    IMMUTABLE = ("code", "role")
-
-    def has_change_permission(self, request, obj=None):
-        return access.is_platform_admin(request.user)
-
-    def save_model(self, request, obj, form, change):
-        if change:  # only the name may change; platform admins only (has_change_permission)
-            obj.save(update_fields=["name"])
-        else:
-            super().save_model(request, obj, form, change)
-
-    def service_kwargs(self, form):
-        return {k: form.cleaned_data[k] for k in ("code", "name", "role")}
 
 
 @admin.register(GridArea)
-class GridAreaAdmin(RestrictedAdmin):
-    list_display = ["code", "name", "owner", "feeder_name", "transformer_name", "capacity_kw"]
+class GridAreaAdmin(LedgerRecordAdmin):
+    list_display = ["code", "name", "owner", "feeder_name", "transformer_name", "capacity_kw", "height"]
     list_filter = ["owner"]
     search_fields = ["code", "name"]
-    create_service = staticmethod(services.grid_area_create)
-    update_service = staticmethod(services.grid_area_update)
-    update_kwarg = "grid_area"
-    IMMUTABLE = ("owner", "code")
-    OWNER_FIELDS = {"owner": InstitutionRole.GRID}
 
 
 @admin.register(Station)
-class StationAdmin(RestrictedAdmin):
-    list_display = ["code", "name", "operator", "grid_area", "address"]
+class StationAdmin(LedgerRecordAdmin):
+    list_display = ["code", "name", "operator", "grid_area", "address", "height"]
     list_filter = ["operator", "grid_area"]
     search_fields = ["code", "name", "address"]
-    create_service = staticmethod(services.station_create)
-    update_service = staticmethod(services.station_update)
-    update_kwarg = "station"
-    IMMUTABLE = ("operator", "code")
-    OWNER_FIELDS = {"operator": InstitutionRole.OPERATOR}
 
 
 class ConnectorInline(admin.TabularInline):
     model = Connector
-    fields = ["connector_id", "evse_id", "evse_connector_id", "standard", "max_power_kw"]
+    fields = ["connector_id", "evse_id", "evse_connector_id", "standard", "max_power_kw", "height"]
     readonly_fields = fields
     extra = 0
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
-        return False  # connectors are added through the Connector admin (a service call)
+        return False
 
 
 @admin.register(Pile)
-class PileAdmin(RestrictedAdmin):
-    list_display = ["code", "station", "kind", "rated_power_kw", "accuracy_class", "status"]
+class PileAdmin(LedgerRecordAdmin):
+    list_display = ["code", "station", "kind", "rated_power_kw", "accuracy_class", "status", "height"]
     list_filter = ["kind", "status", "accuracy_class", "station__operator"]
     search_fields = ["code", "station__code", "station__name"]
     inlines = [ConnectorInline]
-    create_service = staticmethod(services.pile_register)
-    update_service = staticmethod(services.pile_update)
-    update_kwarg = "pile"
-    IMMUTABLE = ("station", "code")
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "station":
-            kwargs["queryset"] = Station.objects.restrict(request.user, access.CHANGE)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Connector)
-class ConnectorAdmin(RestrictedAdmin):
-    list_display = ["pile", "connector_id", "evse_id", "evse_connector_id", "standard", "max_power_kw"]
+class ConnectorAdmin(LedgerRecordAdmin):
+    list_display = ["pile", "connector_id", "evse_id", "evse_connector_id", "standard", "max_power_kw", "height"]
     list_filter = ["standard"]
     search_fields = ["pile__code"]
-    fields = ["pile", "connector_id", "evse_id", "evse_connector_id", "standard", "max_power_kw"]
-    create_service = staticmethod(services.connector_add)
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.fields if obj is not None else ()
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "pile":
-            kwargs["queryset"] = Pile.objects.restrict(request.user, access.CHANGE)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(FieldTestBox)
-class FieldTestBoxAdmin(RestrictedAdmin):
-    list_display = ["serial", "owner", "model_name", "certificate_no", "certificate_expires_on", "status"]
+class FieldTestBoxAdmin(LedgerRecordAdmin):
+    list_display = ["serial", "owner", "model_name", "certificate_no", "certificate_expires_on", "status", "height"]
     list_filter = ["owner", "status"]
     search_fields = ["serial", "model_name", "certificate_no"]
-    create_service = staticmethod(services.testbox_register)
-    update_service = staticmethod(services.testbox_update)
-    update_kwarg = "test_box"
-    IMMUTABLE = ("owner", "serial")
-    OWNER_FIELDS = {"owner": InstitutionRole.METROLOGY}
-
-
-class DeviceKeyAdminForm(forms.ModelForm):
-    public_key = forms.CharField(
-        label=_("Public key"), widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("PEM, or the raw public key in hex (then choose its kind)."),
-    )
-    key_kind = forms.ChoiceField(
-        label=_("Kind"), choices=[("", _("From the PEM"))] + KeyKind.choices, required=False
-    )
-
-    class Meta:
-        model = DeviceKey
-        fields = ["pile", "test_box", "purpose", "label"]
-
-    def clean(self):
-        cleaned = super().clean()
-        try:
-            key = crypto.PublicKey.parse(cleaned.get("key_kind") or None, cleaned.get("public_key") or "")
-        except crypto.InvalidKey as exc:
-            self.add_error("public_key", str(exc))
-            return cleaned
-        # Lets the model's own validation (run next by the ModelForm) see a complete key.
-        self.instance.kind = key.kind
-        self.instance.public_key_hex = key.hex
-        self.instance.fingerprint = fingerprint_of(key.raw)
-        return cleaned
 
 
 @admin.register(DeviceKey)
-class DeviceKeyAdmin(RestrictedAdmin):
-    list_display = ["fingerprint", "pile", "test_box", "kind", "purpose", "status"]
+class DeviceKeyAdmin(LedgerRecordAdmin):
+    list_display = ["fingerprint", "pile", "test_box", "kind", "purpose", "status", "added_height", "revoked_height"]
     list_filter = ["kind", "purpose", "status"]
     search_fields = ["fingerprint", "pile__code", "test_box__serial", "label"]
-    create_service = staticmethod(services.device_key_add)
     actions = ["revoke"]
-    add_form = DeviceKeyAdminForm
-    change_fields = [
-        "fingerprint", "pile", "test_box", "kind", "purpose", "public_key_hex", "label", "status", "revoked_at",
-    ]
-
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = self.add_form
-        return super().get_form(request, obj, **kwargs)
-
-    def get_fields(self, request, obj=None):
-        if obj is None:
-            return ["pile", "test_box", "purpose", "public_key", "key_kind", "label"]
-        return self.change_fields
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.change_fields if obj is not None else ()
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "pile":
-            kwargs["queryset"] = Pile.objects.restrict(request.user, access.CHANGE)
-        if db_field.name == "test_box":
-            kwargs["queryset"] = FieldTestBox.objects.restrict(request.user, access.CHANGE)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def service_kwargs(self, form):
-        data = form.cleaned_data
-        return {
-            "pile": data.get("pile"), "test_box": data.get("test_box"), "purpose": data["purpose"],
-            "label": data.get("label", ""), "public_key": data["public_key"], "kind": data.get("key_kind") or None,
-        }
 
     @admin.action(description=_("Revoke the selected keys"))
     def revoke(self, request, queryset):
-        revoked = 0
+        sent = 0
         for device_key in queryset.restrict(request.user, access.CHANGE).filter(status=KeyStatus.ACTIVE):
             services.device_key_revoke(actor=request.user, device_key=device_key)
-            revoked += 1
-        messages.info(request, _("%(n)d keys revoked.") % {"n": revoked})
+            sent += 1
+        messages.info(request, _("%(n)d revocations sent; each takes effect when its block commits.") % {"n": sent})
 
 
 class RegistryUserCreationForm(UserCreationForm):

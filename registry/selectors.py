@@ -140,3 +140,21 @@ def home_summary(*, user, today: date) -> dict:
     else:
         data = regulator_summary(user=user)
     return {"role": role, "institution": institution, **data}
+
+
+def device_public_keys(device_id: str) -> list:
+    """The currently valid signing keys of a light node, by its ledger signer id: "pile:<code>" or
+    "box:<serial>" (a meter's OCMF key is not a transaction key). Retired devices have none."""
+    kind, _, ident = device_id.partition(":")
+    filters = {"pile__code__iexact": ident, "pile__status__in": [s for s in PileStatus.values if s != PileStatus.RETIRED]} \
+        if kind == "pile" else {"test_box__serial__iexact": ident, "test_box__status": "active"} if kind == "box" else None
+    if filters is None or not ident:
+        return []
+    keys = DeviceKey.objects.filter(status="active", purpose="device", **filters).order_by("fingerprint")
+    return [key.public_key() for key in keys]
+
+
+def device_key_valid_at(key: DeviceKey, height: int) -> bool:
+    """Whether a key could sign a transaction of the block at `height` (its revocation does not
+    undo what it signed before)."""
+    return (key.added_height or 0) <= height and (key.revoked_height is None or height < key.revoked_height)

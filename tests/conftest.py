@@ -73,10 +73,10 @@ def consortium(ledger_node, settings):
     # Real password hashing costs ~0.1 s per user per test; the hash strength is not under test.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-    institutions = {
-        code: Institution.objects.create(code=code, name=name, role=role)
-        for code, (name, role) in INSTITUTIONS.items()
-    }
+    from ledger.runtime import node
+
+    assert node.announce_consortium()  # the members' rows, as a node makes them when it starts
+    institutions = {code: Institution.objects.get(code=code) for code in INSTITUTIONS}
     users = {}
     for username, (code, role) in USERS.items():
         users[username] = User.objects.create_user(
@@ -92,10 +92,12 @@ def consortium(ledger_node, settings):
 def world(consortium):
     """The consortium plus its registry, written through the services as the platform admin."""
     from registry import services
+    from tests.utils.ledger import commit_all
 
     admin = consortium.users["admin"]
     services.grid_area_create(actor=admin, owner="GRID-1", code="AREA-1", name="Area one", capacity_kw=Decimal("800"))
     services.grid_area_create(actor=admin, owner="GRID-2", code="AREA-2", name="Area two", capacity_kw=Decimal("500"))
+    commit_all()
     services.station_create(
         actor=admin, operator="OP-A", code="ST-A", name="Station A", address="1 Century Avenue, Pudong",
         latitude=Decimal("31.2304"), longitude=Decimal("121.4737"), grid_area="AREA-1",
@@ -106,6 +108,7 @@ def world(consortium):
         latitude=Decimal("31.2290"), longitude=Decimal("121.4500"), grid_area="AREA-2",
         contact_name="Bob Private", contact_phone="+86 21 0000 0002",
     )
+    commit_all()
     services.pile_register(
         actor=admin, station="ST-A", code="PILE-A1", kind="ac", rated_power_kw=Decimal("7"), accuracy_class=2,
         status="active", commissioned_on=date(2025, 1, 1), vendor="VendorAlpha", model_name="ModelA",
@@ -130,7 +133,9 @@ def world(consortium):
         actor=admin, owner="METRO-2", serial="TB-2", model_name="EVT-1000", certificate_no="CERT-2",
         certificate_expires_on=date.today() + timedelta(days=200),
     )
+    commit_all()
     services.device_key_add(actor=admin, test_box="TB-1", public_key=signing_key(3).public_key.hex, kind="ed25519")
+    commit_all()
     return consortium
 
 

@@ -38,7 +38,7 @@ from ledger.pbft.replica import Replica
 from ledger.pbft.statetransfer import serve_state_request
 from ledger.runtime import lease, peers, wake
 from ledger.runtime.transport import pack
-from ledger.runtime.node import consortium, genesis_state_root, keys, me, role_of
+from ledger.runtime.node import announce_consortium, consortium, genesis_state_root, keys, me, role_of
 
 logger = logging.getLogger("pilechain.ledger.driver")
 
@@ -110,6 +110,7 @@ class Driver:
             lease.release(self.holder, self.epoch)
             logger.error("not driving: this node has diverged (%s)", state.diverged_reason)
             return False
+        announce_consortium()  # contracts resolve institutions by code
         self.replica = Replica.restore(self.cfg, load_records())
         self._apply_stored()  # blocks committed before a crash but not yet applied
         state = node_state()

@@ -98,6 +98,16 @@ def genesis_state_root(definition: Consortium) -> str:
     return sha256(canonical({"genesis": definition.digest()})).hex()
 
 
+def announce_consortium() -> bool:
+    """Tell the apps who the members are (they keep tables of them); False when not configured."""
+    from ledger.signals import consortium_loaded
+
+    if not configured():
+        return False
+    consortium_loaded.send(sender=Consortium, definition=consortium())
+    return True
+
+
 def reset_caches() -> None:
     consortium.cache_clear()
     keys.cache_clear()

@@ -14,6 +14,7 @@ import enum
 import uuid
 from decimal import Decimal
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 from ledger.chain.encoding import canonical
@@ -62,8 +63,24 @@ def _value(value):
     raise TypeError(f"{type(value).__name__} has no ledger encoding")
 
 
+def _field_value(instance: models.Model, name: str):
+    """The value as the database gives it back: a contract's freshly assigned "7" or Decimal("7")
+    and the stored Decimal("7.0") must encode alike, or the audit would disagree with the chain."""
+    value = getattr(instance, name)
+    try:
+        field = instance._meta.get_field(name)
+    except FieldDoesNotExist:  # a property listed as state
+        return value
+    if field.is_relation or value is None:
+        return value
+    value = field.to_python(value)
+    if isinstance(field, models.DecimalField) and isinstance(value, Decimal):
+        value = value.quantize(Decimal(1).scaleb(-field.decimal_places))
+    return value
+
+
 def state_of(instance: models.Model) -> dict:
-    return {name: _value(getattr(instance, name)) for name in instance.LEDGER_FIELDS}
+    return {name: _value(_field_value(instance, name)) for name in instance.LEDGER_FIELDS}
 
 
 def entry_bytes(instance: models.Model) -> bytes:

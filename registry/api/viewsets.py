@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from ledger.api import accepted
 from registry import filtersets, selectors, services
 from registry.api import serializers
 from registry.models.piles import PILE_CODE_VALIDATOR
@@ -33,20 +35,34 @@ class RegistryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
 
 class ServiceWriteMixin:
-    """Writes through the model's services, never serializer.save(). Listed first among the bases so
-    these hooks win over DRF's Create/UpdateModelMixin."""
+    """Writes through the model's services, never serializer.save(). A write is a transaction: the
+    answer is 202 with the transaction to follow and the object's address once it commits. Listed
+    first among the bases so these win over DRF's Create/UpdateModelMixin."""
 
     create_service = None
     update_service = None
     update_kwarg = ""
 
-    def perform_create(self, serializer):
-        serializer.instance = type(self).create_service(actor=self.request.user, **serializer.validated_data)
+    def object_url(self, lookup: str) -> str:
+        return self.reverse_action("detail", kwargs={self.lookup_field: lookup})
 
-    def perform_update(self, serializer):
-        serializer.instance = type(self).update_service(
-            actor=self.request.user, **{self.update_kwarg: serializer.instance}, data=serializer.validated_data
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        submission = type(self).create_service(actor=request.user, **serializer.validated_data)
+        lookup = serializer.validated_data.get(self.lookup_field)
+        return accepted(submission, object_url=self.object_url(lookup) if lookup else None)
+
+    def update(self, request, *args, **kwargs):
+        instance = self.get_object()
+        serializer = self.get_serializer(instance, data=request.data, partial=kwargs.pop("partial", False))
+        serializer.is_valid(raise_exception=True)
+        submission = type(self).update_service(
+            actor=request.user, **{self.update_kwarg: instance}, data=serializer.validated_data
         )
+        if submission is None:  # nothing changed
+            return Response(self.get_serializer(instance).data)
+        return accepted(submission, object_url=self.object_url(getattr(instance, self.lookup_field)))
 
 
 class WritableRegistryViewSet(ServiceWriteMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, RegistryViewSet):
@@ -126,8 +142,9 @@ class DeviceKeyViewSet(ServiceWriteMixin, mixins.CreateModelMixin, RegistryViewS
     lookup_value_regex = r"[0-9a-f]{64}"
     ordering_fields = ["fingerprint", "status"]
 
-    @extend_schema(request=None, responses=serializers.DeviceKeySerializer)
+    @extend_schema(request=None, responses={202: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["post"])
     def revoke(self, request, fingerprint=None):
-        device_key = services.device_key_revoke(actor=request.user, device_key=self.get_object())
-        return Response(self.get_serializer(device_key).data)
+        device_key = self.get_object()
+        submission = services.device_key_revoke(actor=request.user, device_key=device_key)
+        return accepted(submission, object_url=self.object_url(device_key.fingerprint))

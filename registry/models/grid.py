@@ -6,11 +6,14 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from ledger.state import rows
+
 from registry.access import RestrictedQuerySet
 from registry.models.identity import CODE_VALIDATOR, Institution
 from registry.roles import InstitutionRole
 
 
+@rows.register
 class GridArea(models.Model):
     owner = models.ForeignKey(
         Institution, verbose_name=_("grid company"), on_delete=models.PROTECT, related_name="grid_areas"
@@ -23,7 +26,11 @@ class GridArea(models.Model):
         _("capacity (kW)"), max_digits=10, decimal_places=1, validators=[MinValueValidator(0)]
     )
 
+    # The block that last changed this row (every node has the same one).
+    height = models.BigIntegerField(_("block height"), null=True, blank=True, editable=False)
+
     objects = RestrictedQuerySet.as_manager()
+    LEDGER_FIELDS = ("owner", "code", "name", "feeder_name", "transformer_name", "capacity_kw", "height")
 
     class Meta:
         ordering = ["code"]

@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from ledger.state import rows
+
 from ledger.chain import crypto
 from registry.access import RestrictedQuerySet
 from registry.models.piles import Pile
@@ -31,6 +33,7 @@ def fingerprint_of(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+@rows.register
 class DeviceKey(models.Model):
     """A public key bound to exactly one pile or one test box. The fingerprint is its public id."""
 
@@ -47,6 +50,16 @@ class DeviceKey(models.Model):
     label = models.CharField(_("label"), max_length=100, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=KeyStatus.choices, default=KeyStatus.ACTIVE)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    # Valid for transactions in blocks added_height <= h < revoked_height: what the key signed
+    # before its revocation stays verifiable against the chain.
+    added_height = models.BigIntegerField(_("added at block"), null=True, blank=True, editable=False)
+    revoked_height = models.BigIntegerField(_("revoked at block"), null=True, blank=True, editable=False)
+    revoked_reason = models.CharField(_("reason for revocation"), max_length=200, blank=True)
+
+    LEDGER_FIELDS = (
+        "pile", "test_box", "purpose", "kind", "public_key_hex", "fingerprint", "label", "status",
+        "revoked_at", "added_height", "revoked_height", "revoked_reason",
+    )
 
     objects = RestrictedQuerySet.as_manager()
 

@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from ledger.state import rows
+
 from registry.access import RestrictedQuerySet
 from registry.models.constraints import FieldKeyedConstraintsMixin
 from registry.models.public_ids import derived_uuid
@@ -44,6 +46,7 @@ class AccuracyClass(models.IntegerChoices):
     CLASS_2 = 2, _("Class 2")
 
 
+@rows.register
 class Pile(FieldKeyedConstraintsMixin, models.Model):
     station = models.ForeignKey(Station, verbose_name=_("station"), on_delete=models.PROTECT, related_name="piles")
     code = models.CharField(
@@ -67,7 +70,14 @@ class Pile(FieldKeyedConstraintsMixin, models.Model):
     serial_number = models.CharField(_("serial number"), max_length=100, blank=True)
     firmware_version = models.CharField(_("firmware version"), max_length=100, blank=True)
 
+    # The block that last changed this row (every node has the same one).
+    height = models.BigIntegerField(_("block height"), null=True, blank=True, editable=False)
+
     PRIVATE_FIELDS = ("vendor", "model_name", "serial_number", "firmware_version")
+    LEDGER_FIELDS = (
+        "station", "code", "kind", "rated_power_kw", "accuracy_class", "commissioned_on", "status",
+        "vendor", "model_name", "serial_number", "firmware_version", "height",
+    )
     CONSTRAINT_FIELDS = {"registry_pile_code_ci_unique": "code"}
 
     objects = RestrictedQuerySet.as_manager()
@@ -110,6 +120,7 @@ class ConnectorStandard(models.TextChoices):
     CHADEMO = "chademo", _("CHAdeMO")
 
 
+@rows.register
 class Connector(FieldKeyedConstraintsMixin, models.Model):
     """One plug of a pile, addressed both the OCPP 1.6 way and the 2.0.1 way."""
 
@@ -129,6 +140,10 @@ class Connector(FieldKeyedConstraintsMixin, models.Model):
         validators=[MinValueValidator(Decimal("0.1"))],
     )
 
+    # The block that last changed this row (every node has the same one).
+    height = models.BigIntegerField(_("block height"), null=True, blank=True, editable=False)
+
+    LEDGER_FIELDS = ("uid", "pile", "connector_id", "evse_id", "evse_connector_id", "standard", "max_power_kw", "height")
     CONSTRAINT_FIELDS = {
         "registry_connector_ocpp16_unique": "connector_id",
         "registry_connector_ocpp201_unique": "evse_id",

@@ -8,6 +8,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from ledger.state import rows
+
 from registry.access import RestrictedQuerySet
 from registry.models.grid import GridArea
 from registry.models.identity import CODE_VALIDATOR, Institution
@@ -19,6 +21,7 @@ LATITUDE_RANGE = (Decimal("3.5"), Decimal("53.6"))
 LONGITUDE_RANGE = (Decimal("73.4"), Decimal("135.1"))
 
 
+@rows.register
 class Station(models.Model):
     operator = models.ForeignKey(
         Institution, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="stations"
@@ -52,7 +55,14 @@ class Station(models.Model):
     contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
     notes = models.TextField(_("notes"), blank=True)
 
+    # The block that last changed this row (every node has the same one).
+    height = models.BigIntegerField(_("block height"), null=True, blank=True, editable=False)
+
     PRIVATE_FIELDS = ("contact_name", "contact_phone", "notes")
+    LEDGER_FIELDS = (
+        "operator", "code", "name", "address", "latitude", "longitude", "grid_area",
+        "contact_name", "contact_phone", "notes", "height",
+    )
 
     objects = RestrictedQuerySet.as_manager()
 

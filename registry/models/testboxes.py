@@ -7,6 +7,8 @@ from django.urls import reverse
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from ledger.state import rows
+
 from registry.access import RestrictedQuerySet
 from registry.models.constraints import FieldKeyedConstraintsMixin
 from registry.models.identity import Institution
@@ -24,6 +26,7 @@ class TestBoxStatus(models.TextChoices):
     RETIRED = "retired", _("Retired")
 
 
+@rows.register
 class FieldTestBox(FieldKeyedConstraintsMixin, models.Model):
     owner = models.ForeignKey(
         Institution, verbose_name=_("metrology institute"), on_delete=models.PROTECT, related_name="test_boxes"
@@ -35,7 +38,13 @@ class FieldTestBox(FieldKeyedConstraintsMixin, models.Model):
     certificate_expires_on = models.DateField(_("certificate expiry date"))
     status = models.CharField(_("status"), max_length=16, choices=TestBoxStatus.choices, default=TestBoxStatus.ACTIVE)
 
+    # The block that last changed this row (every node has the same one).
+    height = models.BigIntegerField(_("block height"), null=True, blank=True, editable=False)
+
     CONSTRAINT_FIELDS = {"registry_testbox_serial_ci_unique": "serial"}
+    LEDGER_FIELDS = (
+        "owner", "serial", "model_name", "manufacturer", "certificate_no", "certificate_expires_on", "status", "height",
+    )
 
     objects = RestrictedQuerySet.as_manager()
 

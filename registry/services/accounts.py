@@ -111,14 +111,3 @@ def api_token_revoke(*, actor, token: ApiToken) -> ApiToken:
         token.save(update_fields=["revoked_at"])
         User.objects.filter(pk=token.user_id).update(is_active=False)
     return token
-
-
-@transaction.atomic
-def institution_create(*, actor, code: str, name: str, role: str) -> Institution:
-    """A new consortium member. Only platform administrators add members (later: a consortium vote)."""
-    if not access.is_platform_admin(actor):
-        raise PermissionDenied(_("Only platform administrators add institutions."))
-    institution = Institution(code=code, name=name, role=role)
-    institution.full_clean()
-    institution.save()
-    return institution

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from registry import access
-from registry.signals import registry_changed
+
+if TYPE_CHECKING:
+    from ledger.models import Submission
 
 
 def resolve(model, value, *, field: str, lookup: str = "code", required: bool = True):
@@ -66,23 +69,23 @@ def apply_changes(obj, data: dict, *, mutable: tuple[str, ...]) -> list[str]:
     return changed
 
 
-def insert(obj) -> None:
-    """Saves a new, validated object. If a concurrent request inserted the same natural key between
-    our validation and this insert, the unique index refuses it: report that as the ValidationError
-    the validation would give now, not as a server error."""
+def submit(*, actor, type: str, payload: dict, institution) -> "Submission":
+    """Sign a registry transaction for the institution that owns what it changes and queue it, after
+    running its contract as a dry run. Returns the pending submission; the change itself lands when
+    the block commits (contracts write the tables)."""
+    from ledger.contracts import ContractRejected
+    from ledger.runtime.node import NotConfigured, NotHosted
+    from ledger.services import node_submit
+
+    code = institution.code if hasattr(institution, "code") else str(institution)
     try:
-        with transaction.atomic():
-            obj.save(force_insert=True)
-    except IntegrityError:
-        obj.full_clean()
-        raise
-
-
-def save_validated(obj) -> None:
-    obj.full_clean()
-    obj.save()
-
-
-def announce(kind: str, obj, *, actor) -> None:
-    """Tells listeners after the commit, never about a write that was rolled back."""
-    transaction.on_commit(lambda: registry_changed.send(sender=type(obj), kind=kind, instance=obj, actor=actor))
+        return node_submit(type=type, payload=payload, institution=code,
+                           submitted_by=actor if getattr(actor, "pk", None) else None)
+    except NotHosted:
+        raise PermissionDenied(
+            _("This node does not sign for %(code)s: its own staff act for it at its node.") % {"code": code}
+        ) from None
+    except NotConfigured as exc:
+        raise ValidationError(_("This node is not part of a consortium yet: %(reason)s") % {"reason": exc}) from None
+    except ContractRejected as exc:
+        raise ValidationError(exc.reason) from None

@@ -1,40 +1,27 @@
+"""Grid areas: written by the grid company's transactions (registry.contracts)."""
+
 from decimal import Decimal
 
-from django.db import transaction
-
 from registry.models import GridArea, Institution
-from registry.services.common import (
-    announce, apply_changes, insert, locked, require, require_add, resolve, save_validated,
-)
-
-GRID_AREA_MUTABLE = ("name", "feeder_name", "transformer_name", "capacity_kw")
+from registry.services.common import require, require_add, resolve, submit
+from registry.services.payload import changes_payload, plain
 
 
-@transaction.atomic
 def grid_area_create(
     *, actor, owner, code: str, name: str, capacity_kw: Decimal, feeder_name: str = "", transformer_name: str = ""
-) -> GridArea:
+):
     require_add(actor, GridArea)
-    area = GridArea(
-        owner=resolve(Institution, owner, field="owner"),
-        code=code,
-        name=name,
-        feeder_name=feeder_name,
-        transformer_name=transformer_name,
-        capacity_kw=capacity_kw,
-    )
-    area.full_clean()
-    require(actor, "add", area)
-    insert(area)
-    announce("created", area, actor=actor)
-    return area
+    owner = resolve(Institution, owner, field="owner")
+    require(actor, "add", GridArea(owner=owner, code=code))
+    payload = plain({"owner": owner.code, "code": code, "name": name, "capacity_kw": capacity_kw,
+                     "feeder_name": feeder_name, "transformer_name": transformer_name})
+    return submit(actor=actor, type="registry.grid_area_create", payload=payload, institution=owner)
 
 
-@transaction.atomic
-def grid_area_update(*, actor, grid_area: GridArea, data: dict) -> GridArea:
+def grid_area_update(*, actor, grid_area: GridArea, data: dict):
     require(actor, "change", grid_area)
-    area = locked(grid_area)
-    if apply_changes(area, data, mutable=GRID_AREA_MUTABLE):
-        save_validated(area)
-        announce("updated", area, actor=actor)
-    return area
+    changes = changes_payload(grid_area, data)
+    if not changes:
+        return None
+    payload = {"code": grid_area.code, "changes": changes}
+    return submit(actor=actor, type="registry.grid_area_update", payload=payload, institution=grid_area.owner)

@@ -1,15 +1,35 @@
+"""Device keys: admitted, rotated and revoked by the device owner's transactions (registry.contracts).
+A device may also rotate its own key with a transaction it signs (see the contract)."""
+
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ledger.chain import crypto
 from registry.models import DeviceKey, FieldTestBox, KeyKind, KeyPurpose, KeyStatus, Pile
-from registry.models.keys import fingerprint_of
-from registry.services.common import announce, insert, locked, require, resolve
+from registry.services.common import require, resolve, submit
 
 
-@transaction.atomic
+def parse_public_key(public_key: str, kind: str | None = None) -> crypto.PublicKey:
+    """A public key pasted as PEM or as hex raw bytes of the given kind."""
+    if kind and kind not in KeyKind.values:
+        raise ValidationError({"kind": _("Key kind must be one of: %(kinds)s.") % {"kinds": ", ".join(KeyKind.values)}})
+    try:
+        return crypto.PublicKey.parse(kind or None, public_key)
+    except crypto.InvalidKey as exc:
+        raise ValidationError({"public_key": str(exc)}) from exc
+
+
+def key_payload(*, public_key: str, kind: str | None = None, purpose: str = KeyPurpose.DEVICE, label: str = "",
+                index: int | None = None) -> dict:
+    try:
+        key = parse_public_key(public_key, kind)
+    except ValidationError as exc:
+        if index is None:
+            raise
+        raise ValidationError({"keys": [f"[{index}] {m}" for msgs in exc.message_dict.values() for m in msgs]}) from exc
+    return {"kind": key.kind, "public_key_hex": key.hex, "purpose": purpose, "label": label}
+
+
 def device_key_add(
     *,
     actor,
@@ -19,45 +39,36 @@ def device_key_add(
     test_box=None,
     purpose: str = KeyPurpose.DEVICE,
     label: str = "",
-) -> DeviceKey:
-    """Registers a device's public key, pasted as PEM or as hex raw bytes of the given kind."""
+):
+    """Registers one more public key of a pile or a test box."""
     pile = resolve(Pile, pile, field="pile", required=False)
     test_box = resolve(FieldTestBox, test_box, field="test_box", lookup="serial", required=False)
     if (pile is None) == (test_box is None):
         raise ValidationError({"pile": _("Give exactly one of a pile or a test box.")})
-    require(actor, "change", pile or test_box)
-    if kind and kind not in KeyKind.values:
-        raise ValidationError({"kind": _("Key kind must be one of: %(kinds)s.") % {"kinds": ", ".join(KeyKind.values)}})
-    try:
-        key = crypto.PublicKey.parse(kind or None, public_key)
-    except crypto.InvalidKey as exc:
-        raise ValidationError({"public_key": str(exc)}) from exc
-    fingerprint = fingerprint_of(key.raw)
-    if DeviceKey.objects.filter(fingerprint=fingerprint).exists():
-        raise ValidationError({"public_key": _("This key is already registered.")})
-    device_key = DeviceKey(
-        pile=pile,
-        test_box=test_box,
-        purpose=purpose,
-        kind=key.kind,
-        public_key_hex=key.hex,
-        fingerprint=fingerprint,
-        label=label,
-    )
-    device_key.full_clean()
-    insert(device_key)
-    announce("created", device_key, actor=actor)
-    return device_key
+    device = pile or test_box
+    require(actor, "change", device)
+    payload = {**key_payload(public_key=public_key, kind=kind, purpose=purpose, label=label),
+               "pile" if pile else "test_box": device.public_id}
+    return submit(actor=actor, type="registry.device_key_add", payload=payload, institution=_owner(device))
 
 
-@transaction.atomic
-def device_key_revoke(*, actor, device_key: DeviceKey) -> DeviceKey:
+def device_key_revoke(*, actor, device_key: DeviceKey, reason: str = ""):
     require(actor, "change", device_key)
-    device_key = locked(device_key)
     if device_key.status == KeyStatus.REVOKED:
         raise ValidationError({"status": _("This key is already revoked.")})
-    device_key.status = KeyStatus.REVOKED
-    device_key.revoked_at = timezone.now()
-    device_key.save(update_fields=["status", "revoked_at"])
-    announce("revoked", device_key, actor=actor)
-    return device_key
+    return submit(actor=actor, type="registry.device_key_revoke",
+                  payload={"fingerprint": device_key.fingerprint, "reason": reason},
+                  institution=_owner(device_key.device))
+
+
+def device_key_rotate(*, actor, device_key: DeviceKey, public_key: str, kind: str | None = None, label: str = ""):
+    """Replaces a key by a new one in one transaction."""
+    require(actor, "change", device_key)
+    new = key_payload(public_key=public_key, kind=kind)
+    payload = {"fingerprint": device_key.fingerprint, "public_key_hex": new["public_key_hex"], "kind": new["kind"],
+               "label": label}
+    return submit(actor=actor, type="registry.device_key_rotate", payload=payload, institution=_owner(device_key.device))
+
+
+def _owner(device):
+    return device.station.operator if isinstance(device, Pile) else device.owner

@@ -1,31 +1,30 @@
+"""Piles and connectors: written by their operator's transactions (registry.contracts)."""
+
 from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.utils.translation import gettext as _
 
-from registry.models import AccuracyClass, Connector, Pile, PileStatus, Station
-from registry.services.common import (
-    announce, apply_changes, insert, locked, require, require_add, resolve, save_validated,
-)
-
-PILE_MUTABLE = (
-    "kind", "rated_power_kw", "accuracy_class", "commissioned_on", "status",
-    "vendor", "model_name", "serial_number", "firmware_version",
-)
+from registry.models import AccuracyClass, Pile, PileStatus, Station
+from registry.services.common import require, require_add, resolve, submit
+from registry.services.payload import changes_payload, plain
 
 
-def _nested(field: str, index: int, exc: ValidationError) -> ValidationError:
-    """Errors of the n-th nested item, reported under the list's field so a client can find them."""
-    if hasattr(exc, "error_dict"):
-        messages = [f"[{index}] {name}: {msg}" for name, msgs in exc.message_dict.items() for msg in msgs]
-    else:
-        messages = [f"[{index}] {msg}" for msg in exc.messages]
-    return ValidationError({field: messages})
+def _connector_payload(*, connector_id, standard, evse_id=None, evse_connector_id=1, max_power_kw=None) -> dict:
+    return plain({"connector_id": connector_id, "standard": standard, "evse_id": evse_id,
+                  "evse_connector_id": evse_connector_id, "max_power_kw": max_power_kw})
 
 
-@transaction.atomic
+def _items(field: str, items, build) -> list[dict]:
+    built = []
+    for index, item in enumerate(items or ()):
+        try:
+            built.append(build(index=index, **item) if field == "keys" else build(**item))
+        except TypeError as exc:
+            raise ValidationError({field: [f"[{index}] {exc}"]}) from exc
+    return built
+
+
 def pile_register(
     *,
     actor,
@@ -42,59 +41,39 @@ def pile_register(
     firmware_version: str = "",
     connectors: list[dict] = (),
     keys: list[dict] = (),
-) -> Pile:
-    """Registers a pile, optionally with its connectors and keys: all of it or nothing."""
-    from registry.services.keys import device_key_add
+):
+    """A pile joins as a light node, with its connectors and keys: all of it or nothing."""
+    from registry.services.keys import key_payload
 
     require_add(actor, Pile)
-    pile = Pile(
-        station=resolve(Station, station, field="station"),
-        code=code,
-        kind=kind,
-        rated_power_kw=rated_power_kw,
-        accuracy_class=accuracy_class,
-        commissioned_on=commissioned_on,
-        status=status,
-        vendor=vendor,
-        model_name=model_name,
-        serial_number=serial_number,
-        firmware_version=firmware_version,
-    )
-    pile.full_clean()
-    require(actor, "add", pile)
-    insert(pile)
-    for index, item in enumerate(connectors or ()):
-        try:
-            connector_add(actor=actor, pile=pile, **item)
-        except ValidationError as exc:
-            raise _nested("connectors", index, exc) from exc
-        except TypeError as exc:
-            raise ValidationError({"connectors": [f"[{index}] {exc}"]}) from exc
-    for index, item in enumerate(keys or ()):
-        try:
-            device_key_add(actor=actor, pile=pile, **item)
-        except ValidationError as exc:
-            raise _nested("keys", index, exc) from exc
-        except TypeError as exc:
-            raise ValidationError({"keys": [f"[{index}] {exc}"]}) from exc
-    announce("created", pile, actor=actor)
-    return pile
+    station = resolve(Station, station, field="station")
+    require(actor, "add", Pile(station=station, code=code))
+    payload = plain({
+        "station": station, "code": code, "kind": kind, "rated_power_kw": rated_power_kw,
+        "accuracy_class": accuracy_class, "commissioned_on": commissioned_on, "status": status, "vendor": vendor,
+        "model_name": model_name, "serial_number": serial_number, "firmware_version": firmware_version,
+        "connectors": _items("connectors", connectors, _connector_payload),
+        "keys": _items("keys", keys, key_payload),
+    })
+    return submit(actor=actor, type="registry.pile_register", payload=payload, institution=station.operator)
 
 
-@transaction.atomic
-def pile_update(*, actor, pile: Pile, data: dict) -> Pile:
+def pile_update(*, actor, pile: Pile, data: dict):
     require(actor, "change", pile)
-    data = dict(data)
-    if "station" in data:
-        data["station"] = resolve(Station, data["station"], field="station")
-    pile = locked(pile)
-    if apply_changes(pile, data, mutable=PILE_MUTABLE):
-        save_validated(pile)
-        announce("updated", pile, actor=actor)
-    return pile
+    changes = changes_payload(pile, data)
+    if not changes:
+        return None
+    return submit(actor=actor, type="registry.pile_update", payload={"code": pile.code, "changes": changes},
+                  institution=pile.station.operator)
 
 
-@transaction.atomic
+def pile_retire(*, actor, pile: Pile, reason: str = ""):
+    """The pile leaves the consortium: retired, its keys revoked from that block on."""
+    require(actor, "change", pile)
+    return submit(actor=actor, type="registry.pile_retire", payload={"code": pile.code, "reason": reason},
+                  institution=pile.station.operator)
+
+
 def connector_add(
     *,
     actor,
@@ -104,24 +83,11 @@ def connector_add(
     evse_id: int | None = None,
     evse_connector_id: int = 1,
     max_power_kw: Decimal | None = None,
-) -> Connector:
+):
     """Adds a plug. Without an EVSE id, the OCPP 2.0.1 address mirrors 1.6: EVSE n, connector 1."""
     pile = resolve(Pile, pile, field="pile")
     require(actor, "change", pile)
-    try:
-        connector_id = int(connector_id)
-    except (TypeError, ValueError):
-        raise ValidationError({"connector_id": _("Enter a whole number.")}) from None
-    connector = Connector(
-        pile=pile,
-        connector_id=connector_id,
-        evse_id=evse_id if evse_id is not None else connector_id,
-        evse_connector_id=evse_connector_id,
-        standard=standard,
-        max_power_kw=max_power_kw,
-    )
-    connector.uid = Connector.derive_uid(pile.code, connector_id)
-    connector.full_clean(exclude=["uid"])
-    insert(connector)
-    announce("created", connector, actor=actor)
-    return connector
+    payload = {"pile": pile.code, **_connector_payload(
+        connector_id=connector_id, standard=standard, evse_id=evse_id, evse_connector_id=evse_connector_id,
+        max_power_kw=max_power_kw)}
+    return submit(actor=actor, type="registry.connector_add", payload=payload, institution=pile.station.operator)

@@ -1,18 +1,12 @@
+"""Stations: written by their operator's transactions (registry.contracts)."""
+
 from decimal import Decimal
 
-from django.db import transaction
-
 from registry.models import GridArea, Institution, Station
-from registry.services.common import (
-    announce, apply_changes, insert, locked, require, require_add, resolve, save_validated,
-)
-
-STATION_MUTABLE = (
-    "name", "address", "latitude", "longitude", "grid_area", "contact_name", "contact_phone", "notes",
-)
+from registry.services.common import require, require_add, resolve, submit
+from registry.services.payload import changes_payload, plain
 
 
-@transaction.atomic
 def station_create(
     *,
     actor,
@@ -26,37 +20,23 @@ def station_create(
     contact_name: str = "",
     contact_phone: str = "",
     notes: str = "",
-) -> Station:
+):
     require_add(actor, Station)
-    station = Station(
-        operator=resolve(Institution, operator, field="operator"),
-        code=code,
-        name=name,
-        address=address,
-        latitude=latitude,
-        longitude=longitude,
-        grid_area=resolve(GridArea, grid_area, field="grid_area"),
-        contact_name=contact_name,
-        contact_phone=contact_phone,
-        notes=notes,
-    )
-    station.full_clean()
-    require(actor, "add", station)
-    insert(station)
-    announce("created", station, actor=actor)
-    return station
+    operator = resolve(Institution, operator, field="operator")
+    grid_area = resolve(GridArea, grid_area, field="grid_area")
+    require(actor, "add", Station(operator=operator, grid_area=grid_area, code=code))
+    payload = plain({
+        "operator": operator, "code": code, "name": name, "address": address, "latitude": latitude,
+        "longitude": longitude, "grid_area": grid_area, "contact_name": contact_name,
+        "contact_phone": contact_phone, "notes": notes,
+    })
+    return submit(actor=actor, type="registry.station_create", payload=payload, institution=operator)
 
 
-@transaction.atomic
-def station_update(*, actor, station: Station, data: dict) -> Station:
+def station_update(*, actor, station: Station, data: dict):
     require(actor, "change", station)
-    data = dict(data)
-    if "grid_area" in data:
-        data["grid_area"] = resolve(GridArea, data["grid_area"], field="grid_area")
-    if "operator" in data:
-        data["operator"] = resolve(Institution, data["operator"], field="operator")
-    station = locked(station)
-    if apply_changes(station, data, mutable=STATION_MUTABLE):
-        save_validated(station)
-        announce("updated", station, actor=actor)
-    return station
+    changes = changes_payload(station, data)
+    if not changes:
+        return None
+    return submit(actor=actor, type="registry.station_update", payload={"code": station.code, "changes": changes},
+                  institution=station.operator)

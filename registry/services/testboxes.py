@@ -1,16 +1,12 @@
+"""Field test boxes: written by their metrology institute's transactions (registry.contracts)."""
+
 from datetime import date
 
-from django.db import transaction
-
 from registry.models import FieldTestBox, Institution, TestBoxStatus
-from registry.services.common import (
-    announce, apply_changes, insert, locked, require, require_add, resolve, save_validated,
-)
-
-TESTBOX_MUTABLE = ("model_name", "manufacturer", "certificate_no", "certificate_expires_on", "status")
+from registry.services.common import require, require_add, resolve, submit
+from registry.services.payload import changes_payload, plain
 
 
-@transaction.atomic
 def testbox_register(
     *,
     actor,
@@ -21,29 +17,33 @@ def testbox_register(
     certificate_expires_on: date,
     manufacturer: str = "",
     status: str = TestBoxStatus.ACTIVE,
-) -> FieldTestBox:
+    keys: list[dict] = (),
+):
+    """A test box joins as a light node, with its public keys if given (see services.keys)."""
+    from registry.services.keys import key_payload
+
     require_add(actor, FieldTestBox)
-    box = FieldTestBox(
-        owner=resolve(Institution, owner, field="owner"),
-        serial=serial,
-        model_name=model_name,
-        manufacturer=manufacturer,
-        certificate_no=certificate_no,
-        certificate_expires_on=certificate_expires_on,
-        status=status,
-    )
-    box.full_clean()
-    require(actor, "add", box)
-    insert(box)
-    announce("created", box, actor=actor)
-    return box
+    owner = resolve(Institution, owner, field="owner")
+    require(actor, "add", FieldTestBox(owner=owner, serial=serial))
+    payload = plain({
+        "owner": owner, "serial": serial, "model_name": model_name, "certificate_no": certificate_no,
+        "certificate_expires_on": certificate_expires_on, "manufacturer": manufacturer, "status": status,
+        "keys": [key_payload(index=i, **item) for i, item in enumerate(keys or ())],
+    })
+    return submit(actor=actor, type="registry.testbox_register", payload=payload, institution=owner)
 
 
-@transaction.atomic
-def testbox_update(*, actor, test_box: FieldTestBox, data: dict) -> FieldTestBox:
+def testbox_update(*, actor, test_box: FieldTestBox, data: dict):
     require(actor, "change", test_box)
-    box = locked(test_box)
-    if apply_changes(box, data, mutable=TESTBOX_MUTABLE):
-        save_validated(box)
-        announce("updated", box, actor=actor)
-    return box
+    changes = changes_payload(test_box, data)
+    if not changes:
+        return None
+    return submit(actor=actor, type="registry.testbox_update", payload={"serial": test_box.serial, "changes": changes},
+                  institution=test_box.owner)
+
+
+def testbox_retire(*, actor, test_box: FieldTestBox, reason: str = ""):
+    """The box leaves service; its keys are revoked with it."""
+    require(actor, "change", test_box)
+    return submit(actor=actor, type="registry.testbox_retire", payload={"serial": test_box.serial, "reason": reason},
+                  institution=test_box.owner)

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
+from ledger.web import pending_redirect
 from registry import access
 from registry.forms import add_service_errors
 
@@ -111,17 +112,21 @@ class ObjectEditView(RegistryView):
         if form.is_valid():
             try:
                 if obj.pk is None:
-                    saved = type(self).create_service(actor=request.user, **form.cleaned_data)
-                    messages.success(request, _("Created %(obj)s.") % {"obj": saved})
+                    submission = type(self).create_service(actor=request.user, **form.cleaned_data)
+                    target = self.model(**{self.lookup_field: form.cleaned_data[self.lookup_field]})
                 else:
-                    saved = type(self).update_service(
+                    submission = type(self).update_service(
                         actor=request.user, **{self.update_kwarg: obj}, data=form.service_data()
                     )
-                    messages.success(request, _("Saved %(obj)s.") % {"obj": saved})
+                    target = obj
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
-                return redirect(saved.get_absolute_url())
+                if submission is None:
+                    messages.info(request, _("Nothing changed."))
+                    return redirect(target.get_absolute_url())
+                messages.success(request, _("Sent to the consortium; it takes effect when its block commits."))
+                return pending_redirect(request, submission, next_url=target.get_absolute_url())
         return self.render_form(form, obj)
 
 
@@ -156,10 +161,10 @@ class ChildAddView(RegistryView):
         form = self.form_class(request.POST, **self.form_kwargs())
         if form.is_valid():
             try:
-                saved = self.save(parent, form)
+                submission = self.save(parent, form)
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
-                messages.success(request, _("Added %(obj)s.") % {"obj": saved})
-                return redirect(parent.get_absolute_url())
+                messages.success(request, _("Sent to the consortium; it takes effect when its block commits."))
+                return pending_redirect(request, submission, next_url=parent.get_absolute_url())
         return self.render_form(parent, form)

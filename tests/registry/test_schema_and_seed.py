@@ -5,7 +5,16 @@ import stat
 import pytest
 from django.core.management import call_command
 
+from tests.utils.ledger import commit_all, configure_node
+
 pytestmark = pytest.mark.django_db
+
+DEMO_MEMBERS = {
+    "OPERATOR-A": ("Operator A", "operator"),
+    "METROLOGY": ("Metrology", "metrology"),
+    "GRID": ("Grid", "grid"),
+    "REGULATOR": ("Regulator", "regulator"),
+}
 
 
 def test_schema_endpoint_and_validation(api_client, consortium):
@@ -26,19 +35,31 @@ def test_schema_endpoint_and_validation(api_client, consortium):
     assert "apiToken" in schema["components"]["securitySchemes"]
 
 
-def test_seed_demo_is_idempotent(settings, tmp_path, capsys):
-    settings.NODE_DIR = tmp_path
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def test_seed_demo_goes_through_the_ledger_and_is_idempotent(settings, monkeypatch, tmp_path, capsys):
+    """One node that signs for all four demo members, committing each step in-process."""
+    from ledger.models import CommittedTx
+    from ledger.runtime import node
     from registry.models import DeviceKey, FieldTestBox, Institution, Pile, User
 
-    call_command("seed_demo")
-    counts = (Institution.objects.count(), Pile.objects.count(), DeviceKey.objects.count(), User.objects.count())
-    call_command("seed_demo")
+    configure_node(settings=settings, monkeypatch=monkeypatch, directory=tmp_path, members=DEMO_MEMBERS,
+                   me="OPERATOR-A")
+    settings.NODE_DIR = tmp_path
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    try:
+        call_command("seed_demo", waiter=lambda subs: commit_all())
+        counts = (Institution.objects.count(), Pile.objects.count(), DeviceKey.objects.count(), User.objects.count())
+        committed = CommittedTx.objects.count()
+        call_command("seed_demo", waiter=lambda subs: commit_all())
+    finally:
+        node.reset_caches()
     assert counts == (Institution.objects.count(), Pile.objects.count(), DeviceKey.objects.count(),
                       User.objects.count())
-    assert counts[0] == 5 and counts[1] >= 10 and FieldTestBox.objects.count() == 2
+    assert CommittedTx.objects.count() == committed  # the second run sent nothing
+    assert set(CommittedTx.objects.values_list("status", flat=True)) == {"applied"}
+    assert counts[0] == 4 and counts[1] == 6 and FieldTestBox.objects.count() == 2
+    assert all(p.height for p in Pile.objects.all())
     output = capsys.readouterr().out
-    for login in ("admin", "operator_a", "operator_b", "metrology", "grid", "regulator"):
+    for login in ("admin", "operator_a", "metrology", "grid", "regulator"):
         assert login in output
     assert User.objects.get(username="operator_a").check_password("pilechain-demo")
     keys = list((tmp_path / "devices").glob("*.pem"))

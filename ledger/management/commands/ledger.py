@@ -39,7 +39,7 @@ class Command(BaseCommand):
         keygen.add_argument("--force", action="store_true", help="replace existing keys")
 
         local = sub.add_parser("local-consortium", help="keys and a definition for nodes on this machine")
-        local.add_argument("--node", action="append", required=True, metavar="CODE:ROLE:PORT",
+        local.add_argument("--node", action="append", required=True, metavar="CODE:ROLE:PORT[:NAME]",
                            help="one member node, e.g. OPERATOR-A:operator:8001 (repeat, 4 or more)")
         local.add_argument("--chain-id", default="pilechain-local")
         local.add_argument("--host", default="127.0.0.1")
@@ -76,10 +76,11 @@ class Command(BaseCommand):
         members = []
         var_dir = Path(settings.VAR_DIR)
         for spec in node:
-            try:
-                code, role, port = spec.split(":")
-            except ValueError as exc:
-                raise CommandError(f"--node {spec}: expected CODE:ROLE:PORT") from exc
+            parts = spec.split(":", 3)
+            if len(parts) < 3:
+                raise CommandError(f"--node {spec}: expected CODE:ROLE:PORT[:NAME]")
+            code, role, port = parts[:3]
+            name = parts[3] if len(parts) == 4 else code
             if role not in ROLES:
                 raise CommandError(f"--node {spec}: role must be one of {', '.join(ROLES)}")
             key_dir = var_dir / code / "keys"
@@ -88,7 +89,7 @@ class Command(BaseCommand):
             except node_keys.MissingKeys:
                 keys = node_keys.generate(key_dir)
             members.append({
-                "code": code, "name": code, "role": role, "url": f"http://{host}:{int(port)}",
+                "code": code, "name": name, "role": role, "url": f"http://{host}:{int(port)}",
                 "signing_key": keys.signing.public_key.hex, "encryption_key": keys.encryption.public_hex(),
             })
         tuning = {**LOCAL_TUNING, **json.loads(timeouts)}
@@ -111,6 +112,7 @@ class Command(BaseCommand):
             "genesis_state_root": this_node.genesis_state_root(definition),
         }
         self.stdout.write(json.dumps(mine, indent=2))
+        this_node.announce_consortium()
         if not check_peers:
             return
         differ = []
