@@ -63,7 +63,7 @@ class GridAreaSerializer(RegistrySerializer):
 
     class Meta:
         model = GridArea
-        fields = ["code", "name", "owner", "feeder_name", "transformer_name", "capacity_kw"]
+        fields = ["code", "name", "owner", "feeder_name", "transformer_name", "capacity_kw", "height"]
 
 
 class StationSerializer(RegistrySerializer):
@@ -75,7 +75,7 @@ class StationSerializer(RegistrySerializer):
         model = Station
         fields = [
             "code", "name", "operator", "address", "latitude", "longitude", "grid_area",
-            "contact_name", "contact_phone", "notes",
+            "contact_name", "contact_phone", "notes", "height",
         ]
         extra_kwargs = {name: {"required": False} for name in Station.PRIVATE_FIELDS}
 
@@ -96,7 +96,7 @@ class ConnectorSerializer(RegistrySerializer):
 
     class Meta:
         model = Connector
-        fields = ["uid", "pile", "connector_id", "evse_id", "evse_connector_id", "standard", "max_power_kw"]
+        fields = ["uid", "pile", "connector_id", "evse_id", "evse_connector_id", "standard", "max_power_kw", "height"]
         read_only_fields = ["uid"]
         validators: list = []
 
@@ -123,19 +123,22 @@ class PileSerializer(RegistrySerializer):
         model = Pile
         fields = [
             "code", "station", "operator", "kind", "rated_power_kw", "accuracy_class", "commissioned_on", "status",
-            "vendor", "model_name", "serial_number", "firmware_version", "connectors", "keys",
+            "vendor", "model_name", "serial_number", "firmware_version", "connectors", "keys", "height",
         ]
         extra_kwargs = {name: {"required": False} for name in Pile.PRIVATE_FIELDS}
 
 
 class FieldTestBoxSerializer(RegistrySerializer):
     IMMUTABLE = ("serial", "owner")
+    CREATE_ONLY = ("keys",)
     owner = _institution_field(help_text="Code of the owning metrology institute.")
+    keys = KeyInputSerializer(many=True, required=False, write_only=True)
 
     class Meta:
         model = FieldTestBox
         fields = [
             "serial", "owner", "model_name", "manufacturer", "certificate_no", "certificate_expires_on", "status",
+            "keys", "height",
         ]
 
 
@@ -157,9 +160,9 @@ class DeviceKeySerializer(RegistrySerializer):
         model = DeviceKey
         fields = [
             "fingerprint", "pile", "test_box", "purpose", "kind", "public_key", "public_key_hex", "public_key_pem",
-            "label", "status", "revoked_at",
+            "label", "status", "revoked_at", "added_height", "revoked_height", "revoked_reason",
         ]
-        read_only_fields = ["fingerprint", "public_key_hex", "status", "revoked_at"]
+        read_only_fields = ["fingerprint", "public_key_hex", "status", "revoked_at", "revoked_reason"]
 
     @extend_schema_field(serializers.CharField())
     def get_public_key_pem(self, obj) -> str:

@@ -144,6 +144,46 @@ def test_all_four_nodes_commit_the_same_blocks(net, sessions, definition):
     assert receipt["status"] == "rejected" and "no contract" in receipt["reason"]
 
 
+def _api_write(sessions, code: str, path: str, body: dict) -> str:
+    r = sessions[code].post(sessions[code].url_base + path, json=body, timeout=30)
+    assert r.status_code == 202, r.text[:1000]
+    assert r.json()["status"] == "pending"
+    return r.json()["tx_id"]
+
+
+def test_a_registration_at_the_operator_node_is_visible_everywhere_at_the_same_height(net, sessions):
+    """Grid area at the grid company's node, station and pile at the operator's: every node ends
+    with the same rows, the same block height on them, and the same state root."""
+    area = _api_write(sessions, "GRID", "/api/grid-areas/",
+                      {"owner": "GRID", "code": "CT-AREA", "name": "Test area", "capacity_kw": "500"})
+    wait_for(lambda: committed_everywhere(sessions, [area], ["GRID", "OPERATOR-A"]), timeout=60, what="the area")
+    station = _api_write(sessions, "OPERATOR-A", "/api/stations/", {
+        "operator": "OPERATOR-A", "code": "CT-ST", "name": "Test station", "address": "1 Test Road, Shanghai",
+        "latitude": "31.2", "longitude": "121.5", "grid_area": "CT-AREA"})
+    wait_for(lambda: committed_everywhere(sessions, [station], ["OPERATOR-A"]), timeout=60, what="the station")
+    pile = _api_write(sessions, "OPERATOR-A", "/api/piles/", {
+        "station": "CT-ST", "code": "CT-PILE-1", "kind": "ac", "rated_power_kw": "7", "status": "planned",
+        "connectors": [{"connector_id": 1, "standard": "gbt_ac"}],
+        "keys": [{"public_key": SigningKey.generate().public_key.hex, "kind": "ed25519"}]})
+    wait_for(lambda: committed_everywhere(sessions, [pile]), timeout=60, what="the pile at all four nodes")
+
+    seen = {}
+    for code in net.nodes:
+        body = sessions[code].get(f"{sessions[code].url_base}/api/piles/CT-PILE-1/", timeout=10).json()
+        receipt = sessions[code].get(f"{sessions[code].url_base}/api/ledger/transactions/{pile}/", timeout=10).json()
+        assert receipt["status"] == "applied", receipt
+        seen[code] = (body["height"], body["station"], body["operator"], receipt["block_height"])
+    assert len(set(seen.values())) == 1, seen
+    height = next(iter(seen.values()))[0]
+    assert height >= 1
+    wait_for(lambda: agreed_state(sessions), timeout=30, what="the same height and state root")
+
+    # The same registration again is refused at once by the dry run, and nothing is sent.
+    again = sessions["OPERATOR-A"].post(sessions["OPERATOR-A"].url_base + "/api/piles/", json={
+        "station": "CT-ST", "code": "ct-pile-1", "kind": "ac", "rated_power_kw": "7"}, timeout=30)
+    assert again.status_code == 400 and "code" in again.json()["error"]["fields"], again.text[:500]
+
+
 def test_authority_is_checked_by_the_contract_on_every_node(net, sessions, definition):
     key = node_key(net, "REGULATOR")
     payload = {"kind": "telemetry", "root": "ab" * 32, "count": 3}
