@@ -8,11 +8,16 @@ from django.urls import path, reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api_auth import AuthChallengeMixin
 from ledger import selectors, services
+from ledger.chain.tx import TxFormatError
+from ledger.contracts import ContractRejected
+from ledger.execution import validation_reason
 from ledger.models import Block
 from ledger.runtime import node
 
@@ -40,9 +45,10 @@ def accepted(submission, *, object_url: str | None = None) -> Response:
     return Response(body, status=status.HTTP_202_ACCEPTED, headers=headers)
 
 
-class TransactionsView(APIView):
+class TransactionsView(AuthChallengeMixin, APIView):
     @extend_schema(
-        summary="Submit signed transactions (one object, or a list for a batch)",
+        summary="Submit signed transactions (one object, or a list for a batch), or have this node sign "
+                "{type, payload} for your institution (managers)",
         request=OpenApiTypes.OBJECT,
         responses={202: _result, 400: None},
     )
@@ -50,6 +56,8 @@ class TransactionsView(APIView):
         if not node.configured():
             return Response({"error": {"status": 503, "code": "not_configured", "detail": "no consortium", "fields": {}}},
                             status=503)
+        if isinstance(request.data, dict) and "signature" not in request.data and "type" in request.data:
+            return self._on_behalf(request)
         batch = isinstance(request.data, list)
         items = request.data if batch else [request.data]
         try:
@@ -62,7 +70,31 @@ class TransactionsView(APIView):
         return Response(body if batch else body[0], status=status.HTTP_202_ACCEPTED)
 
 
-class TransactionDetailView(APIView):
+    def _on_behalf(self, request):
+        """{"type", "payload"} without a signature: this node signs it for the user's institution.
+        Institution-level authority, so managers only; the contract still decides."""
+        user = request.user
+        institution = getattr(user, "institution", None)
+        if not user.is_authenticated or institution is None or getattr(user, "staff_role", "") != "manager":
+            raise PermissionDenied("only a manager of a member institution may have this node sign for it")
+        unknown = set(request.data) - {"type", "payload"}
+        if unknown or not isinstance(request.data.get("payload"), dict) or not isinstance(request.data["type"], str):
+            raise ValidationError({"transaction": ["send {\"type\": ..., \"payload\": {...}} or a signed transaction"]})
+        try:
+            submission = services.node_submit(type=request.data["type"], payload=request.data["payload"],
+                                              submitted_by=user, institution=institution.code)
+        except node.NotHosted as exc:
+            raise PermissionDenied(str(exc)) from exc
+        except ContractRejected as exc:
+            raise ValidationError({"transaction": [exc.reason]}) from exc
+        except DjangoValidationError as exc:
+            raise ValidationError({"transaction": [validation_reason(exc)]}) from exc
+        except (TxFormatError, TypeError, ValueError) as exc:
+            raise ValidationError({"transaction": [f"malformed transaction: {exc}"]}) from exc
+        return accepted(submission)
+
+
+class TransactionDetailView(AuthChallengeMixin, APIView):
     @extend_schema(summary="A transaction's status and, once committed, its receipt (Merkle proof)",
                    responses={200: OpenApiTypes.OBJECT})
     def get(self, request, tx_id: str):
@@ -80,7 +112,7 @@ def _header_item(block: Block, with_txs: bool) -> dict:
     return item
 
 
-class BlocksView(APIView):
+class BlocksView(AuthChallengeMixin, APIView):
     @extend_schema(
         summary="Block headers with their commit certificates, in height order",
         operation_id="ledger_blocks_list",
@@ -97,7 +129,7 @@ class BlocksView(APIView):
         return Response({"results": [_header_item(b, with_txs=False) for b in blocks]})
 
 
-class BlockDetailView(APIView):
+class BlockDetailView(AuthChallengeMixin, APIView):
     @extend_schema(summary="One block with its transactions", operation_id="ledger_block_retrieve", responses={200: OpenApiTypes.OBJECT})
     def get(self, request, height: int):
         block = Block.objects.filter(height=height).first()
@@ -106,7 +138,7 @@ class BlockDetailView(APIView):
         return Response(_header_item(block, with_txs=True))
 
 
-class StatusView(APIView):
+class StatusView(AuthChallengeMixin, APIView):
     @extend_schema(summary="This node's ledger status: heights, view, checkpoint, peers, drops",
                    responses={200: OpenApiTypes.OBJECT})
     def get(self, request):

@@ -11,13 +11,16 @@ from ledger.chain.crypto import PublicKey
 from ledger.chain.tx import Transaction
 
 DeviceResolver = Callable[[str], Iterable[PublicKey]]
+RevokedResolver = Callable[[str], Iterable[tuple[PublicKey, int]]]
 _device_resolver: DeviceResolver | None = None
+_revoked_resolver: RevokedResolver | None = None
 
 
-def register_device_resolver(resolver: DeviceResolver) -> None:
-    """`resolver(device_id)` returns the device's currently valid public keys."""
-    global _device_resolver
-    _device_resolver = resolver
+def register_device_resolver(resolver: DeviceResolver, revoked: RevokedResolver | None = None) -> None:
+    """`resolver(device_id)` returns the device's currently valid public keys; `revoked(device_id)`
+    its revoked ones with the block height of their revocation (only to explain a refusal)."""
+    global _device_resolver, _revoked_resolver
+    _device_resolver, _revoked_resolver = resolver, revoked
 
 
 # Verifying is a pure function of (transaction, signature, key): a device transaction checked when
@@ -50,6 +53,11 @@ def signer_problem(tx: Transaction, node_key: Callable[[str], PublicKey | None])
     if _device_resolver is None:
         return "no device keys are registered on this node"
     keys = [k for k in _device_resolver(tx.signer_id) if k.kind == tx.key_kind]
+    if keys and any(_verifies(tx, k) for k in keys):
+        return None
+    for key, height in (_revoked_resolver(tx.signer_id) if _revoked_resolver else ()):
+        if key.kind == tx.key_kind and tx.verify(key):
+            return f"signed with a key of {tx.signer_id} that was revoked at block {height}"
     if not keys:
         return f"unknown device {tx.signer_id} or no valid {tx.key_kind} key for it"
-    return None if any(_verifies(tx, k) for k in keys) else "bad signature"
+    return "bad signature"

@@ -11,9 +11,9 @@ class RegistryConfig(AppConfig):
         from ledger import signers
         from ledger.signals import consortium_loaded
         from registry import contracts  # noqa: F401  (registers the registry's contracts)
-        from registry.selectors import device_public_keys
+        from registry.selectors import device_public_keys, device_revoked_keys
 
-        signers.register_device_resolver(device_public_keys)
+        signers.register_device_resolver(device_public_keys, revoked=device_revoked_keys)
         consortium_loaded.connect(_sync_institutions, dispatch_uid="registry.institutions_sync")
 
 

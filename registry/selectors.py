@@ -154,6 +154,16 @@ def device_public_keys(device_id: str) -> list:
     return [key.public_key() for key in keys]
 
 
+def device_revoked_keys(device_id: str) -> list:
+    """A device's revoked keys with the block that revoked each (to say why a signature is refused)."""
+    kind, _, ident = device_id.partition(":")
+    field = {"pile": "pile__code__iexact", "box": "test_box__serial__iexact"}.get(kind)
+    if field is None or not ident:
+        return []
+    keys = DeviceKey.objects.filter(status="revoked", **{field: ident}).order_by("fingerprint")
+    return [(key.public_key(), key.revoked_height) for key in keys]
+
+
 def device_key_valid_at(key: DeviceKey, height: int) -> bool:
     """Whether a key could sign a transaction of the block at `height` (its revocation does not
     undo what it signed before)."""

@@ -8,6 +8,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from config.api_auth import AuthChallengeMixin
 from ledger.api import accepted
 from registry import filtersets, selectors, services
 from registry.api import serializers
@@ -16,22 +17,13 @@ from registry.models.piles import PILE_CODE_VALIDATOR
 PILE_CODE_REGEX = PILE_CODE_VALIDATOR.regex.pattern.strip("^$")
 
 
-class RegistryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class RegistryViewSet(AuthChallengeMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Subclasses name a selector for reads."""
 
     selector = None
 
     def get_queryset(self):
         return type(self).selector(user=self.request.user)
-
-    def get_authenticate_header(self, request):
-        # DRF asks only the first authenticator (the session, which has no challenge) and so answers
-        # 403 to a missing or bad token; asking each makes those a proper 401 with a challenge.
-        for authenticator in self.get_authenticators():
-            header = authenticator.authenticate_header(request)
-            if header:
-                return header
-        return None
 
 
 class ServiceWriteMixin:
