@@ -159,6 +159,8 @@ def view_q(model, user) -> Q | None:
         if box_q is not None:
             parts.append(Q(test_box__isnull=False) & box_q)
         return _any(parts)
+    if label == "registry.firmwareattestation":  # what the pile runs is as private as its firmware field
+        return _private_q(user, "pile__station__")
     if label == "registry.apitoken":
         return Q(institution=institution.pk) if is_manager(user) else None
     if label == "registry.user":

@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 from ledger.chain import crypto
 from ledger.contracts import DEVICE, NODE, register
 from registry.models import (
-    Connector, DeviceKey, FieldTestBox, GridArea, Institution, KeyPurpose, KeyStatus, Pile, PileStatus, Station,
-    TestBoxStatus,
+    Connector, DeviceKey, FieldTestBox, FirmwareAttestation, GridArea, Institution, KeyPurpose, KeyStatus, Pile,
+    PileStatus, Station, TestBoxStatus,
 )
 from registry.models.keys import fingerprint_of
 from registry.services.common import apply_changes, resolve
@@ -461,3 +461,23 @@ def device_key_rotate(ctx, tx):
     new = _add_key(ctx, device, {"kind": p["kind"], "public_key_hex": p["public_key_hex"],
                                  "purpose": old.purpose, "label": p.get("label") or old.label})
     _announce(ctx, "rotated", new)
+
+
+# --- what devices say about themselves -------------------------------------------------------------
+
+@register("registry.firmware_attest", signer_kinds=(DEVICE,))
+def firmware_attest(ctx, tx):
+    """A pile states, with its own key, the firmware it runs; only for itself."""
+    p = _fields(tx.payload, ("pile", "firmware_version", "image_sha256"))
+    pile = resolve(Pile, p["pile"], field="pile")
+    if ctx.signer_id != _device_id(pile):
+        ctx.reject(f"device {ctx.signer_id} may not report for {_device_id(pile)}")
+    image = _text(p["image_sha256"], "image_sha256")
+    if len(image) != 64 or any(c not in "0123456789abcdef" for c in image):
+        raise ValidationError({"image_sha256": _("Give the image's SHA-256 as 64 lower-case hex characters.")})
+    attestation = FirmwareAttestation(
+        uid=ctx.derive_uuid("firmware"), pile=pile, firmware_version=_text(p["firmware_version"], "firmware_version"),
+        image_sha256=image, reported_at=ctx.block_time, height=ctx.block_height, tx_id=tx.id,
+    )
+    attestation.full_clean()
+    ctx.save(attestation)

@@ -8,7 +8,8 @@ from django.db.models import Count, Q, Sum
 
 from registry import access
 from registry.models import (
-    Connector, DeviceKey, FieldTestBox, GridArea, Institution, InstitutionRole, Pile, PileStatus, Station,
+    Connector, DeviceKey, FieldTestBox, FirmwareAttestation, GridArea, Institution, InstitutionRole, Pile, PileStatus,
+    Station,
 )
 
 CERTIFICATE_WARNING_DAYS = 30
@@ -168,3 +169,8 @@ def device_key_valid_at(key: DeviceKey, height: int) -> bool:
     """Whether a key could sign a transaction of the block at `height` (its revocation does not
     undo what it signed before)."""
     return (key.added_height or 0) <= height and (key.revoked_height is None or height < key.revoked_height)
+
+
+def firmware_attestations(*, user, pile=None):
+    rows = FirmwareAttestation.objects.restrict(user).select_related("pile")
+    return rows.filter(pile=pile) if pile is not None else rows

@@ -1,3 +1,4 @@
+from registry.models.attestations import FirmwareAttestation
 from registry.models.grid import GridArea
 from registry.models.identity import CODE_VALIDATOR, Institution, User
 from registry.models.keys import DeviceKey, KeyKind, KeyPurpose, KeyStatus
@@ -9,6 +10,6 @@ from registry.roles import InstitutionRole, StaffRole
 
 __all__ = [
     "AccuracyClass", "ApiToken", "CODE_VALIDATOR", "Connector", "ConnectorStandard", "DeviceKey",
-    "FieldTestBox", "GridArea", "Institution", "InstitutionRole", "KeyKind", "KeyPurpose", "KeyStatus",
+    "FieldTestBox", "FirmwareAttestation", "GridArea", "Institution", "InstitutionRole", "KeyKind", "KeyPurpose", "KeyStatus",
     "Pile", "PileKind", "PileStatus", "StaffRole", "Station", "TestBoxStatus", "User",
 ]

@@ -88,6 +88,7 @@ class PileDetailView(PileMixin, ObjectDetailView):
             "keys": selectors.device_key_list(user=user).filter(pile=obj),
             "connector_form": forms.ConnectorForm() if can_change else None,
             "key_form": forms.DeviceKeyForm() if can_change else None,
+            "attestations": selectors.firmware_attestations(user=user, pile=obj)[:10],
         }
 
 
