@@ -4,9 +4,11 @@
 
 Starts four institution nodes as real processes (web, Celery worker of concurrency 4, beat) with
 their own databases: PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set (one database per
-node), else SQLite files and one embedded Redis. Transactions (ledger.anchor, each writing a row of
-the read model on every node) are signed before the clock starts and sent through the nodes'
-submission API in batches. Every replica verifies every signature it relies on; verifications are
+node), else SQLite files and one embedded Redis. Before the clock starts, a grid area, a station and
+--devices piles are registered through the registry API (as transactions), and the piles' own keys
+sign the benchmark's transactions: firmware attestations (registry.firmware_attest), each checked
+against the pile's registered key and writing a row of the read model on every node. They are sent
+through the nodes' submission API in batches. Every replica verifies every signature it relies on; verifications are
 counted in every node process (PILECHAIN_COUNT_VERIFICATIONS=1), not assumed.
 
 Prints committed tx/s at saturation, commit latency p50/p99 at a fixed offered load (from the
@@ -66,14 +68,49 @@ def login(url: str) -> requests.Session:
     return s
 
 
-def sign_all(net: LocalNet, chain_id: str, n: int, tag: str) -> list[dict]:
-    keys = {c: SigningKey.from_pem((net.var_dir / c / "keys" / "node-signing.pem").read_bytes()) for c in SIGNERS}
+def register_devices(net: LocalNet, sessions: dict, n: int) -> list[tuple[str, SigningKey]]:
+    """A grid area, a station and n piles with Ed25519 device keys, through the registry API."""
+    def post(code: str, path: str, body: dict) -> None:
+        r = sessions[code].post(net.nodes[code].spec.url + path, json=body, timeout=60)
+        if r.status_code != 202:
+            raise RuntimeError(f"{path}: {r.status_code} {r.text[:300]}")
+
+    def exists(code: str, path: str) -> bool:
+        return sessions[code].get(net.nodes[code].spec.url + path, timeout=30).status_code == 200
+
+    post("GRID", "/api/grid-areas/", {"owner": "GRID", "code": "BENCH-AREA", "name": "Bench", "capacity_kw": "100000"})
+    _until(lambda: exists("OPERATOR-A", "/api/grid-areas/BENCH-AREA/"), 120, "the grid area")
+    post("OPERATOR-A", "/api/stations/", {"operator": "OPERATOR-A", "code": "BENCH-ST", "name": "Bench station",
+                                          "address": "1 Bench Road, Shanghai", "latitude": "31.2",
+                                          "longitude": "121.5", "grid_area": "BENCH-AREA"})
+    _until(lambda: exists("OPERATOR-A", "/api/stations/BENCH-ST/"), 120, "the station")
+    devices = []
+    for i in range(n):
+        key = SigningKey.generate()
+        code = f"BENCH-P{i:05d}"
+        post("OPERATOR-A", "/api/piles/", {"station": "BENCH-ST", "code": code, "kind": "ac", "rated_power_kw": "7",
+                                           "keys": [{"public_key": key.public_key.hex, "kind": "ed25519"}]})
+        devices.append((code, key))
+    last = devices[-1][0]
+    _until(lambda: all(exists(c, f"/api/piles/{last}/") for c in net.nodes), 300, "the piles at every node")
+    return devices
+
+
+def _until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        time.sleep(0.3)
+
+
+def sign_all(devices: list, chain_id: str, n: int, tag: str) -> list[dict]:
     txs = []
     for i in range(n):
-        signer = SIGNERS[i % len(SIGNERS)]
-        payload = {"kind": "bench", "root": secrets.token_hex(32), "count": 1 + i % 100, "reference": f"{tag}-{i}"}
-        txs.append(Transaction.create(chain_id=chain_id, type="ledger.anchor", payload=payload,
-                                      signer=f"node:{signer}", key=keys[signer], nonce=f"{tag}-{i}").to_dict())
+        code, key = devices[i % len(devices)]
+        payload = {"pile": code, "firmware_version": f"{tag}-{i}", "image_sha256": secrets.token_hex(32)}
+        txs.append(Transaction.create(chain_id=chain_id, type="registry.firmware_attest", payload=payload,
+                                      signer=f"device:pile:{code}", key=key, nonce=f"{tag}-{i}").to_dict())
     return txs
 
 
@@ -87,8 +124,9 @@ def committed_transactions(session: requests.Session, url: str) -> int:
 def commit_times(net: LocalNet, code: str, tag: str) -> dict[str, float]:
     """reference -> when the block holding it was stored at this node (epoch seconds)."""
     out = net.manage(net.nodes[code].spec, "shell", "-v", "0", "-c",
-                     "import json; from ledger.models import Anchor, Block; "
-                     f"rows = Anchor.objects.filter(reference__startswith='{tag}-').values_list('reference', 'height'); "
+                     "import json; from ledger.models import Block; from registry.models import FirmwareAttestation; "
+                     f"rows = FirmwareAttestation.objects.filter(firmware_version__startswith='{tag}-')"
+                     ".values_list('firmware_version', 'height'); "
                      "stored = dict(Block.objects.values_list('height', 'stored_at')); "
                      "print(json.dumps({r: stored[h].timestamp() for r, h in rows}))")
     return json.loads(out.stdout)
@@ -110,6 +148,7 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--offered", type=int, default=200, help="tx/s offered in the latency phase")
     parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--devices", type=int, default=100, help="piles whose keys sign the transactions")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so that `finally` stops the nodes
 
@@ -127,14 +166,16 @@ def main() -> int:
     definition = Consortium.load(var_dir / "consortium.json")
     bound_per_core = ed25519_verifications_per_second()
     cores = os.cpu_count() or 1
-    saturation = sign_all(net, definition.chain_id, args.saturation_tx, "sat")
-    offered_n = int(args.offered * args.seconds)
-    latency_txs = sign_all(net, definition.chain_id, offered_n, "lat")
 
     net.start()
     try:
         net.wait_healthy(timeout=120)
         sessions = {c: login(n.spec.url) for c, n in net.nodes.items()}
+        print(f"registering {args.devices} piles with their keys through the ledger...", flush=True)
+        devices = register_devices(net, sessions, args.devices)
+        saturation = sign_all(devices, definition.chain_id, args.saturation_tx, "sat")
+        latency_txs = sign_all(devices, definition.chain_id, int(args.offered * args.seconds), "lat")
+        base = max(committed_transactions(sessions[c], n.spec.url) for c, n in net.nodes.items())
         time.sleep(2)
         first = net.specs[0].code
         url = net.nodes[first].spec.url + "/api/ledger/transactions/"
@@ -148,7 +189,7 @@ def main() -> int:
             r = sessions[code].post(net.nodes[code].spec.url + "/api/ledger/transactions/",
                                     json=saturation[i:i + args.batch], timeout=120)
             r.raise_for_status()
-        if not wait_committed(net, sessions, len(saturation), 600):
+        if not wait_committed(net, sessions, base + len(saturation), 600):
             print("saturation run did not complete", file=sys.stderr)
             return 1
         elapsed = time.perf_counter() - start
@@ -171,9 +212,9 @@ def main() -> int:
             now = time.time()
             sessions[first].post(url, json=batch, timeout=60).raise_for_status()
             for tx in batch:
-                submitted[tx["payload"]["reference"]] = now
+                submitted[tx["payload"]["firmware_version"]] = now
         achieved = len(latency_txs) / (time.perf_counter() - t0)
-        if not wait_committed(net, sessions, len(saturation) + len(latency_txs), 300):
+        if not wait_committed(net, sessions, base + len(saturation) + len(latency_txs), 300):
             print("latency run did not complete", file=sys.stderr)
             return 1
         stored = commit_times(net, first, "lat")

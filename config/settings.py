@@ -196,6 +196,7 @@ CELERY_BEAT_SCHEDULE = {
     # A watchdog, not a clock: the drain loop ticks itself; this only restarts a loop that died.
     "ledger-drive": {"task": "ledger.drive", "schedule": 5.0, "options": {"expires": 5.0}},
     "ledger-audit": {"task": "ledger.audit", "schedule": float(env("PILECHAIN_AUDIT_EVERY_S", "60"))},
+    "calibration-due-requests": {"task": "calibration.raise_due_requests", "schedule": 3600.0},
 }
 CELERY_TIMEZONE = "UTC"
 

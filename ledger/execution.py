@@ -172,7 +172,7 @@ def _apply(*, block: Block, role_of) -> AppliedBlock:
     transactions = [Transaction.from_dict(t) for t in block.txs]
     callbacks: list[Callable[[], None]] = []
     # Rejection reasons are committed data: the same words on every node, whatever the request's language.
-    with translation.override("en"), transaction.atomic():
+    with translation.override("en"), signers.lookup_scope(), transaction.atomic():
         state = NodeState.objects.select_for_update().filter(pk=node_state().pk).get()
         if state.diverged:
             raise Diverged(state.diverged_reason)
@@ -313,12 +313,15 @@ def dry_run(*, tx: Transaction, role_of: Callable[[str], str | None]) -> None:
 
 
 def _settle_submissions(committed: list[CommittedTx], height: int) -> None:
-    by_id = {c.tx_id: c for c in committed}
-    settled = list(Submission.objects.filter(tx_id__in=list(by_id)).only("pk", "tx_id"))
-    for submission in settled:
-        c = by_id[submission.tx_id]
-        submission.status, submission.height, submission.index, submission.reason = c.status, height, c.index, c.reason
-    Submission.objects.bulk_update(settled, ["status", "height", "index", "reason"], batch_size=500)
+    """This node's submissions that the block committed: one UPDATE per outcome, not per row (the
+    index within the block is in CommittedTx)."""
+    outcomes: dict[tuple[str, str], list[str]] = {}
+    for c in committed:
+        outcomes.setdefault((c.status, c.reason), []).append(c.tx_id)
+    for (status, reason), tx_ids in outcomes.items():
+        for start in range(0, len(tx_ids), 900):
+            Submission.objects.filter(tx_id__in=tx_ids[start:start + 900]).update(
+                status=status, reason=reason, height=height)
 
 
 def replay_all(*, role_of: Callable[[str], str | None]) -> int:

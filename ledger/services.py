@@ -43,6 +43,21 @@ def tx_submit(*, transactions: list, submitted_by=None) -> list[SubmitResult]:
     validators = definition.validators()
     invalid: dict[int, SubmitResult] = {}
     valid: dict[int, Transaction] = {}
+    with signers.lookup_scope():
+        _check_all(transactions, definition, validators, invalid, valid)
+    unique = {tx.id: tx for tx in valid.values()}
+    status = _known(list(unique))
+    rows = [Submission(tx_id=tx_id, body=tx.to_dict(), type=tx.type, submitted_by=submitted_by)
+            for tx_id, tx in unique.items() if tx_id not in status]
+    if rows:
+        with transaction.atomic():
+            Submission.objects.bulk_create(rows, ignore_conflicts=True)
+        transaction.on_commit(wake.ring)
+        status.update({row.tx_id: SubmitResult(row.tx_id, TxStatus.PENDING) for row in rows})
+    return [invalid[i] if i in invalid else status[valid[i].id] for i in range(len(transactions))]
+
+
+def _check_all(transactions, definition, validators, invalid: dict, valid: dict) -> None:
     for i, raw in enumerate(transactions):
         try:
             tx = Transaction.from_dict(raw)
@@ -57,16 +72,6 @@ def tx_submit(*, transactions: list, submitted_by=None) -> list[SubmitResult]:
             invalid[i] = SubmitResult(tx.id, "invalid", problem)
             continue
         valid[i] = tx
-    unique = {tx.id: tx for tx in valid.values()}
-    status = _known(list(unique))
-    rows = [Submission(tx_id=tx_id, body=tx.to_dict(), type=tx.type, submitted_by=submitted_by)
-            for tx_id, tx in unique.items() if tx_id not in status]
-    if rows:
-        with transaction.atomic():
-            Submission.objects.bulk_create(rows, ignore_conflicts=True)
-        transaction.on_commit(wake.ring)
-        status.update({row.tx_id: SubmitResult(row.tx_id, TxStatus.PENDING) for row in rows})
-    return [invalid[i] if i in invalid else status[valid[i].id] for i in range(len(transactions))]
 
 
 def node_submit(

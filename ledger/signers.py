@@ -5,6 +5,8 @@ that owns device keys registers a resolver here."""
 from __future__ import annotations
 
 from collections import OrderedDict
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Callable, Iterable
 
 from ledger.chain.crypto import PublicKey
@@ -21,6 +23,36 @@ def register_device_resolver(resolver: DeviceResolver, revoked: RevokedResolver 
     its revoked ones with the block height of their revocation (only to explain a refusal)."""
     global _device_resolver, _revoked_resolver
     _device_resolver, _revoked_resolver = resolver, revoked
+
+
+# Within one batch (a submission request, a step of the replica, one block applied) a device's keys
+# are looked up once. A contract that changes a device's keys calls `forget_device` so that later
+# transactions of the same block see the change.
+_scope: ContextVar[dict | None] = ContextVar("pilechain_device_keys", default=None)
+
+
+@contextmanager
+def lookup_scope():
+    token = _scope.set({})
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
+def forget_device(device_id: str) -> None:
+    scope = _scope.get()
+    if scope is not None:
+        scope.pop(device_id, None)
+
+
+def _device_keys(device_id: str) -> list[PublicKey]:
+    scope = _scope.get()
+    if scope is None:
+        return list(_device_resolver(device_id))
+    if device_id not in scope:
+        scope[device_id] = list(_device_resolver(device_id))
+    return scope[device_id]
 
 
 # Verifying is a pure function of (transaction, signature, key): a device transaction checked when
@@ -52,7 +84,7 @@ def signer_problem(tx: Transaction, node_key: Callable[[str], PublicKey | None])
         return None if tx.verify(key) else "bad signature"
     if _device_resolver is None:
         return "no device keys are registered on this node"
-    keys = [k for k in _device_resolver(tx.signer_id) if k.kind == tx.key_kind]
+    keys = [k for k in _device_keys(tx.signer_id) if k.kind == tx.key_kind]
     if keys and any(_verifies(tx, k) for k in keys):
         return None
     for key, height in (_revoked_resolver(tx.signer_id) if _revoked_resolver else ()):

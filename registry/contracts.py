@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
+from ledger import signers
 from ledger.chain import crypto
 from ledger.contracts import DEVICE, NODE, register
 from registry.models import (
@@ -68,7 +69,10 @@ def _decimal(value, field: str):
 def _date(value, field: str):
     if value is None or value == "":
         return None
-    parsed = parse_date(value) if isinstance(value, str) else None
+    try:
+        parsed = parse_date(value) if isinstance(value, str) else None
+    except ValueError:  # well formed but impossible, e.g. 2025-13-01
+        parsed = None
     if parsed is None:
         raise ValidationError({field: _("Enter a date as YYYY-MM-DD.")})
     return parsed
@@ -400,10 +404,16 @@ def _add_key(ctx, device, item) -> DeviceKey:
     )
     device_key.full_clean(exclude=["height"])
     ctx.save(device_key)
+    _forget(device)
     return device_key
 
 
+def _forget(device) -> None:
+    signers.forget_device(_device_id(device))
+
+
 def _revoke(ctx, key: DeviceKey, reason: str) -> None:
+    _forget(key.device)
     key.status = KeyStatus.REVOKED
     key.revoked_at = ctx.block_time
     key.revoked_height = ctx.block_height
@@ -479,5 +489,6 @@ def firmware_attest(ctx, tx):
         uid=ctx.derive_uuid("firmware"), pile=pile, firmware_version=_text(p["firmware_version"], "firmware_version"),
         image_sha256=image, reported_at=ctx.block_time, height=ctx.block_height, tx_id=tx.id,
     )
-    attestation.full_clean()
+    # Field checks only: the pile was just resolved, the ids derive from this transaction's own.
+    attestation.clean_fields(exclude=["pile"])
     ctx.save(attestation)

@@ -167,8 +167,10 @@ def device_revoked_keys(device_id: str) -> list:
 
 def device_key_valid_at(key: DeviceKey, height: int) -> bool:
     """Whether a key could sign a transaction of the block at `height` (its revocation does not
-    undo what it signed before)."""
-    return (key.added_height or 0) <= height and (key.revoked_height is None or height < key.revoked_height)
+    undo what it signed before). In the revoking block itself the key still signed what came before
+    the revocation (a device's own rotation is signed by the key it retires); what came after was
+    rejected at commit."""
+    return (key.added_height or 0) <= height and (key.revoked_height is None or height <= key.revoked_height)
 
 
 def firmware_attestations(*, user, pile=None):

@@ -1,8 +1,17 @@
-"""REST API of the calibration app: viewsets on the shared router, plus plain views."""
+"""REST API of the calibration app: plain views (the field agent's upload and what follows it)."""
+
+from django.urls import path
+
+from calibration.api import views
 
 
 def register_routes(router) -> None:
-    """Register this app's viewsets on the API's router."""
+    """The calibration API has no viewsets on the shared router."""
 
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("calibration/records/", views.RecordsView.as_view(), name="calibration-records"),
+    path("calibration/records/<uuid:uid>/", views.RecordDetailView.as_view(), name="calibration-record"),
+    path("calibration/submissions/<str:tx_id>/", views.SubmissionView.as_view(), name="calibration-submission"),
+    path("calibration/compliance/<str:code>/", views.ComplianceView.as_view(), name="calibration-compliance"),
+]

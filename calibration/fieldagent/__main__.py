@@ -46,6 +46,9 @@ def _connection(p: argparse.ArgumentParser) -> None:
 def _api(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument("--api", required=required, help="base address of your institution's node")
     p.add_argument("--token", default=os.environ.get("PILECHAIN_TOKEN"), help="your API token")
+    p.add_argument("--observations", help="JSON file with the staff's observations, to file at once: "
+                   '{"kind": "first", "visual_checks": {...}, "insulation_mohm": "25.0", "time_of_use": true}; '
+                   "without it the platform keeps the record as a draft for the web form")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -99,7 +102,7 @@ def cmd_read(args) -> None:
     print(f"record {record['box_serial']}#{record['sequence']} for pile {record['pile_code']} "
           f"with {len(record['load_points'])} load points saved to {out}")
     if args.api:
-        _upload(args.api, args.token, record)
+        _upload(args.api, args.token, record, args.observations)
 
 
 def cmd_upload(args) -> None:
@@ -107,12 +110,27 @@ def cmd_upload(args) -> None:
         record = json.loads(Path(args.record).read_text())
     except (OSError, ValueError) as exc:
         raise AgentError(f"cannot read {args.record}: {exc}") from exc
-    _upload(args.api, args.token, record)
+    _upload(args.api, args.token, record, args.observations)
 
 
-def _upload(api: str, token: str | None, record: dict) -> None:
-    answer = upload_record(api=api, token=token, record=record)
-    print(f"uploaded record {record.get('box_serial')}#{record.get('sequence')}"
+def filing_body(record: dict, observations_file: str | None) -> dict:
+    """The upload body: the bare record, or {record, kind, observations} when observations are given."""
+    if not observations_file:
+        return record
+    try:
+        observed = json.loads(Path(observations_file).read_text())
+    except (OSError, ValueError) as exc:
+        raise AgentError(f"cannot read {observations_file}: {exc}") from exc
+    if not isinstance(observed, dict):
+        raise AgentError(f"{observations_file} must hold a JSON object")
+    kind = observed.pop("kind", "first")
+    return {"record": record, "kind": kind, "observations": observed}
+
+
+def _upload(api: str, token: str | None, record: dict, observations_file: str | None = None) -> None:
+    answer = upload_record(api=api, token=token, record=filing_body(record, observations_file))
+    status = f" ({answer['status']})" if isinstance(answer, dict) and answer.get("status") else ""
+    print(f"uploaded record {record.get('box_serial')}#{record.get('sequence')}{status}"
           + (f": {answer['url']}" if isinstance(answer, dict) and answer.get("url") else ""))
 
 

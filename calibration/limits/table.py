@@ -47,6 +47,7 @@ class LimitSet:
     pile_kind: str
     rounding: str
     limits: tuple[Limit, ...] = field(repr=False)
+    interval_months: int = 36          # verification period: next due = sealed day + this many months
 
     @property
     def reference(self) -> str:
@@ -122,9 +123,13 @@ def parse_limits(document: dict, origin: str = "limits data") -> LimitSet:
     duplicates = {k for k in keys if keys.count(k) > 1}
     if duplicates:
         raise LimitsError(f"{origin}: more than one limit for {sorted(duplicates, key=str)}")
+    interval = document.get("verification_interval", {"months": 36})
+    months = interval.get("months") if isinstance(interval, dict) else None
+    if not isinstance(months, int) or isinstance(months, bool) or not 1 <= months <= 240:
+        raise LimitsError(f"{origin}: verification_interval.months must be an integer from 1 to 240")
     return LimitSet(regulation=document["regulation"], edition=document["edition"],
                     data_revision=document["data_revision"], pile_kind=document["pile_kind"],
-                    rounding=document["rounding"]["mode"], limits=limits)
+                    rounding=document["rounding"]["mode"], limits=limits, interval_months=months)
 
 
 @lru_cache(maxsize=None)

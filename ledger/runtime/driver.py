@@ -151,9 +151,10 @@ class Driver:
         """One pass of the loop; True when it found work (so the caller does not wait)."""
         replica = self.replica
         inbox = list(InboxMessage.objects.order_by("id")[:INBOX_BATCH])
-        for message in inbox:
-            replica.step(bytes(message.data))
-        proposed, refused = self._propose_new()
+        with signers.lookup_scope():  # device keys looked up once per turn, before any block is applied
+            for message in inbox:
+                replica.step(bytes(message.data))
+            proposed, refused = self._propose_new()
         now = time.monotonic()
         if now >= self._next_tick:
             replica.tick(int(time.time() * 1000))

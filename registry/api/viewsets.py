@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
@@ -11,6 +12,9 @@ from rest_framework.response import Response
 from config.api_auth import AuthChallengeMixin
 from ledger.api import accepted
 from registry import filtersets, selectors, services
+from registry.models import Connector
+from registry.models.keys import fingerprint_of
+from registry.services.keys import parse_public_key
 from registry.api import serializers
 from registry.models.piles import PILE_CODE_VALIDATOR
 
@@ -36,13 +40,17 @@ class ServiceWriteMixin:
     update_kwarg = ""
 
     def object_url(self, lookup: str) -> str:
-        return self.reverse_action("detail", kwargs={self.lookup_field: lookup})
+        return reverse(f"{self.basename}-detail", kwargs={self.lookup_field: lookup})
+
+    def created_lookup(self, data: dict) -> str | None:
+        """The public id the new object will have once its transaction commits."""
+        return data.get(self.lookup_field)
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         submission = type(self).create_service(actor=request.user, **serializer.validated_data)
-        lookup = serializer.validated_data.get(self.lookup_field)
+        lookup = self.created_lookup(serializer.validated_data)
         return accepted(submission, object_url=self.object_url(lookup) if lookup else None)
 
     def update(self, request, *args, **kwargs):
@@ -112,6 +120,9 @@ class ConnectorViewSet(ServiceWriteMixin, mixins.CreateModelMixin, RegistryViewS
     lookup_field = "uid"
     ordering_fields = ["connector_id"]
 
+    def created_lookup(self, data):
+        return str(Connector.derive_uid(data["pile"].code, data["connector_id"]))
+
 
 class FieldTestBoxViewSet(WritableRegistryViewSet):
     selector = staticmethod(selectors.testbox_list)
@@ -133,6 +144,9 @@ class DeviceKeyViewSet(ServiceWriteMixin, mixins.CreateModelMixin, RegistryViewS
     lookup_field = "fingerprint"
     lookup_value_regex = r"[0-9a-f]{64}"
     ordering_fields = ["fingerprint", "status"]
+
+    def created_lookup(self, data):
+        return fingerprint_of(parse_public_key(data["public_key"], data.get("kind") or None).raw)
 
     @extend_schema(request=None, responses={202: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["post"])

@@ -1,5 +1,6 @@
 """Public keys of devices: piles, their meters (OCMF) and field test boxes."""
 
+import functools
 import hashlib
 
 from django.core.exceptions import ValidationError
@@ -27,6 +28,12 @@ class KeyPurpose(models.TextChoices):
 class KeyStatus(models.TextChoices):
     ACTIVE = "active", _("Active")
     REVOKED = "revoked", _("Revoked")
+
+
+@functools.lru_cache(maxsize=50_000)
+def parsed_key(kind: str, public_key_hex: str) -> crypto.PublicKey:
+    """Parsing checks the point (on the curve, not of small order): worth doing once per key."""
+    return crypto.PublicKey.from_hex(kind, public_key_hex)
 
 
 def fingerprint_of(raw: bytes) -> str:
@@ -91,7 +98,7 @@ class DeviceKey(models.Model):
         return self.device.get_absolute_url()
 
     def public_key(self) -> crypto.PublicKey:
-        return crypto.PublicKey.from_hex(self.kind, self.public_key_hex)
+        return parsed_key(self.kind, self.public_key_hex)
 
     def clean(self):
         if (self.pile_id is None) == (self.test_box_id is None):

@@ -115,10 +115,13 @@ class ObjectEditView(RegistryView):
                     submission = type(self).create_service(actor=request.user, **form.cleaned_data)
                     target = self.model(**{self.lookup_field: form.cleaned_data[self.lookup_field]})
                 else:
+                    # The form wrote the posted values into `obj`; the service compares them with
+                    # the committed row.
+                    current = self.get_object(lookup)
                     submission = type(self).update_service(
-                        actor=request.user, **{self.update_kwarg: obj}, data=form.service_data()
+                        actor=request.user, **{self.update_kwarg: current}, data=form.service_data()
                     )
-                    target = obj
+                    target = current
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:

@@ -1,10 +1,13 @@
-"""The admin is restricted by registry.access like every other view, and saves through services."""
+"""The admin is restricted by registry.access like every other view. The registry's ledger-owned
+rows are view-only there (their pages and the API send transactions); its one write on them, the key
+revocation action, sends transactions too. People and API tokens, node-local, are edited here."""
 
 import pytest
 
-from registry.models import DeviceKey, FieldTestBox, Pile, Station
-from tests.conftest import signing_key
-from tests.utils.cases import row_counts
+from ledger.models import Submission
+from registry.models import Connector, DeviceKey, FieldTestBox, GridArea, Institution, Pile, Station
+from tests.registry.ledger_checks import counts
+from tests.utils.ledger import commit_all
 
 pytestmark = pytest.mark.django_db
 
@@ -24,22 +27,54 @@ def test_changelists_are_restricted(world, user_client):
     assert "TB-1" in user_client("reg_manager").get("/admin/registry/fieldtestbox/").content.decode()
 
 
-def test_change_only_own_and_no_private_fields_of_others(world, user_client):
+def test_ledger_records_are_view_only_with_private_fields_for_the_entitled(world, user_client):
+    """The ledger's contracts write these rows; the admin shows them (restricted) and edits none."""
     client = user_client("a_manager")
-    own = client.get(change_url("pile", Pile.objects.get(code="PILE-A1")))
-    assert own.status_code == 200 and 'name="status"' in own.content.decode()
-    other = client.get(change_url("pile", Pile.objects.get(code="PILE-B1")))
+    pile_a, pile_b = Pile.objects.get(code="PILE-A1"), Pile.objects.get(code="PILE-B1")
+    own = client.get(change_url("pile", pile_a))
+    content = own.content.decode()
+    assert own.status_code == 200 and 'name="status"' not in content  # view only, even its own
+    assert "SN-A-SECRET" in content  # ...with its private fields
+    other = client.get(change_url("pile", pile_b))
     content = other.content.decode()
-    assert other.status_code == 200 and 'name="status"' not in content  # view only
+    assert other.status_code == 200 and 'name="status"' not in content
     assert "SN-B-SECRET" not in content and "VendorBeta" not in content
-    # A POST to another operator's pile is refused and changes nothing.
-    pile_b = Pile.objects.get(code="PILE-B1")
-    response = client.post(change_url("pile", pile_b), {"status": "retired"})
-    assert response.status_code == 403
-    assert Pile.objects.get(code="PILE-B1").status == "active"
+    # A POST, to its own pile or another operator's, is refused: nothing changes, nothing is sent.
+    before = counts()
+    for pile in (pile_a, pile_b):
+        assert client.post(change_url("pile", pile), {"status": "retired"}).status_code == 403
+    assert counts() == before
+    assert set(Pile.objects.values_list("status", flat=True)) == {"active"}
     # Test boxes of a metrology institute are not even visible to an operator.
     box = FieldTestBox.objects.get(serial="TB-1")
     assert client.get(change_url("fieldtestbox", box)).status_code == 302  # "does not exist" redirect
+
+
+LEDGER_OWNED = [
+    ("institution", lambda: Institution.objects.get(code="OP-A"), {"code": "OP-A", "name": "Renamed", "role": "operator"}),
+    ("gridarea", lambda: GridArea.objects.get(code="AREA-1"), {"name": "Renamed", "capacity_kw": "1"}),
+    ("station", lambda: Station.objects.get(code="ST-A"), {"name": "Renamed"}),
+    ("pile", lambda: Pile.objects.get(code="PILE-A1"), {"status": "retired"}),
+    ("connector", lambda: Connector.objects.get(pile__code="PILE-A1"), {"standard": "type2"}),
+    ("fieldtestbox", lambda: FieldTestBox.objects.get(serial="TB-1"), {"certificate_no": "FORGED"}),
+    ("devicekey", lambda: DeviceKey.objects.get(test_box__serial="TB-1"), {"status": "revoked"}),
+]
+
+
+@pytest.mark.parametrize("username", ["admin", "a_manager", "metro_manager"])
+def test_ledger_owned_models_cannot_be_added_or_changed(world, user_client, username):
+    client = user_client(username)
+    for model, get, data in LEDGER_OWNED:
+        obj = get()
+        stored = type(obj).objects.filter(pk=obj.pk).values().get()
+        before = counts()
+        assert client.get(f"/admin/registry/{model}/add/").status_code == 403, model
+        assert client.post(f"/admin/registry/{model}/add/", data).status_code == 403, model
+        change = client.post(change_url(model, obj), data)
+        # 403, or the admin's "does not exist" redirect for what the user may not even see.
+        assert change.status_code == 403 or (username != "admin" and change.status_code == 302), (model, change)
+        assert counts() == before, model
+        assert type(obj).objects.filter(pk=obj.pk).values().get() == stored, model
 
 
 def test_regulator_changes_nothing(world, user_client):
@@ -50,56 +85,34 @@ def test_regulator_changes_nothing(world, user_client):
     assert client.get("/admin/registry/pile/add/").status_code == 403
 
 
-def test_add_through_the_service(world, user_client, monkeypatch):
-    from registry import services
-
-    calls = []
-    original = services.pile_register
-
-    def spy(**kwargs):
-        calls.append(kwargs["code"])
-        return original(**kwargs)
-
-    monkeypatch.setattr("registry.admin.PileAdmin.create_service", staticmethod(spy))
+def test_revoke_action_sends_revocations_that_commit(world, user_client):
+    """The admin's one write: revoking keys sends one transaction per key the user may change; the
+    keys are revoked when the block commits, from that height on."""
     client = user_client("a_manager")
-    station = Station.objects.get(code="ST-A")
-    response = client.post("/admin/registry/pile/add/", {
-        "station": station.pk, "code": "PILE-ADM", "kind": "ac", "rated_power_kw": "7", "accuracy_class": "2",
-        "status": "planned", "connectors-TOTAL_FORMS": "0", "connectors-INITIAL_FORMS": "0",
-    })
-    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
-    assert calls == ["PILE-ADM"]
-    assert Pile.objects.get(code="PILE-ADM").station == station
-
-
-def test_admin_edit_through_the_service(world, user_client):
-    client = user_client("a_manager")
-    pile = Pile.objects.get(code="PILE-A1")
-    response = client.post(change_url("pile", pile), {
-        "kind": "ac", "rated_power_kw": "11", "accuracy_class": "2", "commissioned_on": "2025-01-01",
-        "status": "out_of_service", "vendor": "VendorAlpha", "model_name": "ModelA", "serial_number": "SN-A-SECRET",
-        "firmware_version": "2.0", "connectors-TOTAL_FORMS": "1", "connectors-INITIAL_FORMS": "1",
-    })
-    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
-    pile.refresh_from_db()
-    assert pile.status == "out_of_service" and pile.firmware_version == "2.0"
-
-
-def test_admin_key_add_validates_the_key(world, user_client):
-    client = user_client("a_manager")
-    pile = Pile.objects.get(code="PILE-A1")
-    before = row_counts()
-    response = client.post("/admin/registry/devicekey/add/", {
-        "pile": pile.pk, "purpose": "device", "public_key": "deadbeef", "key_kind": "ed25519", "label": "",
-    })
+    own = list(DeviceKey.objects.filter(pile__code="PILE-A1"))
+    other = DeviceKey.objects.get(pile__code="PILE-B1")  # not in a_manager's changelist at all
+    before = counts()
+    response = client.post("/admin/registry/devicekey/", {
+        "action": "revoke", "index": "0", "_selected_action": [k.pk for k in own] + [other.pk],
+    }, follow=True)
     assert response.status_code == 200
-    assert "public_key" in response.context["adminform"].form.errors
-    assert row_counts() == before
-    response = client.post("/admin/registry/devicekey/add/", {
-        "pile": pile.pk, "purpose": "device", "public_key": signing_key(11).public_key.hex, "key_kind": "ed25519",
-    })
-    assert response.status_code == 302
-    assert DeviceKey.objects.filter(pile=pile).count() == 3
+    assert "2 revocations sent" in response.content.decode()
+    assert Submission.objects.count() == before["Submission"] + 2
+    assert set(Submission.objects.filter(type="registry.device_key_revoke").values_list("submitted_by__username",
+                                                                                        flat=True)) == {"a_manager"}
+    assert {k.status for k in DeviceKey.objects.filter(pile__code="PILE-A1")} == {"active"}  # pending
+    [block] = commit_all()
+    assert (block.applied, block.rejected) == (2, 0)
+    assert {(k.status, k.revoked_height) for k in DeviceKey.objects.filter(pile__code="PILE-A1")} == {
+        ("revoked", block.height)}
+    assert DeviceKey.objects.get(pk=other.pk).status == "active"
+    # The regulator sees keys but may revoke none: the action sends nothing.
+    before = counts()
+    response = user_client("reg_manager").post("/admin/registry/devicekey/", {
+        "action": "revoke", "index": "0", "_selected_action": [other.pk],
+    }, follow=True)
+    assert "0 revocations sent" in response.content.decode()
+    assert counts() == before and DeviceKey.objects.get(pk=other.pk).status == "active"
 
 
 def test_users_and_tokens_in_admin(world, user_client):

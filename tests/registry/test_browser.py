@@ -1,9 +1,11 @@
-"""A real browser on a phone-sized screen registers a pile through the web form."""
+"""A real browser on a phone-sized screen registers a pile through the web form, follows its
+transaction from pending to committed, and opens the result."""
 
 import pytest
 
 from registry.models import Pile
 from tests.conftest import PASSWORD
+from tests.utils.ledger import commit_all
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -50,6 +52,16 @@ def test_operator_registers_a_pile_from_a_phone(world, live_server, page, tmp_pa
     page.select_option('select[name="status"]', "active")
     page.fill('input[name="vendor"]', "PhoneVendor")
     page.click('main button[type="submit"]')
+    # The form sends a transaction: its status page waits for the block, polling.
+    page.wait_for_url("**/ledger/tx/**")
+    assert page.get_attribute("#tx-status", "data-status") == "pending"
+    assert page.is_hidden('[data-field="next"]')
+    assert not Pile.objects.filter(code="PILE-PHONE").exists()
+    page.screenshot(path=str(artifacts / "tx-pending-phone.png"), full_page=True)
+    [block] = commit_all()
+    page.wait_for_selector('#tx-status[data-status="applied"]', timeout=10_000)
+    assert page.inner_text('[data-field="height"]') == str(block.height)
+    page.click('[data-field="next"]')
     page.wait_for_url("**/registry/piles/PILE-PHONE/")
 
     assert "PhoneVendor" in page.content()

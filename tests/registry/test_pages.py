@@ -1,4 +1,6 @@
-"""Server-rendered pages: who sees and edits what, forms that go through the services."""
+"""Server-rendered pages: who sees and edits what, forms that go through the services. A saved form
+sends a transaction and redirects to its status page (pending, then committed in block N), which
+leads on to the object's page; the object shows there once its block commits."""
 
 from datetime import date, timedelta
 
@@ -9,7 +11,9 @@ from tests.conftest import signing_key
 from tests.registry.expectations import (
     AREAS, PILES, PRIVATE_BY_STATION, PRIVATE_PILES, STATIONS, TEST_BOXES_VISIBLE, everyone,
 )
-from tests.utils.cases import PageCase, row_counts
+from tests.registry.ledger_checks import assert_applied, assert_rejected, counts, status_page, tx_redirect
+from tests.utils.cases import PageCase
+from tests.utils.ledger import commit_all
 
 pytestmark = pytest.mark.django_db
 
@@ -74,9 +78,41 @@ def test_pile_create_form_saves_through_the_service(world, user_client):
         assert f'name="{name}"' in form_page, name
     assert 'type="submit"' in form_page
     response = client.post("/registry/piles/new/", PILE_FORM)
-    assert response.status_code == 302
-    assert response["Location"] == "/registry/piles/PILE-A2/"
-    assert Pile.objects.get(code="PILE-A2").station.code == "ST-A"
+    tx_id = tx_redirect(response, "/registry/piles/PILE-A2/")
+    page = client.get(response["Location"])
+    content = page.content.decode()
+    assert 'data-status="pending"' in content and "registry.pile_register" in content
+    assert 'href="/registry/piles/PILE-A2/"' in content  # where to go once committed
+    assert client.get("/registry/piles/PILE-A2/").status_code == 404  # not there while pending
+    # Whoever may know sees where it stands; another operator does not.
+    assert user_client("b_manager").get(response["Location"]).status_code == 404
+    assert user_client("reg_manager").get(response["Location"]).status_code == 200
+    [block] = commit_all()
+    content = status_page(client, tx_id)
+    assert 'data-status="applied"' in content and f'<dd data-field="height">{block.height}</dd>' in content
+    assert client.get(f"/ledger/tx/{tx_id}/status.json").json() == {
+        "tx_id": tx_id, "status": "applied", "reason": "", "height": block.height, "type": "registry.pile_register"}
+    detail = client.get("/registry/piles/PILE-A2/")
+    assert detail.status_code == 200 and "ST-A" in detail.content.decode()
+    pile = Pile.objects.get(code="PILE-A2")
+    assert pile.station.code == "ST-A" and pile.height == block.height == assert_applied(tx_id)
+
+
+def test_a_write_rejected_at_commit_shows_why(world, user_client):
+    """Two operators' staff send the same new code before either commits: both pages answer with a
+    pending transaction; after the block, the loser's page says rejected and why."""
+    first = user_client("a_manager").post("/registry/piles/new/", PILE_FORM)
+    second_client = user_client("admin")
+    second = second_client.post("/registry/piles/new/", {**PILE_FORM, "serial_number": "OTHER"})
+    first_tx, second_tx = tx_redirect(first, "/registry/piles/PILE-A2/"), tx_redirect(second, "/registry/piles/PILE-A2/")
+    commit_all()
+    content = second_client.get(second["Location"]).content.decode()
+    assert 'data-status="rejected"' in content and "already exists" in content
+    # The way on to the object stays hidden: it is not the result of this transaction.
+    assert 'data-field="next" href="/registry/piles/PILE-A2/" hidden' in content
+    assert 'data-status="applied"' in status_page(second_client, first_tx)
+    assert_rejected(second_tx, "already exists")
+    assert Pile.objects.get(code="PILE-A2").serial_number == "S"
 
 
 @pytest.mark.parametrize(
@@ -91,11 +127,11 @@ def test_pile_create_form_saves_through_the_service(world, user_client):
     ],
 )
 def test_pile_create_form_errors_save_nothing(world, user_client, username, change, field):
-    before = row_counts()
+    before = counts()
     response = user_client(username).post("/registry/piles/new/", {**PILE_FORM, **change})
     assert response.status_code == 200
     assert field in response.context["form"].errors, response.context["form"].errors
-    assert row_counts() == before
+    assert counts() == before
 
 
 STATION_FORM = {
@@ -116,38 +152,56 @@ STATION_FORM = {
     ],
 )
 def test_station_form_errors_save_nothing(world, user_client, change, field):
-    before = row_counts()
+    before = counts()
     response = user_client("a_manager").post("/registry/stations/new/", {**STATION_FORM, **change})
     assert response.status_code == 200
     assert field in response.context["form"].errors
-    assert row_counts() == before
+    assert counts() == before
 
 
 def test_admin_cannot_give_a_station_to_a_non_operator(world, user_client):
-    before = row_counts()
+    before = counts()
     response = user_client("admin").post("/registry/stations/new/", {**STATION_FORM, "operator": "METRO"})
     assert response.status_code == 200
     assert "operator" in response.context["form"].errors
-    assert row_counts() == before
+    assert counts() == before
 
 
 def test_station_create_and_edit(world, user_client):
     client = user_client("a_manager")
-    assert client.post("/registry/stations/new/", STATION_FORM).status_code == 302
+    created = tx_redirect(client.post("/registry/stations/new/", STATION_FORM), "/registry/stations/ST-A2/")
+    assert client.get("/registry/stations/ST-A2/edit/").status_code == 404  # not there before its block
+    commit_all()
+    assert_applied(created)
     edit = {**STATION_FORM, "name": "Renamed", "code": "IGNORED", "operator": "OP-B"}
-    assert client.post("/registry/stations/ST-A2/edit/", edit).status_code == 302
+    edited = tx_redirect(client.post("/registry/stations/ST-A2/edit/", edit), "/registry/stations/ST-A2/")
+    assert Station.objects.get(code="ST-A2").name == "New"
+    [block] = commit_all()
     station = Station.objects.get(code="ST-A2")
     assert station.name == "Renamed" and station.operator.code == "OP-A"  # identity fields are locked
+    assert station.height == block.height == assert_applied(edited)
+    assert "Renamed" in client.get("/registry/stations/ST-A2/").content.decode()
+    # Saving the form unchanged sends nothing and goes straight back to the station.
+    before = counts()
+    response = client.post("/registry/stations/ST-A2/edit/", {**STATION_FORM, "name": "Renamed"})
+    assert response.status_code == 302 and response["Location"] == "/registry/stations/ST-A2/"
+    assert counts() == before
 
 
 def test_pile_edit_by_owner_and_refusal_for_others(world, user_client):
     data = {**PILE_FORM, "code": "PILE-A1", "status": "out_of_service", "commissioned_on": "2025-01-01"}
+    before = counts()
     assert user_client("b_manager").post("/registry/piles/PILE-A1/edit/", data).status_code == 403
     assert user_client("reg_manager").post("/registry/piles/PILE-A1/edit/", data).status_code == 403
+    assert counts() == before
     assert Pile.objects.get(code="PILE-A1").status == "active"
-    assert user_client("a_manager").post("/registry/piles/PILE-A1/edit/", data).status_code == 302
+    client = user_client("a_manager")
+    tx_id = tx_redirect(client.post("/registry/piles/PILE-A1/edit/", data), "/registry/piles/PILE-A1/")
+    assert Pile.objects.get(code="PILE-A1").status == "active"  # pending
+    [block] = commit_all()
     pile = Pile.objects.get(code="PILE-A1")
     assert pile.status == "out_of_service" and pile.kind == "dc"
+    assert pile.height == block.height == assert_applied(tx_id)
 
 
 def test_list_filters_and_search(world, user_client):
@@ -171,6 +225,8 @@ def test_list_is_paginated(world, user_client):
     admin = User.objects.get(username="admin")
     for n in range(30):
         services.pile_register(actor=admin, station="ST-A", code=f"PAGE-{n:02d}", kind="ac", rated_power_kw=7)
+    [block] = commit_all()
+    assert (block.applied, block.rejected) == (30, 0)
     client = user_client("a_manager")
     first = client.get("/registry/piles/")
     assert first.context["page_obj"].paginator.num_pages == 2
@@ -185,29 +241,44 @@ def test_connector_and_key_forms_on_the_pile_page(world, user_client):
     assert "/connectors/new/" not in user_client("b_manager").get("/registry/piles/PILE-A1/").content.decode()
 
     response = client.post("/registry/piles/PILE-A1/connectors/new/", {"connector_id": 2, "evse_connector_id": 1, "standard": "type2"})
-    assert response.status_code == 302
-    assert Connector.objects.filter(pile__code="PILE-A1").count() == 2
+    connector_tx = tx_redirect(response, "/registry/piles/PILE-A1/")
+    assert Connector.objects.filter(pile__code="PILE-A1").count() == 1
+    [block] = commit_all()
+    assert assert_applied(connector_tx) == block.height
+    assert Connector.objects.get(pile__code="PILE-A1", connector_id=2).height == block.height
 
-    before = row_counts()
+    before = counts()
     response = client.post("/registry/piles/PILE-A1/connectors/new/", {"connector_id": 2, "evse_connector_id": 1, "standard": "type2"})
     assert response.status_code == 200 and "connector_id" in response.context["form"].errors
     response = client.post("/registry/piles/PILE-A1/keys/new/", {"public_key": "12345", "kind": "ed25519", "purpose": "device"})
     assert response.status_code == 200 and "public_key" in response.context["form"].errors
-    assert row_counts() == before
+    assert counts() == before
 
     key_hex = signing_key(5).public_key.hex
     response = client.post("/registry/piles/PILE-A1/keys/new/", {"public_key": key_hex, "kind": "ed25519", "purpose": "device"})
-    assert response.status_code == 302
+    key_tx = tx_redirect(response, "/registry/piles/PILE-A1/")
+    before = counts()
     assert user_client("b_manager").post("/registry/piles/PILE-A1/keys/new/", {"public_key": key_hex}).status_code == 403
+    assert counts() == before
+    [block] = commit_all()
+    key = DeviceKey.objects.get(public_key_hex=key_hex)
+    assert key.pile.code == "PILE-A1" and key.added_height == block.height == assert_applied(key_tx)
+    assert key.fingerprint[:16] in client.get("/registry/piles/PILE-A1/").content.decode()
 
 
 def test_key_revoke_from_the_page(world, user_client):
     key = DeviceKey.objects.get(test_box__serial="TB-1")
+    before = counts()
     assert user_client("reg_manager").post(f"/registry/keys/{key.fingerprint}/revoke/").status_code == 403
     assert user_client("metro2_manager").post(f"/registry/keys/{key.fingerprint}/revoke/").status_code == 404
-    assert user_client("metro_manager").post(f"/registry/keys/{key.fingerprint}/revoke/").status_code == 302
+    assert counts() == before
+    response = user_client("metro_manager").post(f"/registry/keys/{key.fingerprint}/revoke/")
+    tx_id = tx_redirect(response, "/registry/test-boxes/TB-1/")
     key.refresh_from_db()
-    assert key.status == "revoked"
+    assert key.status == "active"  # until its block commits
+    [block] = commit_all()
+    key.refresh_from_db()
+    assert key.status == "revoked" and key.revoked_height == block.height == assert_applied(tx_id)
 
 
 def test_test_box_create_form(world, user_client):
@@ -215,10 +286,17 @@ def test_test_box_create_form(world, user_client):
         "owner": "METRO", "serial": "TB-3", "model_name": "EVT", "manufacturer": "", "certificate_no": "C-3",
         "certificate_expires_on": (date.today() + timedelta(days=90)).isoformat(), "status": "active",
     }
-    assert user_client("metro2_manager").post("/registry/test-boxes/new/", data).status_code == 200
+    before = counts()
+    refused = user_client("metro2_manager").post("/registry/test-boxes/new/", data)
+    assert refused.status_code == 200 and "owner" in refused.context["form"].errors
+    assert counts() == before
+    client = user_client("metro_manager")
+    tx_id = tx_redirect(client.post("/registry/test-boxes/new/", data), "/registry/test-boxes/TB-3/")
     assert not FieldTestBox.objects.filter(serial="TB-3").exists()
-    assert user_client("metro_manager").post("/registry/test-boxes/new/", data).status_code == 302
-    assert FieldTestBox.objects.get(serial="TB-3").owner.code == "METRO"
+    [block] = commit_all()
+    box = FieldTestBox.objects.get(serial="TB-3")
+    assert box.owner.code == "METRO" and box.height == block.height == assert_applied(tx_id)
+    assert client.get("/registry/test-boxes/TB-3/").status_code == 200
 
 
 @pytest.mark.parametrize(

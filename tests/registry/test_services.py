@@ -1,4 +1,5 @@
-"""Services: authority, validation with field keys, atomic writes, events only after commit."""
+"""Services: authority, validation with field keys (both before anything is submitted), writes that
+land when their block commits, events only after that commit."""
 
 from datetime import date
 from decimal import Decimal
@@ -7,10 +8,12 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from registry import services
+from ledger.models import Submission
 from registry.models import Connector, DeviceKey, GridArea, Pile, Station, User
 from registry.signals import registry_changed
 from tests.conftest import signing_key
-from tests.utils.cases import row_counts
+from tests.registry.ledger_checks import assert_applied, assert_rejected, counts, pending
+from tests.utils.ledger import commit_all
 
 pytestmark = pytest.mark.django_db
 
@@ -27,12 +30,14 @@ def station_kwargs(**change):
 
 
 def assert_refused(call, *fields, error=ValidationError):
-    before = row_counts()
+    """Refused at once, keyed by the fields named: no row written and no transaction submitted."""
+    before = counts()
     with pytest.raises(error) as info:
         call()
     if fields:
         assert set(fields) <= set(info.value.message_dict), info.value.message_dict
-    assert row_counts() == before
+    assert counts() == before
+    assert commit_all() == []  # and nothing is left to commit later
     return info.value
 
 
@@ -123,12 +128,26 @@ def test_updates_keep_identity(world):
     )
     assert_refused(lambda: services.pile_update(actor=manager, pile=pile, data={"nonsense": 1}), "nonsense")
     assert_refused(lambda: services.pile_update(actor=manager, pile=pile, data={"rated_power_kw": -1}), "rated_power_kw")
-    services.pile_update(actor=manager, pile=pile, data={"code": "PILE-A1", "status": "retired"})  # same code is fine
-    assert Pile.objects.get(code="PILE-A1").status == "retired"
+    # The same code is fine; the change is queued and lands with its block.
+    submission = services.pile_update(actor=manager, pile=pile, data={"code": "PILE-A1", "status": "retired"})
+    assert isinstance(submission, Submission) and submission.status == "pending"
+    assert submission.type == "registry.pile_update" and submission.submitted_by == manager
+    assert Pile.objects.get(code="PILE-A1").status == "active"
+    [block] = commit_all()
+    pile = Pile.objects.get(code="PILE-A1")
+    assert pile.status == "retired" and pile.height == block.height == assert_applied(submission.tx_id)
+    # Leaving takes its keys with it, from that block on.
+    assert {(k.status, k.revoked_height) for k in pile.keys.all()} == {("revoked", block.height)}
     station = Station.objects.get(code="ST-A")
-    services.station_update(actor=manager, station=station, data={"grid_area": "AREA-2"})
-    assert Station.objects.get(code="ST-A").grid_area.code == "AREA-2"
+    submission = services.station_update(actor=manager, station=station, data={"grid_area": "AREA-2"})
+    [block] = commit_all()
+    station = Station.objects.get(code="ST-A")
+    assert station.grid_area.code == "AREA-2" and station.height == block.height
     assert_refused(lambda: services.station_update(actor=manager, station=station, data={"grid_area": "NOPE"}), "grid_area")
+    # Nothing to change: nothing is sent.
+    before = counts()
+    assert services.station_update(actor=manager, station=station, data={"name": station.name, "grid_area": "AREA-2"}) is None
+    assert counts() == before
 
 
 def test_public_ids_are_deterministic(world):
@@ -151,14 +170,20 @@ def test_events_are_sent_only_after_commit(world, django_capture_on_commit_callb
     try:
         with django_capture_on_commit_callbacks(execute=True):
             services.grid_area_create(actor=user("grid_manager"), owner="GRID-1", code="AREA-EV", name="e", capacity_kw=1)
-        assert seen == [("created", "AREA-EV")]
+            # A second, identical one passes the dry run too (the first is not committed yet).
+            services.grid_area_create(actor=user("grid_manager"), owner="GRID-1", code="AREA-EV", name="e", capacity_kw=1)
+        assert seen == []  # submitted, and the dry runs announced nothing
+        with django_capture_on_commit_callbacks(execute=True):
+            [block] = commit_all()
+        assert (block.applied, block.rejected) == (1, 1)
+        assert seen == [("created", "AREA-EV")]  # once: the rejected copy announces nothing
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             with pytest.raises(ValidationError):
                 services.pile_register(
                     actor=user("a_manager"), station="ST-A", code="PILE-EV", kind="ac", rated_power_kw=7,
                     connectors=[{"connector_id": 0, "standard": "gbt_ac"}],
                 )
-        assert callbacks == [] and seen == [("created", "AREA-EV")]
+        assert callbacks == [] and seen == [("created", "AREA-EV")] and pending() == 0
     finally:
         registry_changed.disconnect(receiver)
 
@@ -179,8 +204,11 @@ def test_user_create(world):
 
 def test_grid_area_update(world):
     area = GridArea.objects.get(code="AREA-1")
-    services.grid_area_update(actor=user("grid_manager"), grid_area=area, data={"feeder_name": "F-9"})
-    assert GridArea.objects.get(code="AREA-1").feeder_name == "F-9"
+    submission = services.grid_area_update(actor=user("grid_manager"), grid_area=area, data={"feeder_name": "F-9"})
+    assert GridArea.objects.get(code="AREA-1").feeder_name == ""
+    commit_all()
+    area = GridArea.objects.get(code="AREA-1")
+    assert area.feeder_name == "F-9" and area.height == assert_applied(submission.tx_id)
     assert_refused(
         lambda: services.grid_area_update(actor=user("grid2_manager"), grid_area=area, data={"feeder_name": "x"}),
         error=PermissionDenied,
@@ -197,8 +225,12 @@ def test_small_edges(world):
     assert_refused(
         lambda: services.device_key_add(actor=admin, pile=pile, public_key="ab" * 32, kind="rsa"), "kind"
     )
-    connector = services.connector_add(actor=admin, pile=pile, connector_id="3", standard="gbt_ac", evse_id=2)
+    submission = services.connector_add(actor=admin, pile=pile, connector_id="3", standard="gbt_ac", evse_id=2)
+    assert not Connector.objects.filter(pile=pile, connector_id=3).exists()
+    commit_all()
+    connector = Connector.objects.get(pile=pile, connector_id=3)
     assert connector.uid == Connector.derive_uid("PILE-A1", 3) and connector.evse_id == 2
+    assert connector.height == assert_applied(submission.tx_id)
 
 
 def test_patch_ignores_creation_only_inputs(world, api_client):
@@ -206,22 +238,20 @@ def test_patch_ignores_creation_only_inputs(world, api_client):
         "/api/piles/PILE-A1/", {"status": "retired", "connectors": [{"connector_id": 9, "standard": "gbt_ac"}]},
         format="json",
     )
-    assert response.status_code == 200, response.content
+    assert response.status_code == 202, response.content
+    commit_all()
+    assert Pile.objects.get(code="PILE-A1").status == "retired"
     assert not Connector.objects.filter(connector_id=9).exists()
 
 
-def test_lost_insert_race_is_a_validation_error(world, monkeypatch):
-    """Two nodes' users register the same code at once: the loser gets a field error, not a 500."""
-    from registry.models import Station as StationModel
-
-    real_full_clean = StationModel.full_clean
-    calls = {"n": 0}
-
-    def racing_full_clean(self, *args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 1:  # our validation runs before the rival's row exists...
-            return None
-        return real_full_clean(self, *args, **kwargs)
-
-    monkeypatch.setattr(StationModel, "full_clean", racing_full_clean)
-    assert_refused(lambda: services.station_create(actor=user("admin"), **station_kwargs(code="ST-A")), "code")
+def test_lost_insert_race_is_a_rejection_with_the_field(world):
+    """Two users register the same station code before either commits: both pass the dry run, the
+    block applies the first and rejects the second with the field named, not a crash."""
+    first = services.station_create(actor=user("admin"), **station_kwargs(code="ST-RACE", name="First"))
+    second = services.station_create(actor=user("a_manager"), **station_kwargs(code="ST-RACE", name="Second"))
+    [block] = commit_all()
+    assert (block.applied, block.rejected) == (1, 1)
+    assert assert_applied(first.tx_id) == block.height
+    assert_rejected(second.tx_id, "code:")
+    assert Submission.objects.get(tx_id=second.tx_id).status == "rejected"
+    assert [s.name for s in Station.objects.filter(code="ST-RACE")] == ["First"]

@@ -6,7 +6,9 @@ from rest_framework.test import APIClient
 from registry import services
 from registry.models import ApiToken, Pile, User
 from tests.registry.expectations import PILES, PRIVATE_PILES
-from tests.utils.cases import assert_error_body, row_counts
+from tests.registry.ledger_checks import assert_accepted, assert_applied, counts
+from tests.utils.cases import assert_error_body
+from tests.utils.ledger import commit_all
 
 pytestmark = pytest.mark.django_db
 
@@ -36,14 +38,25 @@ def test_only_the_hash_is_stored(world, token_client):
 def test_viewer_token_cannot_write_and_manager_token_can(world, token_client):
     payload = {"station": "ST-A", "code": "PILE-T1", "kind": "ac", "rated_power_kw": "7.0"}
     viewer = token_client("a_manager")
-    before = row_counts()
+    before = counts()
     assert_error_body(viewer.post("/api/piles/", payload, format="json"), 403)
-    assert row_counts() == before
-    response = token_client("a_manager", staff_role="manager").post("/api/piles/", payload, format="json")
-    assert response.status_code == 201, response.content
+    assert counts() == before
+    manager = token_client("a_manager", staff_role="manager")
+    body = assert_accepted(manager.post("/api/piles/", payload, format="json"))
+    commit_all()
+    assert assert_applied(body["tx_id"]) == Pile.objects.get(code="PILE-T1").height
+    assert manager.get(body["object"]).json()["station"] == "ST-A"
+    # The transaction was sent for the token's service account, signed for its institution.
+    from ledger.models import Submission
+
+    submission = Submission.objects.get(tx_id=body["tx_id"])
+    assert submission.submitted_by == ApiToken.objects.get(revoked_at=None, user__staff_role="manager").user
+    assert submission.body["signer"] == "node:OP-A"
     # ...but only within its institution.
     payload = {**payload, "station": "ST-B", "code": "PILE-T2"}
-    assert_error_body(token_client("a_manager", staff_role="manager").post("/api/piles/", payload, format="json"), 403)
+    before = counts()
+    assert_error_body(manager.post("/api/piles/", payload, format="json"), 403)
+    assert counts() == before
     assert not Pile.objects.filter(code="PILE-T2").exists()
 
 

@@ -25,7 +25,7 @@ from ledger.chain.tx import Transaction
 from ledger.execution import AppliedBlock, apply_next_blocks, node_state, store_block
 from ledger.models import Block, Submission, TxStatus
 from ledger.runtime import node
-from ledger.signers import signer_problem
+from ledger.signers import lookup_scope, signer_problem
 
 CHAIN_ID = "pilechain-test"
 
@@ -71,11 +71,12 @@ def commit_pending(*, at: dt.datetime | None = None, keys: dict | None = None) -
     definition = node.consortium()
     validators = definition.validators()
     txs = []
-    for submission in pending:
-        tx = Transaction.from_dict(submission.body)
-        problem = signer_problem(tx, validators.key)
-        assert problem is None, f"a replica would refuse {tx.type}: {problem}"
-        txs.append(tx)
+    with lookup_scope():
+        for submission in pending:
+            tx = Transaction.from_dict(submission.body)
+            problem = signer_problem(tx, validators.key)
+            assert problem is None, f"a replica would refuse {tx.type}: {problem}"
+            txs.append(tx)
     tip = Block.objects.order_by("-height").first()
     previous_ms = tip.timestamp_ms if tip else definition.genesis_time_ms
     when = at or dt.datetime.now(dt.timezone.utc)
