@@ -94,3 +94,13 @@ def tx_status_for(*, user, tx_id: str) -> dict | None:
                 "height": committed.block.height, "type": committed.type}
     return {"tx_id": tx_id, "status": submission.status, "reason": submission.reason,
             "height": submission.height, "type": submission.type}
+
+
+def pending_submissions(*, user, type_prefix: str = "", limit: int = 20):
+    """What this person sent that the consortium has not committed yet (newest first)."""
+    if not getattr(user, "is_authenticated", False):
+        return Submission.objects.none()
+    rows = Submission.objects.filter(submitted_by=user, status="pending")
+    if type_prefix:
+        rows = rows.filter(type__startswith=type_prefix)
+    return rows.order_by("-submitted_at")[:limit]

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
+from ledger.selectors import pending_submissions
 from ledger.web import pending_redirect
 from registry import access
 from registry.forms import add_service_errors
@@ -49,6 +50,7 @@ class ObjectListView(RegistryView):
                 "objects": page.object_list,
                 "model_meta": self.model._meta,
                 "can_add": access.may_add_kind(request.user, self.model),
+                "pending": pending_submissions(user=request.user, type_prefix="registry."),
             },
         )
 

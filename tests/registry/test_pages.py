@@ -319,3 +319,19 @@ def test_home_page_shows_only_own_things(world, user_client):
     assert "TB-2" not in user_client("metro_manager").get("/").content.decode()
     assert "AREA-2" not in user_client("grid_manager").get("/").content.decode()
     assert user_client(None).get("/").status_code == 302
+
+
+def test_the_list_shows_what_the_user_sent_until_it_commits(world, user_client):
+    from tests.utils.ledger import commit_all
+
+    client = user_client("a_manager")
+    response = client.post("/registry/stations/new/", {
+        "operator": "OP-A", "code": "ST-PEND", "name": "Pending", "address": "9 Somewhere Road, Shanghai",
+        "latitude": "31.2", "longitude": "121.5", "grid_area": "AREA-1"})
+    assert response.status_code == 302 and "/ledger/tx/" in response["Location"]
+    listing = client.get("/registry/stations/").content.decode()
+    assert "registry.station_create" in listing and "ST-PEND" not in listing
+    assert "registry.station_create" not in user_client("b_manager").get("/registry/stations/").content.decode()
+    commit_all()
+    listing = client.get("/registry/stations/").content.decode()
+    assert "registry.station_create" not in listing and "ST-PEND" in listing
