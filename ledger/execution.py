@@ -189,10 +189,12 @@ def _apply(*, block: Block, role_of) -> AppliedBlock:
         writes = hashlib.sha256()
         applied = rejected = 0
         committed = []
-        seen: set[str] = set()
+        # Committed in an earlier block, or earlier in this one: never applied a second time.
+        seen: set[str] = set(CommittedTx.objects.filter(tx_id__in=[tx.id for tx in transactions])
+                             .values_list("tx_id", flat=True))
         for index, tx in enumerate(transactions):
             ctx = ContractContext(tx=tx, header=header, index=index, signer_role=_signer_role(tx, role_of))
-            status, reason = _run_contract(ctx)
+            status, reason = _run_contract(ctx, already_committed=tx.id in seen)
             if status == TxStatus.APPLIED:
                 applied += 1
                 for op, old, new in ctx.writes:
@@ -204,7 +206,7 @@ def _apply(*, block: Block, role_of) -> AppliedBlock:
                 callbacks.extend(ctx.after_commit)
             else:
                 rejected += 1
-            if reason == ALREADY_COMMITTED or tx.id in seen:
+            if tx.id in seen:
                 # The replica never orders a transaction twice; should a block still repeat one, the
                 # first commit stands and this copy is only counted as rejected.
                 logger.warning("block %s repeats transaction %s", header.height, tx.id)
@@ -261,11 +263,11 @@ def validation_reason(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
-def _run_contract(ctx: ContractContext) -> tuple[str, str]:
+def _run_contract(ctx: ContractContext, *, already_committed: bool) -> tuple[str, str]:
     tx = ctx.tx
     try:
         contract = _check_signer(ctx)
-        if CommittedTx.objects.filter(tx_id=tx.id).exists():
+        if already_committed:
             raise ContractRejected(ALREADY_COMMITTED)
         with transaction.atomic():  # a savepoint: a rejection undoes this transaction's writes only
             contract.handler(ctx, tx)

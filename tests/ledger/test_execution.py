@@ -94,6 +94,15 @@ def test_a_transaction_is_applied_at_most_once():
     assert CommittedTx.objects.get(tx_id=tx.id).block.height == 1
 
 
+def test_a_transaction_repeated_within_one_block_is_applied_once():
+    tx = anchor_tx(reference="twice")
+    commit(tx, tx)
+    [done] = apply()
+    assert (done.applied, done.rejected) == (1, 1)
+    assert Anchor.objects.count() == 1
+    assert CommittedTx.objects.get(tx_id=tx.id).status == "applied"
+
+
 def test_state_roots_chain_and_replay_reproduces_them():
     roots = []
     for i in range(3):
