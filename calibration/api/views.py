@@ -10,11 +10,12 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from calibration import drafts, selectors, services
+from config.api_auth import AuthChallengeMixin
 from calibration.contracts_records import FILE
 from calibration.filing import FilingError
 from ledger.contracts import ContractRejected
@@ -50,18 +51,26 @@ def submission_json(submission: Submission, user) -> dict:
     return body
 
 
-class CalibrationAPIView(APIView):
-    def get_authenticate_header(self, request):
-        # As in the registry's API: a missing or bad token is 401 with a challenge, not 403.
-        for authenticator in self.get_authenticators():
-            header = authenticator.authenticate_header(request)
-            if header:
-                return header
-        return None
+class CalibrationAPIView(AuthChallengeMixin, APIView):
+    pass
+
+
+class RequestTooLarge(APIException):
+    status_code = 413
+    default_detail = "the record is too large"
+    default_code = "too_large"
+
+
+class FilingRefused(APIException):
+    """A refused filing in the API's one error body, with the refusal's own code."""
+
+    def __init__(self, exc: FilingError):
+        self.status_code = HTTP_FOR.get(exc.code, 400)
+        super().__init__(detail=str(exc), code=exc.code)
 
 
 def _filing_error(exc: FilingError):
-    return Response({"detail": str(exc), "code": exc.code}, status=HTTP_FOR.get(exc.code, 400))
+    raise FilingRefused(exc) from exc
 
 
 class RecordsView(CalibrationAPIView):
@@ -81,7 +90,7 @@ class RecordsView(CalibrationAPIView):
                    responses={201: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT})
     def post(self, request):
         if len(request.body or b"") > MAX_BODY:
-            return Response({"detail": "the record is too large"}, status=413)
+            raise RequestTooLarge()
         if not services.may_file(request.user):
             raise PermissionDenied("Only the calibration staff of a metrology institute may upload records.")
         data = request.data
@@ -108,7 +117,7 @@ class RecordsView(CalibrationAPIView):
         except FilingError as exc:
             return _filing_error(exc)
         except ContractRejected as exc:
-            return Response({"detail": exc.reason}, status=400)
+            raise ValidationError({"record": [exc.reason]}) from None
         except DjangoPermissionDenied as exc:
             raise PermissionDenied(str(exc)) from None
         return Response(submission_json(submission, request.user), status=status.HTTP_202_ACCEPTED)

@@ -66,16 +66,16 @@ def test_upload_errors_are_clear_and_lose_nothing(world, metro_api, token_client
     ]
     for body, code, message in cases:
         r = metro_api.post("/api/calibration/records/", body, format="json")
-        assert (r.status_code, message in r.json()["detail"]) == (code, True), r.content
+        assert (r.status_code, message in r.json()["error"]["detail"]) == (code, True), r.content
     assert not filings().exists()
     assert metro_api.post("/api/calibration/records/", _filing(record), format="json").status_code == 202
     dup = metro_api.post("/api/calibration/records/", _filing(record), format="json")
-    assert dup.status_code == 409 and "awaits commit" in dup.json()["detail"]
+    assert dup.status_code == 409 and "awaits commit" in dup.json()["error"]["detail"]
     commit_pending()
     replay = metro_api.post("/api/calibration/records/", _filing(box_record(sequence=4)), format="json")
-    assert replay.status_code == 409 and "replayed" in replay.json()["detail"]
+    assert replay.status_code == 409 and "replayed" in replay.json()["error"]["detail"]
     again = metro_api.post("/api/calibration/records/", _filing(record), format="json")
-    assert again.status_code == 409 and "already filed" in again.json()["detail"]
+    assert again.status_code == 409 and "already filed" in again.json()["error"]["detail"]
     assert VerificationRecord.objects.count() == 1 and filings().count() == 1
     operator = token_client("a_manager", staff_role="manager")
     r = operator.post("/api/calibration/records/", _filing(box_record(sequence=9)), format="json")
