@@ -197,6 +197,11 @@ CELERY_BEAT_SCHEDULE = {
     "ledger-drive": {"task": "ledger.drive", "schedule": 5.0, "options": {"expires": 5.0}},
     "ledger-audit": {"task": "ledger.audit", "schedule": float(env("PILECHAIN_AUDIT_EVERY_S", "60"))},
     "calibration-due-requests": {"task": "calibration.raise_due_requests", "schedule": 3600.0},
+    "monitoring-anchor": {"task": "monitoring.anchor", "schedule": 30.0},
+    "monitoring-detect-silent": {"task": "monitoring.detect_silent", "schedule": 60.0},
+    "monitoring-area-load": {"task": "monitoring.area_load", "schedule": 60.0},
+    "monitoring-overdue": {"task": "monitoring.overdue", "schedule": 300.0},
+    "monitoring-retention": {"task": "monitoring.retention", "schedule": 3600.0},
 }
 CELERY_TIMEZONE = "UTC"
 

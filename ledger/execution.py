@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import logging
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -35,6 +36,8 @@ logger = logging.getLogger("pilechain.ledger")
 GENESIS_STATE_ROOT = sha256(b"pilechain genesis state").hex()
 ALREADY_COMMITTED = "transaction already committed"
 ID_NAMESPACE = uuid.UUID("6f1c2b1e-3b8e-5a52-9c3e-7d1f0a7e9b10")
+# During a replay: (model label, public id) -> the primary key the row had before.
+_replay_keys: ContextVar[dict | None] = ContextVar("pilechain_replay_keys", default=None)
 
 
 class Diverged(Exception):
@@ -75,6 +78,12 @@ class ContractContext:
 
     def save(self, instance: models.Model) -> None:
         old = self._current_entry(instance)
+        if instance.pk is None and (keep := _replay_keys.get()) is not None:
+            instance.pk = keep.get((instance._meta.label_lower, str(instance.public_id)))
+            if instance.pk is not None:
+                instance.save(force_insert=True)
+                self._record("save", None, entry_bytes(instance) if is_owned(type(instance)) else None)
+                return
         instance.save()
         self._record("save", old, entry_bytes(instance) if is_owned(type(instance)) else None)
 
@@ -328,31 +337,32 @@ def _settle_submissions(committed: list[CommittedTx], height: int) -> None:
 
 def replay_all(*, role_of: Callable[[str], str | None]) -> int:
     """Rebuild the read model from the stored chain: clear every ledger-owned table and this node's
-    state, then apply every stored block again. Returns the number of blocks applied."""
-    from django.db.models import ProtectedError
+    state, then apply every stored block again, all in one database transaction. Returns the number
+    of blocks applied.
 
+    A row comes back with the primary key it had, so the node's own tables that point at it
+    (telemetry, credentials, drafts) still do; the database checks those references when the
+    transaction commits, so a row the chain does not recreate makes the whole replay fail and
+    change nothing."""
     from ledger.state.rows import owned_models
 
     with transaction.atomic():
-        remaining = list(reversed(owned_models()))
-        for _ in range(len(remaining) + 1):  # delete dependents first, whatever the order
-            still = []
-            for model in remaining:
-                try:
-                    with transaction.atomic():
-                        model._base_manager.all().delete()
-                except ProtectedError:
-                    still.append(model)
-            remaining = still
-            if not remaining:
-                break
-        if remaining:
-            raise RuntimeError(f"could not clear {', '.join(m.__name__ for m in remaining)}")
+        keep: dict[tuple[str, str], object] = {}
+        for model in owned_models():
+            for row in model._base_manager.all().iterator(chunk_size=2000):
+                keep[(model._meta.label_lower, str(row.public_id))] = row.pk
+        for model in reversed(owned_models()):
+            # No collector: references from node-local rows are checked at commit, by then restored.
+            model._base_manager.all()._raw_delete(model._base_manager.db)
         CommittedTx.objects.all().delete()
         NodeState.objects.all().delete()
         Block.objects.update(applied=False, state_root_after="")
-    node_state()
-    total = 0
-    while done := apply_next_blocks(role_of=role_of, limit=200):
-        total += len(done)
+        node_state()
+        token = _replay_keys.set(keep)
+        try:
+            total = 0
+            while done := apply_next_blocks(role_of=role_of, limit=200):
+                total += len(done)
+        finally:
+            _replay_keys.reset(token)
     return total

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class MonitoringConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "monitoring"
+
+    def ready(self):
+        from monitoring import contracts  # noqa: F401  (registers the contracts)

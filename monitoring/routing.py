@@ -1,3 +1,7 @@
 """Websocket routes of the monitoring app (gathered by config.routing)."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from monitoring.consumers import AlertConsumer
+
+websocket_urlpatterns: list = [path("ws/alerts/", AlertConsumer.as_asgi())]

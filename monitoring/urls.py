@@ -1,7 +1,15 @@
 """Pages of the monitoring app."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from monitoring import views
 
 app_name = "monitoring"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("work-orders/", views.workorder_list, name="workorder_list"),
+    path("work-orders/<uuid:uid>/", views.workorder_detail, name="workorder_detail"),
+    path("alerts/", views.alerts_live, name="alerts_live"),
+    path("availability/", views.availability, name="availability"),
+    path("load/", views.area_load, name="area_load"),
+]

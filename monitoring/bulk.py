@@ -1,0 +1,65 @@
+"""Fast paths for the telemetry tables on PostgreSQL: COPY for readings, one UPDATE ... FROM VALUES
+for connector states. Other databases use the ORM's bulk operations (same results, slower)."""
+
+from __future__ import annotations
+
+import io
+
+from django.db import connection
+
+from monitoring.models import ConnectorState, Reading
+
+READING_COLUMNS = ("pile_id", "connector_id", "measurand", "phase", "context", "value", "unit", "ts", "source",
+                   "received_at")
+_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _text(value) -> str:
+    return str(value).translate(_ESCAPE)
+
+
+def insert_readings(rows: list[tuple], *, source: str, now) -> None:
+    """rows: (pile id, connector id, ingest.Sample)."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        Reading.objects.bulk_create([
+            Reading(pile_id=pile_id, connector_id=connector_id, measurand=s.measurand, phase=s.phase, context=s.context,
+                    value=s.value, unit=s.unit, ts=s.ts, source=source)
+            for pile_id, connector_id, s in rows
+        ], batch_size=5000)
+        return
+    tail = f"{_text(source)}\t{now.isoformat()}\n"
+    buffer = io.StringIO()
+    for pile_id, connector_id, s in rows:
+        buffer.write(f"{pile_id}\t{connector_id}\t{_text(s.measurand)}\t{_text(s.phase)}\t{_text(s.context)}\t"
+                     f"{s.value:f}\t{_text(s.unit)}\t{s.ts.isoformat()}\t{tail}")
+    buffer.seek(0)
+    table = Reading._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.copy_expert(f"COPY {table} ({', '.join(READING_COLUMNS)}) FROM STDIN", buffer)
+
+
+STATE_COLUMNS = (("energy_wh", "numeric"), ("energy_at", "timestamptz"), ("power_w", "numeric"),
+                 ("power_at", "timestamptz"), ("voltage_v", "numeric"), ("current_a", "numeric"),
+                 ("updated_at", "timestamptz"))
+
+
+def update_states(states: list[ConnectorState]) -> None:
+    if not states:
+        return
+    names = [name for name, _ in STATE_COLUMNS]
+    if connection.vendor != "postgresql":
+        ConnectorState.objects.bulk_update(states, names)
+        return
+    values, params = [], []
+    for st in states:
+        values.append("(" + ", ".join(["%s"] + [f"%s::{kind}" for _, kind in STATE_COLUMNS]) + ")")
+        params.append(st.pk)
+        params.extend(getattr(st, name) for name in names)
+    table = ConnectorState._meta.db_table
+    assignments = ", ".join(f"{name} = v.{name}" for name in names)
+    sql = (f"UPDATE {table} AS t SET {assignments} FROM (VALUES {', '.join(values)}) "
+           f"AS v(id, {', '.join(names)}) WHERE t.id = v.id")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)

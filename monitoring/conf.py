@@ -1,0 +1,57 @@
+"""Monitoring settings, each with a default (config/settings.py may set MONITORING_*)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+
+DEFAULT_DUE_HOURS = {"critical": 4, "major": 24, "minor": 72}
+
+
+def get(name: str, default):
+    return getattr(settings, f"MONITORING_{name}", default)
+
+
+def retention_days() -> int:
+    return int(get("RETENTION_DAYS", 400))
+
+
+def status_retention_days() -> int:
+    return int(get("STATUS_RETENTION_DAYS", 800))
+
+
+def heartbeat_s() -> int:
+    return int(get("HEARTBEAT_INTERVAL_S", 300))
+
+
+def missed_heartbeats() -> int:
+    return int(get("MISSED_HEARTBEATS", 3))
+
+
+def power_tolerance() -> Decimal:
+    return Decimal(str(get("POWER_TOLERANCE", "0.10")))
+
+
+def due_hours(severity: str) -> int:
+    return int(get("WORK_ORDER_DUE_HOURS", DEFAULT_DUE_HOURS).get(severity, DEFAULT_DUE_HOURS["major"]))
+
+
+def anchor_batch_max() -> int:
+    return int(get("ANCHOR_BATCH_MAX", 50_000))
+
+
+def webhook_max_attempts() -> int:
+    return int(get("WEBHOOK_MAX_ATTEMPTS", 6))
+
+
+def webhook_timeout_s() -> float:
+    return float(get("WEBHOOK_TIMEOUT_S", 5))
+
+
+def ingest_max_samples() -> int:
+    return int(get("INGEST_MAX_SAMPLES", 5000))
+
+
+def default_area_threshold_percent() -> Decimal:
+    return Decimal(str(get("AREA_LOAD_THRESHOLD_PERCENT", "90")))

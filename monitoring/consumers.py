@@ -1,0 +1,134 @@
+"""The alerts websocket (/ws/alerts/): fault alerts as they are reported and confirmed.
+
+Authentication: the session (browsers), or an API token given as `?token=<key>`, as an
+`Authorization: Token <key>` header, or as a subprotocol `token.<key>` offered next to
+`pilechain.alerts` (browsers cannot set headers; the server answers with `pilechain.alerts` and never
+echoes the token). Anonymous or bad tokens: closed with 4401.
+
+Filters (query string or a {"type": "subscribe", ...} message; each a list or comma-separated):
+institutions, areas, piles, severities, phases. A subscriber only ever receives alerts about piles its
+institution may see (monitoring.access), whatever it asks for.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.http.request import validate_host
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from monitoring import alerts
+
+SUBPROTOCOL = "pilechain.alerts"
+TOKEN_PREFIX = "token."
+FILTER_KEYS = ("institutions", "areas", "piles", "severities", "phases")
+MAX_FILTER_VALUES = 200
+
+
+def parse_filters(raw: dict) -> dict:
+    """Plain lists of short strings; unknown keys are an error (a typo must not mean 'everything')."""
+    unknown = set(raw) - set(FILTER_KEYS)
+    if unknown:
+        raise ValueError(f"unknown filters: {', '.join(sorted(unknown))}")
+    filters = {}
+    for key in FILTER_KEYS:
+        value = raw.get(key)
+        if value in (None, "", []):
+            continue
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list) or len(value) > MAX_FILTER_VALUES or not all(isinstance(v, str) and len(v) <= 64 for v in value):
+            raise ValueError(f"{key} must be a list of names")
+        if key == "piles":
+            value = [v.upper() for v in value]
+        filters[key] = value
+    return filters
+
+
+@database_sync_to_async
+def _token_user(key: str):
+    from registry.models import ApiToken
+    from registry.services.accounts import hash_token_key
+
+    token = ApiToken.objects.select_related("user", "user__institution").filter(
+        key_sha256=hash_token_key(key), revoked_at__isnull=True
+    ).first()
+    return token.user if token is not None and token.user.is_active else None
+
+
+@database_sync_to_async
+def _audience(user):
+    return alerts.audience(user)
+
+
+class AlertConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        offered = self.scope.get("subprotocols") or []
+        user = self.scope.get("user")
+        key = self._token(offered)
+        if key:
+            user = await _token_user(key)
+        elif not self._same_origin():
+            # A session cookie rides along with any page's request: only this site's pages may use it.
+            # (Token clients need no Origin check: the token is not ambient.)
+            await self.close(code=4403)
+            return
+        self.scope_filter = await _audience(user) if user is not None and user.is_authenticated else None
+        if not self.scope_filter:
+            await self.close(code=4401)
+            return
+        query = {k: v[-1] for k, v in parse_qs(self.scope.get("query_string", b"").decode()).items() if k != "token"}
+        try:
+            self.filters = parse_filters(query)
+        except ValueError:
+            await self.close(code=4400)
+            return
+        await self.channel_layer.group_add(alerts.GROUP, self.channel_name)
+        await self.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+        await self.send_json({"type": "subscribed", "filters": self.filters})
+
+    def _same_origin(self) -> bool:
+        for name, value in self.scope.get("headers", []):
+            if name == b"origin":
+                host = urlparse(value.decode("latin1")).hostname or ""
+                return validate_host(host, settings.ALLOWED_HOSTS)
+        return True  # not a browser
+
+    def _token(self, offered) -> str | None:
+        for protocol in offered:
+            if protocol.startswith(TOKEN_PREFIX):
+                return protocol[len(TOKEN_PREFIX):]
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        if query.get("token"):
+            return query["token"][-1]
+        for name, value in self.scope.get("headers", []):
+            if name == b"authorization":
+                parts = value.decode(errors="replace").split()
+                if len(parts) == 2 and parts[0].lower() in ("token", "bearer"):
+                    return parts[1]
+        return None
+
+    async def disconnect(self, code):
+        if getattr(self, "scope_filter", None):
+            await self.channel_layer.group_discard(alerts.GROUP, self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        if not isinstance(content, dict) or content.get("type") not in ("subscribe", "ping"):
+            await self.send_json({"type": "error", "detail": "send {\"type\": \"subscribe\", ...filters} or a ping"})
+            return
+        if content["type"] == "ping":
+            await self.send_json({"type": "pong"})
+            return
+        try:
+            self.filters = parse_filters({k: v for k, v in content.items() if k != "type"})
+        except ValueError as exc:
+            await self.send_json({"type": "error", "detail": str(exc)})
+            return
+        await self.send_json({"type": "subscribed", "filters": self.filters})
+
+    async def alert_message(self, event):
+        alert = event["alert"]
+        if alerts.visible(alert, self.scope_filter) and alerts.matches(alert, self.filters):
+            await self.send_json({"type": "alert", "alert": alert})

@@ -1,0 +1,210 @@
+"""Monitoring contracts: fault reports open work orders; work orders move step by step; grid
+companies set load thresholds and flag outages. Deterministic: block time, derived ids, ordered reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+
+from ledger.contracts import NODE, register
+from monitoring import alerts
+from monitoring.models import AreaLoadThreshold, Fault, GridOutage, WorkOrder, WorkOrderState, WorkOrderStep
+from monitoring.models.faults import METERING_KINDS, FaultKind, Severity
+from registry.models import GridArea, Pile
+
+logger = logging.getLogger("pilechain.monitoring")
+
+S = WorkOrderState
+OPEN_STATES = (S.OPENED, S.ASSIGNED, S.IN_PROGRESS)
+# to-state -> (from-states, staff roles of the acting person, who besides the operator may sign)
+TRANSITIONS = {
+    S.ASSIGNED: ((S.OPENED, S.ASSIGNED), ("engineer", "manager")),
+    S.IN_PROGRESS: ((S.ASSIGNED, S.RESOLVED), ("engineer", "manager")),  # from resolved: reopened
+    S.RESOLVED: ((S.IN_PROGRESS,), ("engineer", "manager")),
+    S.VERIFIED: ((S.RESOLVED,), ("manager",)),
+    S.CLOSED: ((S.VERIFIED, S.OPENED, S.ASSIGNED), ("manager",)),  # from opened/assigned: dismissed, note required
+}
+MAX_DUE_HOURS = 24 * 90
+
+
+def _parse_time(ctx, value, name):
+    if not isinstance(value, str):
+        ctx.reject(f"{name} must be an ISO 8601 time")
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        ctx.reject(f"{name} must be an ISO 8601 time")
+    if parsed.tzinfo is None:
+        ctx.reject(f"{name} needs a time zone")
+    return parsed.astimezone(dt.timezone.utc)
+
+
+def _str(ctx, p, name, limit, required=False):
+    value = p.get(name, "")
+    if not isinstance(value, str) or len(value) > limit or (required and not value):
+        ctx.reject(f"{name} must be a string of at most {limit} characters" + (" (required)" if required else ""))
+    return value
+
+
+def _only(ctx, p, allowed):
+    extra = set(p) - set(allowed)
+    if extra:
+        ctx.reject(f"unexpected fields: {', '.join(sorted(extra))}")
+
+
+@register("monitoring.fault_report", signer_kinds=(NODE,), roles={"operator"})
+def fault_report(ctx, tx):
+    """A fault on a pile, reported by its operator's node: opens a maintenance work order (and, for a
+    metering fault, a verification request to a metrology institute)."""
+    p = tx.payload
+    _only(ctx, p, {"pile", "connector_id", "kind", "severity", "error_code", "detail", "metering", "detected_at", "due_hours"})
+    pile = Pile.objects.select_related("station__operator", "station__grid_area__owner").filter(code=p.get("pile")).first()
+    if pile is None:
+        ctx.reject("unknown pile")
+    if pile.station.operator.code != ctx.signer_id:
+        ctx.reject("only the pile's operator reports its faults")
+    connector_id = p.get("connector_id")
+    if isinstance(connector_id, bool) or not isinstance(connector_id, int) or not 0 <= connector_id <= 32767:
+        ctx.reject("connector_id must be a non-negative integer")
+    if p.get("kind") not in FaultKind.values or p.get("kind") == FaultKind.AREA_OVERLOAD:
+        ctx.reject("unknown fault kind")
+    if p.get("severity") not in Severity.values:
+        ctx.reject("unknown severity")
+    due_hours = p.get("due_hours")
+    if isinstance(due_hours, bool) or not isinstance(due_hours, int) or not 1 <= due_hours <= MAX_DUE_HOURS:
+        ctx.reject(f"due_hours must be 1 to {MAX_DUE_HOURS}")
+    metering = p.get("metering", False)
+    if not isinstance(metering, bool):
+        ctx.reject("metering must be true or false")
+    metering = metering or p["kind"] in METERING_KINDS
+    error_code = _str(ctx, p, "error_code", 64)
+    detail = _str(ctx, p, "detail", 500)
+    detected_at = _parse_time(ctx, p.get("detected_at"), "detected_at")
+    ongoing = (
+        WorkOrder.objects.filter(pile=pile, state__in=OPEN_STATES, fault__kind=p["kind"], fault__connector_id=connector_id)
+        .order_by("uid").first()
+    )
+    if ongoing is not None:
+        ctx.reject(f"this fault is already being handled (work order {ongoing.uid})")
+
+    fault = Fault(
+        uid=ctx.derive_uuid("fault"), pile=pile, connector_id=connector_id, kind=p["kind"], error_code=error_code,
+        severity=p["severity"], detail=detail, detected_at=detected_at, metering=metering,
+        reported_by=ctx.signer_id, height=ctx.block_height, tx_id=tx.id,
+    )
+    ctx.save(fault)
+    title = (detail or p["kind"])[:200]
+    order = WorkOrder(
+        uid=ctx.derive_uuid("work-order"), pile=pile, fault=fault, operator=pile.station.operator, state=S.OPENED,
+        severity=p["severity"], title=title, assignee="", opened_at=ctx.block_time,
+        due_at=ctx.block_time + dt.timedelta(hours=due_hours), opened_height=ctx.block_height, height=ctx.block_height,
+    )
+    ctx.save(order)
+    ctx.save(WorkOrderStep(
+        uid=ctx.derive_uuid("step"), work_order=order, state=S.OPENED, actor="", institution=ctx.signer_id,
+        note=detail, at=ctx.block_time, height=ctx.block_height, tx_id=tx.id,
+    ))
+    if metering:
+        _request_verification(ctx, pile=pile, fault=fault)
+    alert = alerts.build(
+        phase="confirmed", tx_id=tx.id, pile=pile, payload=p, height=ctx.block_height,
+        work_order=str(order.uid), fault=str(fault.uid),
+    )
+    ctx.on_commit(lambda: alerts.publish_confirmed(alert))
+
+
+def _request_verification(ctx, *, pile, fault):
+    try:
+        from calibration.requests import open_request
+    except ImportError:
+        # Same code on every node, so every node skips alike; the work order still opens.
+        logger.warning("calibration.requests.open_request is not available; no verification request")
+        return
+    open_request(ctx, pile=pile, reason="metering_fault", source="monitoring.metering_fault", reference=str(fault.uid))
+
+
+@register("monitoring.workorder_step", signer_kinds=(NODE,), roles={"operator", "metrology"})
+def workorder_step(ctx, tx):
+    """One step of a work order, by a person of the operator (or, to verify a metering fault's
+    repair, of a metrology institute), vouched for by the signing node."""
+    p = tx.payload
+    _only(ctx, p, {"work_order", "to", "actor", "actor_role", "assignee", "note"})
+    try:
+        uid = uuid.UUID(str(p.get("work_order")))
+    except ValueError:
+        ctx.reject("work_order must be a work order id")
+    order = WorkOrder.objects.select_related("operator", "fault").filter(uid=uid).first()
+    if order is None:
+        ctx.reject("unknown work order")
+    to = p.get("to")
+    if to not in TRANSITIONS:
+        ctx.reject("unknown step")
+    sources, staff_roles = TRANSITIONS[to]
+    actor = _str(ctx, p, "actor", 150, required=True)
+    note = _str(ctx, p, "note", 1000)
+    if p.get("actor_role") not in staff_roles:
+        ctx.reject(f"a {p.get('actor_role')} may not move a work order to {to}")
+    by_operator = ctx.signer_id == order.operator.code and ctx.signer_role == "operator"
+    by_metrology = (
+        ctx.signer_role == "metrology" and to == S.VERIFIED and order.fault is not None and order.fault.metering
+    )
+    if not (by_operator or by_metrology):
+        ctx.reject(f"{ctx.signer_id} may not move this work order to {to}")
+    if order.state not in sources:
+        ctx.reject(f"a work order that is {order.state} cannot become {to}")
+    if to == S.CLOSED and order.state != S.VERIFIED and not note:
+        ctx.reject("closing a work order that was not verified needs a note")
+    if to == S.ASSIGNED:
+        order.assignee = _str(ctx, p, "assignee", 150, required=True)
+    order.state = to
+    order.height = ctx.block_height
+    ctx.save(order)
+    ctx.save(WorkOrderStep(
+        uid=ctx.derive_uuid("step"), work_order=order, state=to, actor=actor, institution=ctx.signer_id,
+        note=note, at=ctx.block_time, height=ctx.block_height, tx_id=tx.id,
+    ))
+
+
+@register("monitoring.load_threshold_set", signer_kinds=(NODE,), roles={"grid"})
+def load_threshold_set(ctx, tx):
+    """A grid company sets the load (percent of capacity) above which its area raises an alert."""
+    from decimal import Decimal, InvalidOperation
+
+    p = tx.payload
+    _only(ctx, p, {"area", "percent"})
+    area = GridArea.objects.select_related("owner").filter(code=p.get("area")).first()
+    if area is None:
+        ctx.reject("unknown grid area")
+    if area.owner.code != ctx.signer_id:
+        ctx.reject("only the area's grid company sets its threshold")
+    try:
+        percent = Decimal(p.get("percent"))
+    except (InvalidOperation, TypeError, ValueError):
+        ctx.reject("percent must be a decimal string")
+    if not Decimal("1") <= percent <= Decimal("200") or percent != percent.quantize(Decimal("0.1")):
+        ctx.reject("percent must be between 1 and 200 with one decimal")
+    row = AreaLoadThreshold.objects.filter(area=area).first() or AreaLoadThreshold(area=area)
+    row.percent, row.set_by, row.height = percent, ctx.signer_id, ctx.block_height
+    ctx.save(row)
+
+
+@register("monitoring.grid_outage_flag", signer_kinds=(NODE,), roles={"grid"})
+def grid_outage_flag(ctx, tx):
+    """A grid company declares a supply outage in its area: not the operator's doing."""
+    p = tx.payload
+    _only(ctx, p, {"area", "starts_at", "ends_at", "reason"})
+    area = GridArea.objects.select_related("owner").filter(code=p.get("area")).first()
+    if area is None:
+        ctx.reject("unknown grid area")
+    if area.owner.code != ctx.signer_id:
+        ctx.reject("only the area's grid company flags its outages")
+    starts = _parse_time(ctx, p.get("starts_at"), "starts_at")
+    ends = _parse_time(ctx, p.get("ends_at"), "ends_at")
+    if ends <= starts:
+        ctx.reject("an outage ends after it starts")
+    ctx.save(GridOutage(
+        uid=ctx.derive_uuid("outage"), area=area, starts_at=starts, ends_at=ends,
+        reason=_str(ctx, p, "reason", 300), flagged_by=ctx.signer_id, height=ctx.block_height,
+    ))
+

@@ -1,0 +1,14 @@
+"""Monitoring models: node-local telemetry and alert plumbing, ledger-owned faults and work orders."""
+
+from monitoring.models.alerts import Webhook, WebhookDelivery
+from monitoring.models.anchoring import AnchorBatch
+from monitoring.models.faults import Fault, FaultKind, FaultWatch, Severity
+from monitoring.models.grid import AreaLoadThreshold, GridOutage
+from monitoring.models.telemetry import ConnectorState, IngestBatch, PileState, Reading, StatusEvent
+from monitoring.models.workorders import WorkOrder, WorkOrderState, WorkOrderStep
+
+__all__ = [
+    "AnchorBatch", "AreaLoadThreshold", "ConnectorState", "Fault", "FaultKind", "FaultWatch", "GridOutage",
+    "IngestBatch", "PileState", "Reading", "Severity", "StatusEvent", "Webhook", "WebhookDelivery",
+    "WorkOrder", "WorkOrderState", "WorkOrderStep",
+]

@@ -1,0 +1,43 @@
+"""What grid companies declare on the ledger: load alert thresholds and outages of their areas."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+import ledger.state.rows
+from registry.models import GridArea
+
+
+@ledger.state.rows.register
+class AreaLoadThreshold(models.Model):
+    LEDGER_FIELDS = ("area", "percent", "set_by", "height")
+
+    area = models.OneToOneField(GridArea, on_delete=models.PROTECT, related_name="+", verbose_name=_("grid area"))
+    percent = models.DecimalField(_("alert threshold (% of capacity)"), max_digits=5, decimal_places=1)
+    set_by = models.CharField(max_length=32)
+    height = models.BigIntegerField()
+
+    @property
+    def public_id(self) -> str:
+        return self.area.code
+
+
+@ledger.state.rows.register
+class GridOutage(models.Model):
+    """A supply outage in a grid area: time a connector was down then is not the operator's doing."""
+
+    LEDGER_FIELDS = ("area", "starts_at", "ends_at", "reason", "flagged_by", "height")
+
+    uid = models.UUIDField(unique=True, editable=False)
+    area = models.ForeignKey(GridArea, on_delete=models.PROTECT, related_name="+", verbose_name=_("grid area"))
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    flagged_by = models.CharField(max_length=32)
+    height = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["starts_at", "uid"]
+
+    @property
+    def public_id(self) -> str:
+        return str(self.uid)

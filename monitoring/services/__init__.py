@@ -1,0 +1,1 @@
+"""Monitoring services: writes (ledger submissions and node-local bookkeeping)."""

@@ -1,0 +1,51 @@
+"""What a grid company declares: its areas' load alert thresholds and supply outages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext as _
+
+from ledger.contracts import ContractRejected
+from ledger.services import node_submit
+from registry.access import is_manager, member_institution
+from registry.models import GridArea
+
+
+def _own_area(actor, area_code: str) -> GridArea:
+    institution = member_institution(actor)
+    area = GridArea.objects.select_related("owner").filter(code=area_code).first()
+    if area is None:
+        raise ValidationError({"area": _("Unknown grid area.")})
+    if institution is None or not is_manager(actor) or area.owner_id != institution.pk:
+        raise PermissionDenied(_("Only the grid company's managers may do this for its areas."))
+    return area
+
+
+def load_threshold_set(*, actor, area: str, percent) -> object:
+    area = _own_area(actor, area)
+    try:
+        value = Decimal(str(percent)).quantize(Decimal("0.1"))
+    except InvalidOperation:
+        raise ValidationError({"percent": _("A number.")}) from None
+    if not Decimal("1") <= value <= Decimal("200"):
+        raise ValidationError({"percent": _("Between 1 and 200.")})
+    return _submit("monitoring.load_threshold_set", {"area": area.code, "percent": str(value)}, actor, area)
+
+
+def grid_outage_flag(*, actor, area: str, starts_at: dt.datetime, ends_at: dt.datetime, reason: str = ""):
+    area = _own_area(actor, area)
+    if starts_at.tzinfo is None or ends_at.tzinfo is None or ends_at <= starts_at:
+        raise ValidationError({"ends_at": _("An outage ends after it starts (times with a time zone).")})
+    payload = {"area": area.code, "starts_at": starts_at.astimezone(dt.timezone.utc).isoformat(),
+               "ends_at": ends_at.astimezone(dt.timezone.utc).isoformat(), "reason": reason[:300]}
+    return _submit("monitoring.grid_outage_flag", payload, actor, area)
+
+
+def _submit(type_: str, payload: dict, actor, area):
+    try:
+        return node_submit(type=type_, payload=payload, submitted_by=actor, institution=area.owner.code)
+    except ContractRejected as exc:  # the ledger's own check, run before submitting
+        raise ValidationError({"area": exc.reason}) from None

@@ -1,0 +1,35 @@
+"""Retention: anchored telemetry older than the retention period is deleted, batch by batch.
+
+A reading's proof needs every leaf of its batch, so a batch goes as a whole, and only once its
+anchor is committed (the root stays in the AnchorBatch row and on the chain). Readings never
+anchored are kept whatever their age: deleting them would lose data no one can prove.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from ledger.models import CommittedTx
+from monitoring import conf
+from monitoring.models import AnchorBatch, Reading, StatusEvent
+
+
+def apply_retention(*, now=None, max_batches: int = 200) -> dict:
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=conf.retention_days())
+    committed = CommittedTx.objects.filter(status="applied").values("tx_id")
+    old_batches = (
+        AnchorBatch.objects.filter(tx_id__in=committed, readings__isnull=False)
+        .annotate(newest=Max("readings__ts")).filter(newest__lt=cutoff).order_by("id")[:max_batches]
+    )
+    readings = 0
+    for batch in old_batches:
+        with transaction.atomic():
+            readings += Reading.objects.filter(batch=batch).delete()[0]
+    status_cutoff = now - dt.timedelta(days=conf.status_retention_days())
+    statuses = StatusEvent.objects.filter(ts__lt=status_cutoff).delete()[0]
+    return {"readings": readings, "status_events": statuses}

@@ -1,0 +1,66 @@
+"""Celery tasks of monitoring: they take ids or nothing, and call services."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+logger = logging.getLogger("pilechain.monitoring")
+
+
+@shared_task(name="monitoring.anchor", ignore_result=True)
+def anchor() -> int:
+    """Anchor un-anchored readings (beat, e.g. every 30 s)."""
+    from ledger.runtime import node
+    from monitoring.services.anchoring import anchor_all
+
+    if not node.configured():
+        return 0
+    return len(anchor_all())
+
+
+@shared_task(name="monitoring.detect_silent", ignore_result=True)
+def detect_silent() -> int:
+    """Report piles that missed their heartbeats (beat, e.g. every minute)."""
+    from ledger.runtime import node
+    from monitoring.services.silence import report_silent_piles
+
+    if not node.configured():
+        return 0
+    return len(report_silent_piles())
+
+
+@shared_task(name="monitoring.retention", ignore_result=True)
+def retention() -> dict:
+    """Delete anchored telemetry older than the retention (beat, e.g. hourly)."""
+    from monitoring.services.retention import apply_retention
+
+    return apply_retention()
+
+
+@shared_task(name="monitoring.area_load", ignore_result=True)
+def area_load() -> int:
+    """Alert on grid areas above their load threshold (beat, e.g. every minute)."""
+    from monitoring.services.load import check_area_loads
+
+    return len(check_area_loads())
+
+
+@shared_task(name="monitoring.overdue", ignore_result=True)
+def overdue() -> int:
+    """Alert once for each open work order past its due time (beat, e.g. every 5 minutes)."""
+    from monitoring.services.workorders import alert_overdue
+
+    return len(alert_overdue())
+
+
+@shared_task(name="monitoring.deliver_webhook", bind=True, ignore_result=True, max_retries=None, acks_late=True)
+def deliver_webhook(self, delivery_id: int) -> None:
+    from monitoring.services.webhooks import DeliveryFailed, attempt
+
+    try:
+        attempt(delivery_id)
+    except DeliveryFailed as exc:
+        countdown = min(5 * 2 ** self.request.retries, 600)
+        raise self.retry(exc=exc, countdown=countdown) from None

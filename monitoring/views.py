@@ -1,0 +1,118 @@
+"""Monitoring pages: work orders (list, detail with trail and step form), live alerts, availability,
+load per grid area."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ledger.web import pending_redirect
+from monitoring import forms
+from monitoring.selectors import availability as availability_selectors
+from monitoring.selectors import workorders as selectors
+from monitoring.services import grid as grid_services
+from monitoring.services import load as load_services
+from monitoring.services import workorders as services
+from registry.access import is_manager, member_institution
+from registry.models import GridArea
+
+
+def _errors(exc: ValidationError) -> str:
+    return "; ".join(m for ms in (exc.message_dict.values() if hasattr(exc, "error_dict") else [exc.messages]) for m in ms)
+
+
+@login_required
+def workorder_list(request):
+    form = forms.WorkOrderFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    orders = selectors.workorder_list(
+        user=request.user, state=filters.get("state", ""), severity=filters.get("severity", ""),
+        pile=filters.get("pile", ""), overdue=filters.get("overdue", False), open_only=filters.get("open", False),
+        assignee=request.user.username if filters.get("mine") else "",
+    )
+    page = Paginator(orders, 50).get_page(request.GET.get("page"))
+    now = timezone.now()
+    for order in page:
+        order.overdue_now = order.is_overdue(now)
+    return render(request, "monitoring/workorder_list.html", {"form": form, "page_obj": page})
+
+
+@login_required
+def workorder_detail(request, uid):
+    order = selectors.workorder_detail(user=request.user, uid=uid)
+    if order is None:
+        raise Http404
+    steps = services.allowed_steps(actor=request.user, work_order=order)
+    form = forms.StepForm(request.POST or None, steps=steps)
+    if request.method == "POST":
+        if not steps:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                submission = services.workorder_step(actor=request.user, work_order=order, **form.cleaned_data)
+            except ValidationError as exc:
+                messages.error(request, _errors(exc))
+            else:
+                return pending_redirect(request, submission, next_url=order.get_absolute_url())
+    return render(request, "monitoring/workorder_detail.html", {
+        "order": order, "trail": selectors.workorder_trail(order), "form": form, "steps": steps, "overdue": order.is_overdue(timezone.now()),
+    })
+
+
+@login_required
+def alerts_live(request):
+    return render(request, "monitoring/alerts_live.html", {})
+
+
+def _period(request):
+    form = forms.PeriodForm(request.GET or None)
+    now = timezone.now().replace(second=0, microsecond=0)
+    start = end = None
+    if form.is_valid():
+        start, end = form.cleaned_data.get("start"), form.cleaned_data.get("end")
+    end = end or now
+    start = start or end - dt.timedelta(days=30)
+    return form, start, end
+
+
+@login_required
+def availability(request):
+    form, start, end = _period(request)
+    rows, error = [], ""
+    try:
+        rows = availability_selectors.availability(user=request.user, start=start, end=end,
+                                                   pile=form.cleaned_data.get("pile", "") if form.is_bound and form.is_valid() else "")
+    except availability_selectors.PeriodError as exc:
+        error = str(exc)
+    return render(request, "monitoring/availability.html", {"form": form, "rows": rows, "start": start, "end": end, "error": error})
+
+
+@login_required
+def area_load(request):
+    institution = member_institution(request.user)
+    own = {a.code for a in GridArea.objects.filter(owner=institution)} if institution and is_manager(request.user) else set()
+    if request.method == "POST":
+        form = forms.ThresholdForm(request.POST)
+        if form.is_valid():
+            try:
+                submission = grid_services.load_threshold_set(actor=request.user, area=form.cleaned_data["area"],
+                                                              percent=form.cleaned_data["percent"])
+            except ValidationError as exc:
+                messages.error(request, _errors(exc))
+            else:
+                return pending_redirect(request, submission, next_url=request.path)
+        else:
+            messages.error(request, _("Give a threshold between 1 and 200 %."))
+        return redirect(request.path)
+    rows = load_services.area_loads(areas=GridArea.objects.restrict(request.user, "view"))
+    for row in rows:
+        row["can_set"] = row["area"] in own
+    return render(request, "monitoring/area_load.html", {"rows": rows})
