@@ -230,3 +230,13 @@ def test_placeholders_and_surrounding_whitespace_are_kept():
             if _edges(msgstr) != _edges(source):
                 wrong.append((label(e), "leading/trailing whitespace", _edges(source), _edges(msgstr)))
     assert wrong == []
+
+
+def test_the_javascript_catalogue_is_complete_and_compiled():
+    """Strings of the pages' scripts (the live alerts page) come from djangojs through /jsi18n/."""
+    entries = [e for e in parse_po(LC_MESSAGES / "djangojs.po") if not e.is_header]
+    assert entries, "no JavaScript strings: was makemessages -d djangojs run?"
+    assert [label(e) for e in entries if "fuzzy" in e.flags or not all(s.strip() for s in e.msgstr.values())] == []
+    with (LC_MESSAGES / "djangojs.mo").open("rb") as fp:
+        catalog = gettext.GNUTranslations(fp)
+    assert [label(e) for e in entries if catalog.gettext(e.msgid) != e.msgstr[0]] == []
