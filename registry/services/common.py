@@ -22,7 +22,9 @@ def resolve(model, value, *, field: str, lookup: str = "code", required: bool = 
     if isinstance(value, model):
         return value
     try:
-        return model._default_manager.get(**{f"{lookup}__iexact": str(value)})
+        # Exact first (an index lookup, and how ids are nearly always written), then any case.
+        found = model._default_manager.filter(**{lookup: str(value)}).first()
+        return found if found is not None else model._default_manager.get(**{f"{lookup}__iexact": str(value)})
     except model.DoesNotExist:
         raise ValidationError(
             {field: _("Unknown %(model)s “%(value)s”.") % {"model": model._meta.verbose_name, "value": value}}
