@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels' URL router."""
+"""ASGI entry point: HTTP through Django, websockets through Channels' URL routers (config.routing)."""
 
 import os
 
@@ -11,12 +11,19 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
-from config.routing import websocket_urlpatterns  # noqa: E402
+from config.routing import (  # noqa: E402
+    device_websocket_urlpatterns, self_checking_websocket_urlpatterns, websocket_urlpatterns,
+)
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": URLRouter([
+            *device_websocket_urlpatterns,
+            *self_checking_websocket_urlpatterns,
+            re_path(r"", AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))),
+        ]),
     }
 )

@@ -1,8 +1,17 @@
-"""REST API of the gateway app: viewsets on the shared router, plus plain views."""
+"""REST API of the gateway app: plain views under /api/gateway/."""
+
+from django.urls import path
+
+from gateway.api import views
 
 
 def register_routes(router) -> None:
-    """Register this app's viewsets on the API's router."""
+    """No viewsets: the gateway's resources are node-local views."""
 
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("gateway/piles/", views.PileListView.as_view(), name="gateway-pile-list"),
+    path("gateway/piles/<str:code>/", views.PileDetailView.as_view(), name="gateway-pile-detail"),
+    path("gateway/piles/<str:code>/credential/", views.CredentialView.as_view(), name="gateway-credential"),
+    path("gateway/piles/<str:code>/commands/", views.CommandView.as_view(), name="gateway-commands"),
+]

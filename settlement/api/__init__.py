@@ -1,8 +1,15 @@
-"""REST API of the settlement app: viewsets on the shared router, plus plain views."""
+"""REST API of the settlement app: charging sessions (read-only; the gateway records them)."""
+
+from django.urls import path
+
+from settlement.api import views
 
 
 def register_routes(router) -> None:
-    """Register this app's viewsets on the API's router."""
+    """No viewsets yet."""
 
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("settlement/sessions/", views.SessionListView.as_view(), name="settlement-session-list"),
+    path("settlement/sessions/<uuid:uid>/", views.SessionDetailView.as_view(), name="settlement-session-detail"),
+]

@@ -1,0 +1,218 @@
+"""What the central system does with each OCPP message, on the database side (synchronous; the
+OCPP handlers call these through database_sync_to_async)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from gateway import passwords, telemetry
+from gateway.models import ChargePointCredential, OcppTransaction, Presence
+from ledger.contracts import ContractRejected
+from ledger.runtime.node import NotHosted
+from registry.models import Connector, Pile
+from registry.models.piles import PileStatus
+
+logger = logging.getLogger("pilechain.gateway")
+
+
+# --- connection ---------------------------------------------------------------------------------
+def authenticate(charge_point_id: str, username: str | None, password: str | None) -> str | None:
+    """The pile's code if the pile is registered, not retired, and the password matches; else None."""
+    pile = Pile.objects.filter(code__iexact=charge_point_id).only("code", "status").first()
+    if pile is None or pile.status == PileStatus.RETIRED or password is None:
+        return None
+    if username is not None and username.upper() != pile.code.upper():
+        return None
+    credential = ChargePointCredential.objects.filter(pile_code=pile.code.upper()).first()
+    if credential is None or not passwords.matches(password, credential.password_hash):
+        return None
+    return pile.code
+
+
+def connected(pile_code: str, protocol: str) -> tuple[dict[int, tuple[int, int]], dt.datetime]:
+    """Mark the pile connected. Returns its connectors as 1.6 id -> (EVSE id, connector on the EVSE),
+    and the connection's start, which identifies it."""
+    now = timezone.now()
+    Presence.objects.update_or_create(
+        pile_code=pile_code.upper(),
+        defaults={"protocol": protocol, "connected": True, "connected_at": now, "last_seen": now},
+    )
+    evse_of = {
+        c.connector_id: (c.evse_id, c.evse_connector_id)
+        for c in Connector.objects.filter(pile__code=pile_code).only("connector_id", "evse_id", "evse_connector_id")
+    }
+    return evse_of, now
+
+
+def disconnected(pile_code: str, since: dt.datetime) -> None:
+    """Mark the pile offline, unless a newer connection of it has replaced this one meanwhile."""
+    Presence.objects.filter(pile_code=pile_code.upper(), connected_at=since).update(
+        connected=False, last_seen=timezone.now()
+    )
+
+
+def seen(pile_code: str) -> None:
+    Presence.objects.filter(pile_code=pile_code.upper()).update(last_seen=timezone.now())
+    telemetry.heartbeat(pile_code=pile_code)
+
+
+# --- messages -----------------------------------------------------------------------------------
+def boot(pile_code: str, *, vendor: str, model: str, firmware: str) -> str:
+    pile = Pile.objects.filter(code=pile_code).only("status").first()
+    accepted = pile is not None and pile.status != PileStatus.RETIRED
+    Presence.objects.filter(pile_code=pile_code.upper()).update(
+        boot_status="Accepted" if accepted else "Rejected", vendor=(vendor or "")[:50], model=(model or "")[:50],
+        firmware=(firmware or "")[:50], last_seen=timezone.now(),
+    )
+    return "Accepted" if accepted else "Rejected"
+
+
+def status(pile_code: str, *, connector_id: int, status: str, error_code: str, info: str, timestamp: dt.datetime,
+           source: str) -> None:
+    with transaction.atomic():
+        presence = Presence.objects.select_for_update().filter(pile_code=pile_code.upper()).first()
+        if presence is not None:
+            presence.connectors[str(connector_id)] = {
+                "status": status, "error_code": error_code or "", "at": timestamp.isoformat(),
+            }
+            presence.last_seen = timezone.now()
+            presence.save(update_fields=["connectors", "last_seen"])
+    telemetry.status(
+        pile_code=pile_code, connector_id=connector_id, status=status, error_code=error_code, info=info,
+        timestamp=timestamp, source=source,
+    )
+
+
+def meter(pile_code: str, *, connector_id: int, transaction_id: str | None, samples: list[dict],
+          signed: list[str], energy_wh: int | None) -> None:
+    telemetry.meter_values(pile_code=pile_code, connector_id=connector_id, samples=samples)
+    if transaction_id is not None and (signed or energy_wh is not None):
+        with transaction.atomic():
+            row = OcppTransaction.objects.select_for_update().filter(
+                pile_code=pile_code, transaction_id=str(transaction_id)
+            ).first()
+            if row is not None:
+                row.signed_data = (row.signed_data + signed)[-20:]
+                if energy_wh is not None:
+                    row.last_energy_wh = energy_wh
+                row.save(update_fields=["signed_data", "last_energy_wh"])
+
+
+def touch(pile_code: str) -> None:
+    Presence.objects.filter(pile_code=pile_code.upper()).update(last_seen=timezone.now())
+
+
+def authorize(pile_code: str, id_tag: str) -> str:
+    return "Accepted" if id_tag else "Invalid"
+
+
+# --- transactions and charging sessions ---------------------------------------------------------
+def _known_connector(pile_code: str, connector_id: int) -> bool:
+    return Connector.objects.filter(pile__code=pile_code, connector_id=connector_id).exists()
+
+
+def _open_session(row: OcppTransaction, protocol: str) -> None:
+    from settlement import services as settlement
+
+    try:
+        submission, uid = settlement.session_open(
+            pile=row.pile_code, connector_id=row.connector_id, transaction_id=row.transaction_id, id_tag=row.id_tag,
+            protocol=protocol, started_at=row.started_at, meter_start_wh=row.meter_start_wh,
+        )
+    except (ValidationError, NotHosted, ContractRejected) as exc:
+        logger.error("session of %s tx %s not recorded: %s", row.pile_code, row.transaction_id, exc)
+        row.problem = str(exc)[:300]
+        row.save(update_fields=["problem"])
+        return
+    row.session_uid, row.open_tx = uid, submission.tx_id
+    row.save(update_fields=["session_uid", "open_tx"])
+
+
+def _close_session(row: OcppTransaction, *, stopped_at: dt.datetime, meter_stop_wh: int, reason: str) -> None:
+    from settlement import services as settlement
+
+    row.stopped = True
+    if row.session_uid is None:
+        row.problem = (row.problem or "the session was never opened")[:300]
+        row.save(update_fields=["stopped", "problem"])
+        return
+    try:
+        submission = settlement.session_close(
+            pile=row.pile_code, session=row.session_uid, stopped_at=stopped_at, meter_stop_wh=meter_stop_wh,
+            stop_reason=reason, signed_data=row.signed_data,
+        )
+    except (ValidationError, NotHosted, ContractRejected) as exc:
+        logger.error("closing of %s tx %s not recorded: %s", row.pile_code, row.transaction_id, exc)
+        row.problem = str(exc)[:300]
+        row.save(update_fields=["stopped", "problem"])
+        return
+    row.close_tx = submission.tx_id
+    row.save(update_fields=["stopped", "close_tx"])
+
+
+def start_transaction_v16(pile_code: str, *, connector_id: int, id_tag: str, meter_start: int,
+                          timestamp: dt.datetime) -> tuple[int, str]:
+    """1.6: this node hands out the transaction id (the row's primary key)."""
+    if not _known_connector(pile_code, connector_id) or meter_start < 0:
+        return 0, "Invalid"
+    with transaction.atomic():
+        row = OcppTransaction.objects.create(
+            pile_code=pile_code, transaction_id=f"pending-{timezone.now().timestamp()}-{connector_id}",
+            connector_id=connector_id, id_tag=id_tag or "", started_at=timestamp, meter_start_wh=meter_start,
+        )
+        row.transaction_id = str(row.pk)
+        row.save(update_fields=["transaction_id"])
+    _open_session(row, "ocpp1.6")
+    return row.pk, "Accepted"
+
+
+def stop_transaction_v16(pile_code: str, *, transaction_id: int, meter_stop: int, timestamp: dt.datetime,
+                         reason: str, signed: list[str]) -> bool:
+    with transaction.atomic():
+        row = OcppTransaction.objects.select_for_update().filter(
+            pile_code=pile_code, transaction_id=str(transaction_id), stopped=False
+        ).first()
+        if row is None:
+            return False
+        row.signed_data = (row.signed_data + signed)[-20:]
+        _close_session(row, stopped_at=timestamp, meter_stop_wh=meter_stop, reason=reason or "Local")
+    return True
+
+
+def transaction_event_v201(pile_code: str, *, event_type: str, transaction_id: str, connector_id: int | None,
+                           id_tag: str, timestamp: dt.datetime, energy_wh: int | None, signed: list[str],
+                           reason: str) -> str:
+    """2.0.1: the pile names the transaction. Returns the id token status to answer."""
+    with transaction.atomic():
+        row = OcppTransaction.objects.select_for_update().filter(
+            pile_code=pile_code, transaction_id=transaction_id
+        ).first()
+        if row is None:
+            if event_type == "Ended" and energy_wh is None:
+                return "Invalid"
+            if connector_id is None or not _known_connector(pile_code, connector_id):
+                return "Invalid"
+            try:
+                with transaction.atomic():
+                    row = OcppTransaction.objects.create(
+                        pile_code=pile_code, transaction_id=transaction_id, connector_id=connector_id,
+                        id_tag=id_tag or "", started_at=timestamp, meter_start_wh=energy_wh or 0,
+                    )
+            except IntegrityError:
+                return "Invalid"
+            _open_session(row, "ocpp2.0.1")
+        if id_tag and not row.id_tag:
+            row.id_tag = id_tag[:64]
+        row.signed_data = (row.signed_data + signed)[-20:]
+        if energy_wh is not None:
+            row.last_energy_wh = energy_wh
+        row.save(update_fields=["id_tag", "signed_data", "last_energy_wh"])
+        if event_type == "Ended" and not row.stopped:
+            stop_wh = energy_wh if energy_wh is not None else (row.last_energy_wh or row.meter_start_wh)
+            _close_session(row, stopped_at=timestamp, meter_stop_wh=stop_wh, reason=reason or "Local")
+    return "Accepted"

@@ -1,0 +1,30 @@
+"""Reads for the gateway's pages and API, narrowed to what the user may see."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+
+from gateway.access import may_operate, visible_piles
+from gateway.models import ChargePointCredential, Presence, RemoteCommand
+
+
+def presences_for(user):
+    codes = [code.upper() for code in visible_piles(user).values_list("code", flat=True)]
+    return Presence.objects.filter(pile_code__in=codes).order_by("-connected", "pile_code")
+
+
+def pile_overview(user, code: str) -> dict:
+    """Everything the per-pile page shows; 404 for a pile the user may not see."""
+    pile = get_object_or_404(visible_piles(user).select_related("station"), code__iexact=code)
+    credential = ChargePointCredential.objects.filter(pile_code=pile.code.upper()).select_related("set_by").first()
+    from settlement.selectors import sessions_for
+
+    return {
+        "pile": pile,
+        "presence": Presence.objects.filter(pile_code=pile.code.upper()).first(),
+        "credential": credential,
+        "commands": RemoteCommand.objects.filter(pile_code=pile.code).select_related("requested_by")[:20],
+        "sessions": sessions_for(user).filter(pile=pile)[:20],
+        "may_operate": may_operate(user, pile),
+        "connectors": list(pile.connectors.order_by("connector_id").values_list("connector_id", flat=True)),
+    }

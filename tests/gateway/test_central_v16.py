@@ -1,0 +1,104 @@
+"""An OCPP 1.6 pile against the live central system: boot, charge with OCMF-signed data, fault."""
+
+import asyncio
+import datetime as dt
+
+import pytest
+from ocpp.v16 import call
+
+from tests.gateway import ocmf_samples
+from tests.gateway.conftest import PASSWORD_A1
+from tests.gateway.live import connect, wait_for
+from tests.gateway.pile_clients import Pile16, serve
+from tests.utils.ledger import commit_all
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _charge(server, signed_record: str):
+    """Boot, plug in, charge 1.5 kWh with meter values, stop with the meter's signed record."""
+
+    async def scenario():
+        ws = await connect(server.url, "PILE-A1", PASSWORD_A1, "ocpp1.6")
+        assert ws.subprotocol == "ocpp1.6"
+        cp = Pile16("PILE-A1", ws)
+        task = serve(cp)
+        boot = await cp.call(call.BootNotification(charge_point_model="ModelA", charge_point_vendor="VendorAlpha"))
+        assert boot.status == "Accepted" and boot.interval > 0
+        assert (await cp.call(call.Heartbeat())).current_time
+        await cp.call(call.StatusNotification(connector_id=1, error_code="NoError", status="Preparing", timestamp=now_iso()))
+        assert (await cp.call(call.Authorize(id_tag="TAG-1"))).id_tag_info["status"] == "Accepted"
+        start = await cp.call(call.StartTransaction(connector_id=1, id_tag="TAG-1", meter_start=10_000, timestamp=now_iso()))
+        assert start.id_tag_info["status"] == "Accepted" and start.transaction_id > 0
+        await cp.call(call.MeterValues(connector_id=1, transaction_id=start.transaction_id, meter_value=[{
+            "timestamp": now_iso(),
+            "sampled_value": [
+                {"value": "10750", "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
+                {"value": "7.1", "measurand": "Power.Active.Import", "unit": "kW"},
+                {"value": "229.5", "measurand": "Voltage", "unit": "V", "phase": "L1-N"},
+            ],
+        }]))
+        stop = await cp.call(call.StopTransaction(
+            meter_stop=11_500, timestamp=now_iso(), transaction_id=start.transaction_id, reason="EVDisconnected",
+            id_tag="TAG-1", transaction_data=[{"timestamp": now_iso(), "sampled_value": [
+                {"value": signed_record, "format": "SignedData", "context": "Transaction.End"},
+            ]}],
+        ))
+        assert stop.id_tag_info["status"] == "Accepted"
+        # The fault: a ground failure on connector 1.
+        await cp.call(call.StatusNotification(
+            connector_id=1, error_code="GroundFailure", status="Faulted", info="RCD tripped", timestamp=now_iso()
+        ))
+        task.cancel()
+        await ws.close()
+        return start.transaction_id
+
+    return asyncio.run(scenario())
+
+
+def _session(transaction_id):
+    from gateway.models import OcppTransaction
+    from settlement.models import ChargingSession
+
+    row = wait_for(lambda: OcppTransaction.objects.filter(transaction_id=str(transaction_id), close_tx__gt="").first())
+    commit_all()
+    return ChargingSession.objects.get(uid=row.session_uid)
+
+
+def test_pile_16_boots_charges_with_signed_data_and_faults(server):
+    from gateway.models import Presence
+    from ledger.models import CommittedTx
+
+    transaction_id = _charge(server, ocmf_samples.KEBA)
+    session = _session(transaction_id)
+    assert session.status == "closed"
+    assert (session.meter_start_wh, session.meter_stop_wh, session.energy_wh) == (10_000, 11_500, 1_500)
+    assert session.signature_ok is True and session.signed_data == [ocmf_samples.KEBA]
+    assert session.signed_energy_wh == 0  # the KEBA sample spans 0.1 Wh
+    assert (session.protocol, session.stop_reason, session.id_tag) == ("ocpp1.6", "EVDisconnected", "TAG-1")
+    assert session.settleable
+    # Signed by OP-A's node, the pile's operator, both ways.
+    signers = set(CommittedTx.objects.filter(type__startswith="settlement.session").values_list("signer", flat=True))
+    assert signers == {"node:OP-A"}
+    presence = Presence.objects.get(pile_code="PILE-A1")
+    assert presence.protocol == "ocpp1.6" and presence.boot_status == "Accepted" and not presence.connected
+    assert presence.connectors["1"]["status"] == "Faulted"
+    assert presence.connectors["1"]["error_code"] == "GroundFailure"
+    # Monitoring got the readings (kW as sent; it normalises) and the fault.
+    from monitoring.models import Reading, StatusEvent
+
+    assert Reading.objects.filter(pile__code="PILE-A1", measurand="Power.Active.Import").exists()
+    assert StatusEvent.objects.filter(pile__code="PILE-A1", status="Faulted", error_code="GroundFailure").exists()
+
+
+def test_tampered_signed_data_marks_the_session_and_it_is_not_settleable(server):
+    transaction_id = _charge(server, ocmf_samples.KEBA_TAMPERED)
+    session = _session(transaction_id)
+    assert session.status == "signature_failed"
+    assert session.signature_ok is False and "signature" in session.signature_detail
+    assert session.energy_wh == 1_500  # kept for the record, but never settled silently
+    assert not session.settleable
