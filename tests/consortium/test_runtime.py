@@ -144,6 +144,18 @@ def test_all_four_nodes_commit_the_same_blocks(net, sessions, definition):
     assert receipt["status"] == "rejected" and "no contract" in receipt["reason"]
 
 
+def replicas(sessions, codes) -> dict:
+    """What each node's status page says of its replica (for failure messages)."""
+    out = {}
+    for code in codes:
+        try:
+            body = status(sessions, code)
+            out[code] = {"applied": body["applied_height"], **body["replica"]}
+        except (requests.RequestException, ValueError, KeyError) as exc:
+            out[code] = repr(exc)
+    return out
+
+
 def _api_write(sessions, code: str, path: str, body: dict) -> str:
     r = sessions[code].post(sessions[code].url_base + path, json=body, timeout=30)
     assert r.status_code == 202, r.text[:1000]
@@ -270,7 +282,10 @@ def test_a_killed_backup_worker_catches_up_by_state_transfer(net, sessions, defi
     wait_for(lambda: committed_everywhere(sessions, ids, others), timeout=60, what="the others committing")
     for _ in range(10):
         more = [r["tx_id"] for r in submit(sessions, primary, signed_txs(net, definition, primary, 1))]
-        wait_for(lambda: committed_everywhere(sessions, more, others), timeout=30, what="commit")
+        try:
+            wait_for(lambda: committed_everywhere(sessions, more, others), timeout=30, what="commit")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; replicas: {replicas(sessions, others)}") from None
     ahead = status(sessions, primary)["applied_height"]
 
     net.start_worker(backup)
