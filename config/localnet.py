@@ -53,6 +53,7 @@ class NodeProcesses:
     web: subprocess.Popen | None = None
     worker: subprocess.Popen | None = None
     beat: subprocess.Popen | None = None
+    fleet: subprocess.Popen | None = None
     logs: list = field(default_factory=list)
 
 
@@ -173,6 +174,15 @@ class LocalNet:
             if self.beat:
                 self.start_beat(code)
 
+    def start_fleet(self, code: str, piles: int = 4) -> None:
+        """Simulated charge points of the node's operator, connected to its gateway for an hour:
+        they boot, charge, send (partly OCMF-signed) meter values and fail now and then."""
+        node = self.nodes[code]
+        node.fleet = self._spawn(node, "fleet", [
+            sys.executable, "manage.py", "simulate_fleet", "--piles", str(piles), "--duration", "3600",
+            "--url", f"ws://127.0.0.1:{node.spec.port}", "--meter-interval", "10", "--heartbeat", "30",
+        ])
+
     def kill(self, code: str, which: str, sig: int = signal.SIGKILL) -> None:
         proc = getattr(self.nodes[code], which)
         if proc is not None and proc.poll() is None:
@@ -182,7 +192,7 @@ class LocalNet:
 
     def stop(self) -> None:
         for node in self.nodes.values():
-            for which in ("beat", "worker", "web"):
+            for which in ("fleet", "beat", "worker", "web"):
                 proc = getattr(node, which)
                 if proc is not None and proc.poll() is None:
                     try:
@@ -191,7 +201,7 @@ class LocalNet:
                         pass
         deadline = time.monotonic() + 20
         for node in self.nodes.values():
-            for which in ("beat", "worker", "web"):
+            for which in ("fleet", "beat", "worker", "web"):
                 proc = getattr(node, which)
                 if proc is None:
                     continue
@@ -257,6 +267,8 @@ def main(argv=None) -> int:
     parser.add_argument("--base-port", type=int, default=int(os.environ.get("PORT", 8001)))
     parser.add_argument("--var-dir", default=os.environ.get("PILECHAIN_VAR_DIR", str(ROOT / "var")))
     parser.add_argument("--seed-demo", action="store_true", help="load the demo data (as transactions) once healthy")
+    parser.add_argument("--fleet", type=int, default=4,
+                        help="with --seed-demo: simulated charge points at the operator's node (0: none)")
     args = parser.parse_args(argv)
     net = LocalNet(parse_specs(args.node, args.base_port), var_dir=Path(args.var_dir))
     stopping = False
@@ -275,9 +287,15 @@ def main(argv=None) -> int:
         if args.seed_demo:
             print("loading the demo data through the ledger...", flush=True)
             seeded = net.seed_demo()
+            operators = [s.code for s in net.specs if s.role == "operator"]
+            if operators and args.fleet:
+                net.start_fleet(operators[0], args.fleet)
         print("pilechain consortium is running:")
         for node in net.nodes.values():
             print(f"  {node.spec.code:<12} {node.spec.role:<10} {node.spec.url}/   logs: {net.var_dir / node.spec.code / 'log'}")
+        for node in net.nodes.values():
+            if node.fleet is not None:
+                print(f"  simulated charge points at {node.spec.code}: log {net.var_dir / node.spec.code / 'log' / 'fleet.log'}")
         for code, text in seeded.items():
             logins = [line for line in text.splitlines() if line.startswith("  ")]
             print(f"  logins at {net.nodes[code].spec.url}/ (password pilechain-demo): "

@@ -66,6 +66,15 @@ def test_the_run_command_brings_up_an_embedded_consortium_that_commits(tmp_path)
         # The demo piles, registered at the operator's node, are at the regulator's with their height.
         piles = sessions[ports[3]].get(f"http://127.0.0.1:{ports[3]}/api/piles/", timeout=10).json()["results"]
         assert len(piles) == 6 and all(p["height"] >= 1 for p in piles)
+        # The simulated charge points connect to the operator's gateway at once: their charging
+        # sessions, recorded at the operator's node, reach the regulator's through the ledger.
+        regulator = sessions[ports[3]]
+
+        def sessions_at_regulator():
+            body = regulator.get(f"http://127.0.0.1:{ports[3]}/api/settlement/sessions/", timeout=10).json()
+            return body.get("results", body) if isinstance(body, dict) else body
+
+        assert wait_for(sessions_at_regulator, timeout=120, what="charging sessions at the regulator's node")
         for port in ports:
             assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
         assert (tmp_path / "OPERATOR-A" / "db.sqlite3").exists()  # embedded mode: a file per node
