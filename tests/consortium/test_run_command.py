@@ -3,6 +3,9 @@ per node, one embedded Redis server), four institution nodes, demo data sent thr
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import json
 import signal
 import socket
 import subprocess
@@ -10,7 +13,13 @@ import time
 
 import pytest
 import requests
+import websockets
+from ocpp.v16 import call as call16
 
+from ledger.chain.block import ZERO_HASH
+from ledger.chain.lightclient import Anchor, verify_receipt
+from ledger.consortium import Consortium
+from tests.gateway.pile_clients import Pile16
 from tests.processes import ROOT, free_port, node_env, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.consortium]
@@ -25,10 +34,10 @@ def _free(port: int) -> bool:
             return False
 
 
-def _login(url: str) -> requests.Session:
+def _login(url: str, username: str = "admin") -> requests.Session:
     s = requests.Session()
     s.get(f"{url}/accounts/login/", timeout=10)
-    s.post(f"{url}/accounts/login/", data={"username": "admin", "password": "pilechain-demo",
+    s.post(f"{url}/accounts/login/", data={"username": username, "password": "pilechain-demo",
                                            "csrfmiddlewaretoken": s.cookies["csrftoken"]},
            headers={"Referer": f"{url}/accounts/login/"}, timeout=10)
     assert "sessionid" in s.cookies
@@ -78,6 +87,8 @@ def test_the_run_command_brings_up_an_embedded_consortium_that_commits(tmp_path)
         for port in ports:
             assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
         assert (tmp_path / "OPERATOR-A" / "db.sqlite3").exists()  # embedded mode: a file per node
+
+        _a_fault_travels_from_a_pile_to_every_node(sessions, ports, tmp_path)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -90,3 +101,77 @@ def test_the_run_command_brings_up_an_embedded_consortium_that_commits(tmp_path)
     for port in ports:
         with pytest.raises(requests.ConnectionError):
             requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+
+
+def _a_fault_travels_from_a_pile_to_every_node(sessions, ports, var_dir):
+    """A new pile admitted at the operator's node connects to its gateway over OCPP 1.6 and reports
+    a fault: the operator's subscribers hear it at once ("reported"), the regulator's node pushes it
+    when it applies the block ("confirmed"), the receipt verifies against the grid company's headers,
+    and the work order it opened is at the regulator's node."""
+    operator, grid, regulator = (f"http://127.0.0.1:{ports[i]}" for i in (0, 2, 3))
+    s_op = _login(operator, "operator_a")  # the operator's own manager: piles' passwords are theirs
+    r = s_op.post(f"{operator}/api/piles/", json={
+        "station": "SHA-ZJ-PR", "code": "E2E-P1", "kind": "ac", "rated_power_kw": "7", "status": "active",
+        "commissioned_on": "2025-06-01", "connectors": [{"connector_id": 1, "standard": "gbt_ac"}]},
+        headers=_csrf(s_op, operator), timeout=30)
+    assert r.status_code == 202, r.text[:500]
+    wait_for(lambda: s_op.get(f"{operator}/api/piles/E2E-P1/", timeout=10).status_code == 200, timeout=60,
+             what="the pile admitted at the operator's node")
+    r = s_op.post(f"{operator}/api/gateway/piles/E2E-P1/credential/", json={}, headers=_csrf(s_op, operator),
+                  timeout=30)
+    assert r.status_code == 201, r.text[:500]
+    password = r.json()["password"]
+
+    async def scenario():
+        local = await _subscribe(operator, s_op)
+        remote = await _subscribe(regulator, sessions[ports[3]])
+        auth = base64.b64encode(f"E2E-P1:{password}".encode()).decode()
+        async with websockets.connect(f"ws://127.0.0.1:{ports[0]}/ocpp/E2E-P1", subprotocols=["ocpp1.6"],
+                                      additional_headers={"Authorization": f"Basic {auth}"}) as ws:
+            pile = Pile16("E2E-P1", ws)
+            runner = asyncio.create_task(pile.start())
+            boot = await pile.call(call16.BootNotification(charge_point_vendor="Test", charge_point_model="E2E"))
+            assert boot.status == "Accepted"
+            await pile.call(call16.StatusNotification(connector_id=1, error_code="GroundFailure", status="Faulted"))
+            reported = await _alert(local, "reported")
+            confirmed = await _alert(remote, "confirmed")
+            runner.cancel()
+        await local.close()
+        await remote.close()
+        return reported, confirmed
+
+    reported, confirmed = asyncio.run(scenario())
+    assert reported["pile"] == confirmed["pile"] == "E2E-P1"
+    assert confirmed["height"] >= 1 and confirmed["receipt"]["height"] == confirmed["height"]
+    definition = Consortium.load(var_dir / "consortium.json")
+    headers = sessions[ports[2]].get(f"{grid}/api/ledger/blocks/", params={"limit": 500}, timeout=30).json()["results"]
+    chain = [(h["header"], h["certificate"]) for h in headers if h["height"] <= confirmed["height"]]
+    assert verify_receipt(definition.validators(), Anchor.genesis(ZERO_HASH), chain, confirmed["receipt"]).ok
+
+    def work_order():
+        body = sessions[ports[3]].get(f"{regulator}/api/monitoring/work-orders/", params={"pile": "E2E-P1"},
+                                      timeout=10).json()
+        rows = body.get("results", body) if isinstance(body, dict) else body
+        return rows
+
+    assert wait_for(work_order, timeout=60, what="the work order at the regulator's node")
+
+
+def _csrf(session: requests.Session, url: str) -> dict:
+    return {"X-CSRFToken": session.cookies["csrftoken"], "Referer": url + "/"}
+
+
+async def _subscribe(url: str, session: requests.Session):
+    ws = await websockets.connect(url.replace("http", "ws") + "/ws/alerts/?piles=E2E-P1", origin=url,
+                                  additional_headers={"Cookie": f"sessionid={session.cookies['sessionid']}"},
+                                  open_timeout=20)
+    hello = json.loads(await asyncio.wait_for(ws.recv(), 20))
+    assert hello["type"] == "subscribed", hello
+    return ws
+
+
+async def _alert(ws, phase: str) -> dict:
+    while True:
+        message = json.loads(await asyncio.wait_for(ws.recv(), 60))
+        if message.get("type") == "alert" and message["alert"]["phase"] == phase:
+            return message["alert"]
