@@ -142,3 +142,7 @@ def session_close(ctx, tx):
         session.status = SessionStatus.CLOSED
         session.status_detail = ""
     ctx.save(session)
+    # Every node adds the closed session to the totals per (pile, period, band), counted or held.
+    from settlement.totals import record_session
+
+    record_session(ctx, session, pile=pile)

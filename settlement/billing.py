@@ -1,0 +1,146 @@
+"""Settlement's writes for money (services): tariffs, fees, sealed terms, area meters, closing,
+confirming (with the hash this node computes), disputing and correcting statements."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from ledger.chain import sealed
+from ledger.models import Block
+from ledger.services import node_submit
+from registry.access import is_manager, member_institution
+from registry.models import GridArea, Station
+from settlement.assessment import local_tz
+from settlement.contracts_billing import regulators
+from settlement.models import Statement
+from settlement.statements import Item, Money, Terms, compute, statement_hash
+from settlement.tariffs import TariffError, build_tariff, check_period, parse_price, period_bounds
+from settlement.terms import open_terms, seal_terms
+
+
+def _acting(user, roles: set[str]):
+    institution = member_institution(user)
+    if institution is None or institution.role not in roles or not is_manager(user):
+        raise PermissionDenied("you may not do this")
+    return institution
+
+
+def _own_area(institution, code: str) -> GridArea:
+    area = GridArea.objects.filter(code__iexact=code).select_related("owner").first()
+    if area is None:
+        raise ValidationError({"area": f"no grid area {code}"})
+    if area.owner_id != institution.pk:
+        raise PermissionDenied(f"{institution.code} does not own grid area {area.code}")
+    return area
+
+
+def tariff_publish(actor, *, area: str, valid_from: dt.date, windows: list, prices: dict):
+    institution = _acting(actor, {"grid"})
+    area_row = _own_area(institution, area)
+    try:
+        build_tariff(valid_from=valid_from, windows=windows, prices=prices)
+    except TariffError as exc:
+        raise ValidationError({"windows": str(exc)}) from exc
+    return node_submit(type="settlement.tariff_publish", submitted_by=actor, institution=institution.code,
+                       payload={"area": area_row.code, "valid_from": valid_from.isoformat(), "windows": windows,
+                                "prices": prices})
+
+
+def service_fee_publish(actor, *, valid_from: dt.date, per_kwh: str):
+    institution = _acting(actor, {"operator"})
+    try:
+        parse_price(str(per_kwh))
+    except TariffError as exc:
+        raise ValidationError({"per_kwh": str(exc)}) from exc
+    return node_submit(type="settlement.service_fee_publish", submitted_by=actor, institution=institution.code,
+                       payload={"valid_from": valid_from.isoformat(), "per_kwh": str(per_kwh)})
+
+
+def terms_publish(actor, *, area: str, operator: str, valid_from: dt.date, terms: Terms):
+    """Seal the terms on this node for the operator, the area's grid company and the regulator(s)."""
+    institution = _acting(actor, {"grid", "operator"})
+    area_row = GridArea.objects.filter(code__iexact=area).select_related("owner").first()
+    if area_row is None:
+        raise ValidationError({"area": f"no grid area {area}"})
+    if institution.code not in (area_row.owner.code, operator):
+        raise PermissionDenied("only a party may publish terms")
+    section = seal_terms(terms, operator=operator, grid=area_row.owner.code, regulators=regulators())
+    return node_submit(type="settlement.terms_publish", submitted_by=actor, institution=institution.code,
+                       payload={"area": area_row.code, "operator": operator, "valid_from": valid_from.isoformat(),
+                                "sealed": section})
+
+
+def area_meter_report(actor, *, area: str, period: str, energy_wh: int):
+    institution = _acting(actor, {"grid"})
+    area_row = _own_area(institution, area)
+    return node_submit(type="settlement.area_meter_report", submitted_by=actor, institution=institution.code,
+                       payload={"area": area_row.code, "period": check_period(period), "energy_wh": int(energy_wh)})
+
+
+def period_close(actor, *, area: str, period: str, check: bool = True):
+    institution = _acting(actor, {"grid", "operator"})
+    try:
+        period = check_period(period)
+    except TariffError as exc:
+        raise ValidationError({"period": str(exc)}) from exc
+    area_row = GridArea.objects.filter(code__iexact=area).select_related("owner").first()
+    if area_row is None:
+        raise ValidationError({"area": f"no grid area {area}"})
+    if institution.role == "grid" and area_row.owner_id != institution.pk:
+        raise PermissionDenied(f"{institution.code} does not own grid area {area_row.code}")
+    if institution.role == "operator" and not Station.objects.filter(grid_area=area_row, operator=institution).exists():
+        raise PermissionDenied(f"{institution.code} has no piles in grid area {area_row.code}")
+    _, end = period_bounds(period, local_tz())
+    tip = Block.objects.order_by("-height").values_list("timestamp_ms", flat=True).first() or 0
+    if tip < end.timestamp() * 1000:
+        raise ValidationError({"period": f"the period {period} is not over yet on the ledger"})
+    return node_submit(type="settlement.period_close", submitted_by=actor, institution=institution.code,
+                       payload={"area": area_row.code, "period": period}, check=False)
+
+
+def statement_money(statement: Statement, *, reader: str | None = None) -> tuple[Money, bool]:
+    """The money as this node can compute it: with the sealed terms when it is a reader (True), else
+    at the published tariff (False). Raises sealed.SealError if the section fails to open."""
+    items = [Item(i.pile.code, i.band, i.energy_wh, i.tariff_price) for i in statement.items.select_related("pile")]
+    if statement.terms_id is None:
+        return compute(items, Terms.none()), True
+    try:
+        terms = open_terms(statement.terms.sealed, reader=reader)
+    except sealed.NotAReader:
+        return compute(items, Terms.none()), False
+    return compute(items, terms), True
+
+
+def statement_confirm(actor, *, statement: Statement):
+    institution = _acting(actor, {"grid", "operator"})
+    if institution.pk not in (statement.operator_id, statement.grid_id):
+        raise PermissionDenied("only a party confirms a statement")
+    result, complete = statement_money(statement, reader=institution.code)
+    if not complete:
+        raise PermissionDenied("this node cannot read the statement's terms")
+    digest = statement_hash(statement=str(statement.uid), result=result, terms_commitment=statement.terms_commitment)
+    return node_submit(type="settlement.statement_confirm", submitted_by=actor, institution=institution.code,
+                       payload={"statement": str(statement.uid), "hash": digest})
+
+
+def statement_dispute(actor, *, statement: Statement, items: list[dict]):
+    institution = _acting(actor, {"grid", "operator"})
+    if not items or any(not (i.get("reason") or "").strip() for i in items):
+        raise ValidationError({"items": "each disputed item needs a reason"})
+    return node_submit(type="settlement.statement_dispute", submitted_by=actor, institution=institution.code,
+                       payload={"statement": str(statement.uid), "items": [
+                           {"pile": i["pile"], "band": i["band"], "reason": i["reason"].strip()} for i in items]})
+
+
+def statement_correct(actor, *, statement: Statement, reason: str):
+    institution = _acting(actor, {"grid", "operator"})
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "a correction needs a reason"})
+    return node_submit(type="settlement.statement_correct", submitted_by=actor, institution=institution.code,
+                       payload={"statement": str(statement.uid), "reason": reason.strip()})
+
+
+ZERO = Decimal("0.00")

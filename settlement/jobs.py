@@ -1,0 +1,74 @@
+"""Long work as Celery tasks with a progress row the page polls: closing many areas, exports."""
+
+from __future__ import annotations
+
+import uuid
+
+from celery import shared_task
+from django.db import transaction
+
+from settlement.models import JobProgress
+
+
+def job_start(*, kind: str, user, total: int = 0) -> JobProgress:
+    return JobProgress.objects.create(uid=uuid.uuid4(), kind=kind, user=user, total=total)
+
+
+def _update(job_uid, **fields):
+    JobProgress.objects.filter(uid=job_uid).update(**fields)
+
+
+def close_areas_start(*, user, period: str, areas: list[str]) -> JobProgress:
+    job = job_start(kind="close", user=user, total=len(areas))
+    transaction.on_commit(lambda: close_areas.delay(str(job.uid), user.pk, period, areas))
+    return job
+
+
+def export_start(*, user, statement_uid: str, fmt: str) -> JobProgress:
+    job = job_start(kind=f"export-{fmt}", user=user, total=1)
+    transaction.on_commit(lambda: export_statement.delay(str(job.uid), user.pk, statement_uid, fmt))
+    return job
+
+
+@shared_task(name="settlement.close_areas")
+def close_areas(job_uid: str, user_id: int, period: str, areas: list[str]) -> None:
+    """Submit a period_close for each area, counting as it goes (each close is one transaction)."""
+    from registry.models import User
+    from settlement.billing import period_close
+
+    user = User.objects.get(pk=user_id)
+    _update(job_uid, state="running")
+    failures = []
+    for n, area in enumerate(areas, start=1):
+        try:
+            period_close(user, area=area, period=period)
+        except Exception as exc:  # one area's refusal must not stop the others; it is reported
+            failures.append(f"{area}: {exc}")
+        _update(job_uid, done=n)
+    _update(job_uid, state="failed" if failures and len(failures) == len(areas) else "done",
+            detail="; ".join(failures)[:500])
+
+
+@shared_task(name="settlement.export_statement")
+def export_statement(job_uid: str, user_id: int, statement_uid: str, fmt: str) -> None:
+    from registry.models import User
+    from settlement import exports
+    from settlement.selectors_billing import statement_view, statements_for
+
+    user = User.objects.get(pk=user_id)
+    statement = statements_for(user).filter(uid=statement_uid).first()
+    if statement is None:
+        _update(job_uid, state="failed", detail="no such statement")
+        return
+    _update(job_uid, state="running")
+    view = statement_view(user, statement)
+    items = view["items"]
+    JobProgress.objects.filter(uid=job_uid).update(total=max(len(items), 1))
+    money = view["money"] if view["complete"] else None
+    if fmt == "pdf":
+        data = exports.statement_pdf(statement, items, money, progress=lambda n: _update(job_uid, done=n))
+        name = f"statement-{statement.period}-{statement.area.code}-{statement.operator.code}.pdf"
+    else:
+        data = exports.statement_csv(statement, items, money)
+        name = f"statement-{statement.period}-{statement.area.code}-{statement.operator.code}.csv"
+    _update(job_uid, state="done", done=max(len(items), 1), result=data, result_name=name)

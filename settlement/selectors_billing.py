@@ -1,0 +1,54 @@
+"""Reads of tariffs and statements: a statement is its two parties' and the regulator's."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from registry.access import is_platform_admin, member_institution
+from registry.roles import InstitutionRole
+from settlement.models import Statement, Tariff
+
+
+def statements_for(user):
+    qs = Statement.objects.select_related("area", "operator", "grid", "terms", "corrects")
+    if is_platform_admin(user):
+        return qs
+    institution = member_institution(user)
+    if institution is None:
+        return qs.none()
+    if institution.role == InstitutionRole.REGULATOR:
+        return qs
+    return qs.filter(Q(operator=institution) | Q(grid=institution))
+
+
+def tariffs_for(user):
+    """Published tariffs are public to members."""
+    if is_platform_admin(user) or member_institution(user) is not None:
+        return Tariff.objects.select_related("area")
+    return Tariff.objects.none()
+
+
+def statement_view(user, statement: Statement) -> dict:
+    """Items, the area meter comparison and the money as this node computes it (with the terms when it
+    can read them)."""
+    from ledger.chain.sealed import SealError
+    from settlement.billing import statement_money
+
+    items = list(statement.items.select_related("pile"))
+    institution = member_institution(user)
+    money, complete, problem = None, False, ""
+    try:
+        money, complete = statement_money(statement)
+    except SealError as exc:
+        problem = str(exc)
+    difference = None
+    if statement.area_meter_wh is not None:
+        from django.db.models import Sum
+
+        from settlement.models import EnergyTotal
+
+        piles = EnergyTotal.objects.filter(period=statement.period, pile__station__grid_area=statement.area)
+        difference = statement.area_meter_wh - (piles.aggregate(s=Sum("energy_wh"))["s"] or 0)
+    party = institution is not None and institution.pk in (statement.operator_id, statement.grid_id)
+    return {"statement": statement, "items": items, "money": money, "complete": complete, "problem": problem,
+            "meter_difference_wh": difference, "party": party, "steps": list(statement.steps.all())}

@@ -1,0 +1,219 @@
+"""Time-of-use tariffs and the split of a session's energy over bands and periods. Pure: no Django.
+
+A tariff lists bands by local time of day (peak, flat, valley), each with a price in CNY per kWh, valid
+from a local date until the next tariff of the same area. The split rule (docs/settlement.md, "Split
+rule"): the meter curve of a session is the straight line between consecutive known meter readings
+(start, any signed intermediate readings, stop); the energy of a slice of time is the rise of that
+curve over the slice; slices are cut at every band boundary and settlement-period boundary. Whole Wh
+per slice come from the largest-remainder method, so the slices add up to the session's energy exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+BANDS = ("peak", "flat", "valley")
+CENT = Decimal("0.01")
+PRICE_PLACES = Decimal("0.00001")
+MINUTES_PER_DAY = 24 * 60
+
+
+class TariffError(ValueError):
+    """A tariff that does not describe every minute of the day exactly once, or a bad price."""
+
+
+@dataclass(frozen=True)
+class Window:
+    start_minute: int  # local minute of day, inclusive
+    end_minute: int  # exclusive; 1440 = midnight
+    band: str
+
+
+@dataclass(frozen=True)
+class Tariff:
+    valid_from: dt.date
+    windows: tuple[Window, ...]
+    prices: dict  # band -> Decimal CNY per kWh
+
+    def band_at_minute(self, minute: int) -> str:
+        for w in self.windows:
+            if w.start_minute <= minute < w.end_minute:
+                return w.band
+        raise TariffError(f"no band at minute {minute}")
+
+
+def parse_hhmm(text: str) -> int:
+    if not isinstance(text, str) or len(text) != 5 or text[2] != ":":
+        raise TariffError(f"{text!r} is not a time HH:MM")
+    try:
+        hours, minutes = int(text[:2]), int(text[3:])
+    except ValueError:
+        raise TariffError(f"{text!r} is not a time HH:MM") from None
+    if text == "24:00":
+        return MINUTES_PER_DAY
+    if not (0 <= hours < 24 and 0 <= minutes < 60):
+        raise TariffError(f"{text!r} is not a time HH:MM")
+    return hours * 60 + minutes
+
+
+def parse_price(value) -> Decimal:
+    if not isinstance(value, str):
+        raise TariffError("prices are decimal strings")
+    try:
+        price = Decimal(value)
+    except ArithmeticError:
+        raise TariffError(f"{value!r} is not a decimal") from None
+    if not price.is_finite() or price < 0 or price > 100 or price != price.quantize(PRICE_PLACES):
+        raise TariffError(f"{value!r}: a price is 0 to 100 CNY/kWh with at most 5 decimals")
+    return price
+
+
+def build_tariff(*, valid_from: dt.date, windows: list, prices: dict) -> Tariff:
+    """windows: [{"from": "HH:MM", "to": "HH:MM", "band": "peak"}...] covering the day exactly once."""
+    if not isinstance(windows, list) or not windows or len(windows) > 48:
+        raise TariffError("a tariff has 1 to 48 windows")
+    parsed = []
+    for w in windows:
+        if not isinstance(w, dict) or set(w) != {"from", "to", "band"}:
+            raise TariffError("a window is {from, to, band}")
+        if w["band"] not in BANDS:
+            raise TariffError(f"band must be one of {', '.join(BANDS)}")
+        start, end = parse_hhmm(w["from"]), parse_hhmm(w["to"])
+        if end <= start:
+            raise TariffError("a window ends after it starts (split windows at midnight)")
+        parsed.append(Window(start, end, w["band"]))
+    parsed.sort(key=lambda w: w.start_minute)
+    cursor = 0
+    for w in parsed:
+        if w.start_minute != cursor:
+            raise TariffError(f"windows leave a gap or overlap at minute {cursor}")
+        cursor = w.end_minute
+    if cursor != MINUTES_PER_DAY:
+        raise TariffError("windows must cover the whole day")
+    if not isinstance(prices, dict) or set(prices) != {w.band for w in parsed}:
+        raise TariffError("give one price for each band used, and no others")
+    return Tariff(valid_from, tuple(parsed), {band: parse_price(p) for band, p in prices.items()})
+
+
+def tariff_on(tariffs: list[Tariff], day: dt.date) -> Tariff | None:
+    """The tariff in force on a local day: the latest valid_from not after it."""
+    best = None
+    for t in tariffs:
+        if t.valid_from <= day and (best is None or t.valid_from > best.valid_from):
+            best = t
+    return best
+
+
+# Settlement periods are calendar months in local time: "2026-03".
+
+
+def period_of(moment: dt.datetime, tz: ZoneInfo) -> str:
+    local = moment.astimezone(tz)
+    return f"{local.year:04d}-{local.month:02d}"
+
+
+def period_bounds(period: str, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    year, month = int(period[:4]), int(period[5:7])
+    start = dt.datetime(year, month, 1, tzinfo=tz)
+    end = dt.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=tz)
+    return start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc)
+
+
+def check_period(period) -> str:
+    if not isinstance(period, str) or len(period) != 7 or period[4] != "-":
+        raise TariffError("a period is YYYY-MM")
+    try:
+        year, month = int(period[:4]), int(period[5:7])
+    except ValueError:
+        raise TariffError("a period is YYYY-MM") from None
+    if not (2000 <= year <= 2999 and 1 <= month <= 12):
+        raise TariffError("a period is YYYY-MM")
+    return period
+
+
+def _cuts(start: dt.datetime, stop: dt.datetime, tariffs: list[Tariff], tz: ZoneInfo) -> list[dt.datetime]:
+    """Every instant in (start, stop) where the band or the period may change: window starts, midnights."""
+    cuts = set()
+    day = start.astimezone(tz).date()
+    last = stop.astimezone(tz).date()
+    while day <= last:
+        midnight = dt.datetime.combine(day, dt.time(), tzinfo=tz)
+        minutes = {0}
+        tariff = tariff_on(tariffs, day)
+        if tariff is not None:
+            minutes.update(w.start_minute for w in tariff.windows)
+        for m in minutes:
+            at = (midnight + dt.timedelta(minutes=m)).astimezone(dt.timezone.utc)
+            if start < at < stop:
+                cuts.add(at)
+        day += dt.timedelta(days=1)
+    return sorted(cuts)
+
+
+def _label(moment: dt.datetime, tariffs: list[Tariff], tz: ZoneInfo) -> tuple[str, str]:
+    local = moment.astimezone(tz)
+    tariff = tariff_on(tariffs, local.date())
+    band = tariff.band_at_minute(local.hour * 60 + local.minute) if tariff else "untariffed"
+    return period_of(moment, tz), band
+
+
+def _curve(start, stop, energy_wh, readings):
+    """Points (time, Wh since start) of the meter curve, strictly increasing in time, clipped to the session."""
+    points = [(start, Fraction(0))]
+    for at, wh in sorted(readings):
+        if start < at < stop and points[-1][0] < at:
+            points.append((at, Fraction(min(max(wh, points[-1][1]), energy_wh))))
+    points.append((stop, Fraction(energy_wh)))
+    return points
+
+
+def _value_at(points, at) -> Fraction:
+    for (t0, e0), (t1, e1) in zip(points, points[1:]):
+        if t0 <= at <= t1:
+            span = (t1 - t0).total_seconds()
+            if span == 0:
+                return e1
+            return e0 + (e1 - e0) * Fraction(int((at - t0).total_seconds() * 1000), int(span * 1000))
+    return points[-1][1]
+
+
+def split_energy(
+    *, start: dt.datetime, stop: dt.datetime, energy_wh: int, tariffs: list[Tariff], tz: ZoneInfo,
+    readings: list[tuple[dt.datetime, int]] = (),
+) -> dict[tuple[str, str], int]:
+    """Whole Wh per (period, band) for one session. `readings`: (time, Wh since the session's start)."""
+    if energy_wh < 0:
+        raise ValueError("negative energy")
+    if stop <= start:
+        return {_label(start, tariffs, tz): energy_wh}
+    points = _curve(start, stop, energy_wh, readings)
+    edges = [start, *_cuts(start, stop, tariffs, tz), stop]
+    shares = []
+    previous = Fraction(0)
+    for a, b in zip(edges, edges[1:]):
+        value = _value_at(points, b)
+        shares.append((_label(a, tariffs, tz), value - previous))
+        previous = value
+    whole = [int(s) for _, s in shares]  # floor: shares are never negative
+    missing = energy_wh - sum(whole)
+    # Largest remainder; ties go to the earlier slice, so every node rounds alike.
+    order = sorted(range(len(shares)), key=lambda i: (-(shares[i][1] - whole[i]), i))
+    for i in order[:missing]:
+        whole[i] += 1
+    result: dict[tuple[str, str], int] = {}
+    for (label, _), wh in zip(shares, whole):
+        result[label] = result.get(label, 0) + wh
+    return result
+
+
+def money(energy_wh: int, price_per_kwh: Decimal) -> Decimal:
+    """CNY for an item: exact kWh times price, rounded once, half up, to the cent (docs/settlement.md)."""
+    return (Decimal(energy_wh) * price_per_kwh / Decimal(1000)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def cents(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)

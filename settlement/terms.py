@@ -1,0 +1,42 @@
+"""Confidential terms sealed for the two parties of a statement and the regulator (ledger.chain.sealed).
+
+Sealing and opening happen on a node, never in a contract: contracts only check who the readers are
+(against the consortium's published encryption keys) and keep the commitment.
+"""
+
+from __future__ import annotations
+
+from ledger.chain import sealed
+from ledger.runtime import node
+from settlement.statements import Terms
+
+
+def readers_for(codes: list[str]) -> dict[str, bytes]:
+    definition = node.consortium()
+    return {code: sealed.x25519_public_from_hex(definition.member(code).encryption_key) for code in sorted(set(codes))}
+
+
+def seal_terms(terms: Terms, *, operator: str, grid: str, regulators: list[str]) -> dict:
+    return sealed.seal(terms.to_plain(), readers_for([operator, grid, *regulators]))
+
+
+def open_terms(section: dict, *, reader: str | None = None) -> Terms:
+    """Open with this node's own X25519 key; raises sealed.NotAReader for an institution outside."""
+    me = reader or node.me().code
+    return Terms.from_plain(sealed.open_sealed(section, me, node.keys().encryption.private))
+
+
+def readers_match(section, expected: list[str]) -> str | None:
+    """None when the section is sealed to exactly `expected` with their published keys, else why not."""
+    try:
+        readers = sealed.section_readers(section)
+    except sealed.SealError as exc:
+        return f"the sealed terms are malformed: {exc}"
+    if sorted(readers) != sorted(set(expected)):
+        return f"the terms must be sealed for exactly {', '.join(sorted(set(expected)))}"
+    definition = node.consortium()
+    for entry in section["readers"]:
+        member = definition.member(entry["id"])
+        if member is None or entry["pk"] != member.encryption_key:
+            return f"the terms are not sealed to {entry['id']}'s published key"
+    return None

@@ -1,0 +1,115 @@
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from subsidy import selectors, services
+from subsidy.models import Claim, ClaimLine, ClaimStep, Policy
+
+
+class PolicySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Policy
+        fields = ["version", "valid_from", "per_kwh_cny", "construction_per_kw_cny", "min_availability",
+                  "cap_per_pile_year_cny", "cap_per_operator_year_cny", "note", "published_by", "height", "tx_id"]
+
+
+class LineSerializer(serializers.ModelSerializer):
+    pile = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    exclusions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ClaimLine
+        fields = ["pile", "sessions", "energy_wh", "excluded_wh", "availability", "operating_cny", "construction_cny",
+                  "amount_cny", "note", "status", "reason", "exclusions"]
+
+    def get_exclusions(self, line) -> list:
+        return [{"session": e.session, "reason": e.reason, "energy_wh": e.energy_wh} for e in line.exclusions.all()]
+
+
+class StepSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ClaimStep
+        fields = ["action", "institution", "piles", "reason", "amount_cny", "height", "tx_id"]
+
+
+class ClaimSerializer(serializers.ModelSerializer):
+    operator = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    policy = serializers.SlugRelatedField(slug_field="version", read_only=True)
+
+    class Meta:
+        model = Claim
+        fields = ["uid", "operator", "period", "policy", "status", "eligible_cny", "approved_cny", "payment_due_on",
+                  "submitted_height", "height"]
+
+
+class ClaimCreateSerializer(serializers.Serializer):
+    period = serializers.RegexField(r"^\d{4}-\d{2}$")
+    piles = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=20000)
+
+
+class DecisionSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["approve", "reject"])
+    piles = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    payment_due_on = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+def _submitted(submission):
+    return Response({"tx_id": submission.tx_id, "status": "pending"}, status=status.HTTP_202_ACCEPTED)
+
+
+def _invalid(exc: ValidationError):
+    body = exc.message_dict if hasattr(exc, "error_dict") else {"detail": " ".join(exc.messages)}
+    return Response(body, status=status.HTTP_400_BAD_REQUEST)
+
+
+class PolicyListView(APIView):
+    @extend_schema(responses=PolicySerializer(many=True))
+    def get(self, request):
+        return Response(PolicySerializer(selectors.policies_for(request.user), many=True).data)
+
+
+class ClaimListView(APIView):
+    @extend_schema(responses=ClaimSerializer(many=True))
+    def get(self, request):
+        qs = selectors.claims_for(request.user)
+        if request.query_params.get("period"):
+            qs = qs.filter(period=request.query_params["period"])
+        return Response(ClaimSerializer(qs[:200], many=True).data)
+
+    @extend_schema(request=ClaimCreateSerializer, responses={202: None})
+    def post(self, request):
+        data = ClaimCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            return _submitted(services.claim_submit(request.user, period=data.validated_data["period"],
+                                                    piles=data.validated_data.get("piles")))
+        except ValidationError as exc:
+            return _invalid(exc)
+
+
+class ClaimDetailView(APIView):
+    @extend_schema(responses=ClaimSerializer)
+    def get(self, request, uid):
+        detail = selectors.claim_detail(request.user, uid)
+        if detail is None:
+            raise Http404
+        return Response({**ClaimSerializer(detail["claim"]).data,
+                         "lines": LineSerializer(detail["lines"], many=True).data,
+                         "trail": StepSerializer(detail["steps"], many=True).data})
+
+
+class ClaimDecisionView(APIView):
+    @extend_schema(request=DecisionSerializer, responses={202: None})
+    def post(self, request, uid):
+        if selectors.claim_detail(request.user, uid) is None:
+            raise Http404
+        data = DecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            return _submitted(services.claim_decide(request.user, claim=str(uid), **data.validated_data))
+        except ValidationError as exc:
+            return _invalid(exc)

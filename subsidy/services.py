@@ -1,0 +1,121 @@
+"""Subsidy writes: publish a policy (regulator), claim (operator), decide (regulator).
+
+Each checks the acting user's institution and role, validates against committed state, and submits
+the transaction signed by the user's institution; the contract computes and checks again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from ledger.models import Block
+from ledger.services import node_submit
+from registry.access import is_manager, member_institution
+from registry.models import Pile
+from registry.roles import InstitutionRole
+from settlement.assessment import local_tz
+from settlement.tariffs import TariffError, check_period, period_bounds
+from subsidy.models import Claim, ClaimLine, LineStatus, Policy
+
+POLICY_KEYS = ("per_kwh_cny", "construction_per_kw_cny", "min_availability", "cap_per_pile_year_cny",
+               "cap_per_operator_year_cny")
+
+
+def _acting(user, role: str):
+    institution = member_institution(user)
+    if institution is None or institution.role != role or not is_manager(user):
+        raise PermissionDenied(f"only a manager of a {role} institution may do this")
+    return institution
+
+
+def _period(value: str) -> str:
+    try:
+        return check_period(value)
+    except TariffError as exc:
+        raise ValidationError({"period": str(exc)}) from exc
+
+
+def policy_publish(actor, *, valid_from: str, note: str = "", **rates) -> object:
+    institution = _acting(actor, InstitutionRole.REGULATOR)
+    payload = {"valid_from": _period(valid_from), "note": note or ""}
+    for key in POLICY_KEYS:
+        try:
+            payload[key] = format(Decimal(str(rates[key])), "f")
+        except (KeyError, InvalidOperation):
+            raise ValidationError({key: "a decimal number is required"}) from None
+    latest = Policy.objects.order_by("-version").first()
+    payload["version"] = (latest.version + 1) if latest else 1
+    return node_submit(type="subsidy.policy_publish", payload=payload, submitted_by=actor, institution=institution.code)
+
+
+def availability_entries(*, user, period: str, piles: list[Pile]) -> list[dict]:
+    """The figures monitoring holds on this node, per pile: mean availability (outages excused) of its
+    connectors and their minutes up."""
+    from monitoring.selectors.availability import availability
+
+    start, end = period_bounds(period, local_tz())
+    by_pile: dict[str, list[dict]] = {}
+    for row in availability(user=user, start=start, end=end):
+        by_pile.setdefault(row["pile"], []).append(row)
+    entries = []
+    for pile in piles:
+        rows = by_pile.get(pile.code, [])
+        ratios = [Decimal(str(r["availability_excluding_outages"])) for r in rows
+                  if r["availability_excluding_outages"] is not None]
+        ratio = None if not ratios else (sum(ratios) / len(ratios)).quantize(Decimal("0.000001"))
+        up = sum((Decimal(str(r["up_minutes"])) for r in rows), Decimal(0)).quantize(Decimal("0.01"))
+        entries.append({"pile": pile.code, "availability": None if ratio is None else format(ratio, "f"),
+                        "up_minutes": format(up, "f")})
+    return entries
+
+
+def claim_submit(actor, *, period: str, piles: list[str] | None = None, entries: list[dict] | None = None):
+    """Claim for every (or the named) piles of the actor's operator. `entries` overrides the availability
+    figures (the bench and tests of the contract's own checks use it)."""
+    institution = _acting(actor, InstitutionRole.OPERATOR)
+    period = _period(period)
+    own = Pile.objects.filter(station__operator=institution).order_by("code")
+    if piles:
+        own = own.filter(code__in=piles)
+        missing = sorted(set(piles) - set(own.values_list("code", flat=True)))
+        if missing:
+            raise ValidationError({"piles": f"not piles of {institution.code}: {', '.join(missing)}"})
+    own = list(own)
+    if not own:
+        raise ValidationError({"piles": "no piles to claim for"})
+    taken = (ClaimLine.objects.filter(period=period, pile__in=own).exclude(status=LineStatus.REJECTED)
+             .values_list("pile__code", flat=True).first())
+    if taken:
+        raise ValidationError({"piles": f"a second claim for pile {taken} and period {period}"})
+    _, period_end = period_bounds(period, local_tz())
+    tip = Block.objects.order_by("-height").values_list("timestamp_ms", flat=True).first() or 0
+    if tip < period_end.timestamp() * 1000:
+        raise ValidationError({"period": f"the period {period} is not over yet on the ledger"})
+    if entries is None:
+        entries = availability_entries(user=actor, period=period, piles=own)
+    # No dry run: the contract reads a month of sessions; running it twice would double the cost.
+    # The checks above are the ones a user can fix; the contract repeats them and computes.
+    return node_submit(type="subsidy.claim_submit", payload={"period": period, "piles": entries},
+                       submitted_by=actor, institution=institution.code, check=False)
+
+
+def claim_decide(actor, *, claim: str, decision: str, piles: list[str] = (), reason: str = "",
+                 payment_due_on: dt.date | None = None):
+    institution = _acting(actor, InstitutionRole.REGULATOR)
+    if not Claim.objects.filter(uid=claim).exists():
+        raise ValidationError({"claim": f"no claim {claim}"})
+    if decision not in ("approve", "reject"):
+        raise ValidationError({"decision": "approve or reject"})
+    if decision == "reject" and not (reason or "").strip():
+        raise ValidationError({"reason": "a rejection needs a reason"})
+    if decision == "approve" and payment_due_on is None:
+        raise ValidationError({"payment_due_on": "an approval names the payment's due date"})
+    return node_submit(
+        type="subsidy.claim_decide",
+        payload={"claim": str(claim), "decision": decision, "piles": sorted(set(piles or [])), "reason": reason or "",
+                 "payment_due_on": payment_due_on.isoformat() if payment_due_on else None},
+        submitted_by=actor, institution=institution.code,
+    )

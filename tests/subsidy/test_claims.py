@@ -1,0 +1,168 @@
+"""Subsidy policies, claims and decisions over a simulated month, through services and the ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from ledger.models import CommittedTx, NodeState
+from ledger.services import node_submit
+from subsidy import services
+from subsidy.models import Claim, ClaimExclusion, ClaimLine, Policy
+from tests.settlement.month import Month, local
+from tests.utils.ledger import commit_pending
+
+pytestmark = pytest.mark.django_db
+
+POLICY = dict(valid_from="2030-01", per_kwh_cny="0.2000", construction_per_kw_cny="100.00",
+              min_availability="0.900000", cap_per_pile_year_cny="5000.00", cap_per_operator_year_cny="100000.00")
+
+
+def publish(world, **changes):
+    services.policy_publish(world.users["reg_manager"], **{**POLICY, **changes})
+    return commit_pending(at=local(2030, 1, 2))
+
+
+@pytest.fixture
+def month(world):
+    m = Month(world)
+    publish(world)
+    m.prepare()
+    m.sessions = m.play()
+    return m
+
+
+def test_only_the_regulator_publishes_and_versions_follow(world):
+    with pytest.raises(PermissionDenied):
+        services.policy_publish(world.users["a_manager"], **POLICY)
+    with pytest.raises(ValidationError):
+        services.policy_publish(world.users["reg_manager"], **{**POLICY, "per_kwh_cny": "abc"})
+    publish(world)
+    publish(world, per_kwh_cny="0.2500", valid_from="2030-06")
+    assert list(Policy.objects.order_by("version").values_list("version", "per_kwh_cny")) == [
+        (1, Decimal("0.2000")), (2, Decimal("0.2500"))]
+    # A forged version number and an operator's node signing are refused by the contract itself.
+    bad = node_submit(type="subsidy.policy_publish", payload={**POLICY, "version": 7, "note": ""}, institution="REG",
+                      check=False)
+    forged = node_submit(type="subsidy.policy_publish", payload={**POLICY, "version": 3, "note": ""},
+                         institution="OP-A", check=False)
+    commit_pending(at=local(2030, 1, 3))
+    assert CommittedTx.objects.get(tx_id=bad.tx_id).reason == "the next policy version is 3"
+    assert "operator institution may not" in CommittedTx.objects.get(tx_id=forged.tx_id).reason
+
+
+def test_month_claim_excludes_each_fraud_with_its_reason(month, world):
+    services.claim_submit(world.users["a_manager"], period="2030-03")
+    block = commit_pending(at=local(2030, 4, 2))
+    claim = Claim.objects.get(operator__code="OP-A")
+    [line] = claim.lines.all()
+    # Counted: 6000 + 5000 + 1000 + 2000 (the March share of the month-end session) = 14000 Wh.
+    assert (line.sessions, line.energy_wh) == (4, 14000)
+    assert line.availability == Decimal("1.000000")
+    assert line.operating_cny == Decimal("2.80")  # 14 kWh x 0.2000
+    assert line.construction_cny == Decimal("700.00")  # 7 kW x 100.00, compliant at the month's end
+    assert line.amount_cny == Decimal("702.80") and claim.eligible_cny == Decimal("702.80")
+    s = month.sessions
+    got = {(e.session, e.reason, e.energy_wh) for e in ClaimExclusion.objects.filter(line=line)}
+    assert got == {
+        (s["above_rated"], "power_above_rated", 7001),
+        (s["overlapping"], "overlapping", 3000),
+        (s["bad_signature"], "signature_failed", 4000),
+        (s["above_meter"], "energy_above_meter", 2000),
+        (s["held_non_compliant"], "non_compliant", 3000),
+    }
+    assert line.excluded_wh == 19001
+    assert [(st.action, st.height) for st in claim.steps.all()] == [("submitted", block.height)]
+
+    # OP-B's pile was never online: all its energy is held, and it had no verification.
+    services.claim_submit(world.users["b_manager"], period="2030-03")
+    commit_pending(at=local(2030, 4, 2, 1))
+    b_line = ClaimLine.objects.get(pile__code="PILE-B1")
+    assert (b_line.energy_wh, b_line.amount_cny, b_line.construction_cny) == (0, Decimal("0.00"), Decimal("0.00"))
+    assert list(b_line.exclusions.values_list("session", "reason", "energy_wh")) == [
+        (s["never_online"], "never_online", 50000)]
+
+
+def test_second_claim_for_the_same_pile_and_period_is_refused(month, world):
+    services.claim_submit(world.users["a_manager"], period="2030-03")
+    commit_pending(at=local(2030, 4, 2))
+    with pytest.raises(ValidationError, match="a second claim for pile PILE-A1 and period 2030-03"):
+        services.claim_submit(world.users["a_manager"], period="2030-03")
+    # The same claim signed straight by the node (bypassing the service) is refused by the contract.
+    again = node_submit(type="subsidy.claim_submit", institution="OP-A", check=False, payload={
+        "period": "2030-03", "piles": [{"pile": "PILE-A1", "availability": "1.000000", "up_minutes": "44640.00"}]})
+    commit_pending(at=local(2030, 4, 3))
+    assert CommittedTx.objects.get(tx_id=again.tx_id).reason == "a second claim for pile PILE-A1 and period 2030-03"
+    assert Claim.objects.count() == 1
+
+
+def test_claim_refusals(month, world):
+    with pytest.raises(PermissionDenied):
+        services.claim_submit(world.users["reg_manager"], period="2030-03")
+    with pytest.raises(ValidationError, match="not piles of OP-A"):
+        services.claim_submit(world.users["a_manager"], period="2030-03", piles=["PILE-B1"])
+    cases = [
+        ({"period": "2030-13", "piles": []}, "a period is YYYY-MM"),
+        ({"period": "2030-03", "piles": [{"pile": "PILE-B1", "availability": None, "up_minutes": "1.00"}]},
+         "OP-A does not operate pile PILE-B1"),
+        ({"period": "2030-03", "piles": [{"pile": "PILE-A1", "availability": "1.5", "up_minutes": "1.00"}]},
+         "availability of PILE-A1 must be between 0 and 1 with at most 6 decimals"),
+        ({"period": "2030-04", "piles": [{"pile": "PILE-A1", "availability": "1", "up_minutes": "1"}]},
+         "the period 2030-04 is not over yet"),
+        ({"period": "2029-03", "piles": [{"pile": "PILE-A1", "availability": "1", "up_minutes": "1"}]},
+         "no subsidy policy is in force for 2029-03"),
+    ]
+    subs = [node_submit(type="subsidy.claim_submit", payload=p, institution="OP-A", check=False) for p, _ in cases]
+    commit_pending(at=local(2030, 4, 15))
+    assert [CommittedTx.objects.get(tx_id=x.tx_id).reason for x in subs] == [r for _, r in cases]
+    assert not Claim.objects.exists()
+
+
+def test_low_availability_holds_the_operating_subsidy(month, world):
+    services.claim_submit(world.users["a_manager"], period="2030-03", entries=[
+        {"pile": "PILE-A1", "availability": "0.850000", "up_minutes": "37944.00"}])
+    commit_pending(at=local(2030, 4, 2))
+    line = ClaimLine.objects.get()
+    assert (line.energy_wh, line.operating_cny, line.amount_cny) == (0, Decimal("0.00"), Decimal("700.00"))
+    assert line.exclusions.filter(reason="availability_below_minimum", session="", energy_wh=14000).exists()
+
+
+def test_decisions_trail_and_same_state_on_replay(month, world):
+    services.claim_submit(world.users["a_manager"], period="2030-03")
+    services.claim_submit(world.users["b_manager"], period="2030-03")
+    submitted = commit_pending(at=local(2030, 4, 2))
+    a = Claim.objects.get(operator__code="OP-A")
+    b = Claim.objects.get(operator__code="OP-B")
+    with pytest.raises(PermissionDenied):
+        services.claim_decide(world.users["a_manager"], claim=str(a.uid), decision="approve",
+                              payment_due_on=dt.date(2030, 5, 31))
+    with pytest.raises(ValidationError):
+        services.claim_decide(world.users["reg_manager"], claim=str(b.uid), decision="reject")
+    services.claim_decide(world.users["reg_manager"], claim=str(a.uid), decision="approve",
+                          payment_due_on=dt.date(2030, 5, 31), reason="checked")
+    services.claim_decide(world.users["reg_manager"], claim=str(b.uid), decision="reject", piles=["PILE-B1"],
+                          reason="no evidence the pile was ever online")
+    decided = commit_pending(at=local(2030, 4, 20))
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert (a.status, a.approved_cny, a.payment_due_on) == ("approved", Decimal("702.80"), dt.date(2030, 5, 31))
+    assert (b.status, b.approved_cny) == ("rejected", Decimal("0.00"))
+    assert [(st.action, st.height, st.institution) for st in a.steps.all()] == [
+        ("submitted", submitted.height, "OP-A"), ("approved", decided.height, "REG")]
+    again = node_submit(type="subsidy.claim_decide", institution="REG", check=False, payload={
+        "claim": str(a.uid), "decision": "reject", "piles": [], "reason": "late", "payment_due_on": None})
+    commit_pending(at=local(2030, 4, 21))
+    assert CommittedTx.objects.get(tx_id=again.tx_id).reason == "nothing of this claim is left to decide"
+
+    from ledger.execution import replay_all
+    from ledger.runtime import node
+    from ledger.state.rows import entry_bytes
+
+    before_root = NodeState.objects.get().state_root
+    before_rows = sorted(entry_bytes(r) for m in (Claim, ClaimLine, ClaimExclusion) for r in m.objects.all())
+    replay_all(role_of=node.role_of)
+    assert NodeState.objects.get().state_root == before_root
+    assert sorted(entry_bytes(r) for m in (Claim, ClaimLine, ClaimExclusion) for r in m.objects.all()) == before_rows
