@@ -16,7 +16,7 @@ from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201 import call_result as result201
 from ocpp.v201.enums import Action as Action201
 
-from gateway import events, sampling
+from gateway import events, sampling, telemetry
 from gateway.dbthreads import db
 from gateway.conf import heartbeat_interval
 from gateway.telemetry import parse_time
@@ -38,6 +38,14 @@ class _Touch:
         if now - self._touched >= TOUCH_EVERY_S:
             self._touched = now
             await db(events.touch)(self.pile_code)
+
+    async def meter(self, connector_id, samples, *, transaction_id, signed, energy_wh):
+        """Readings go to monitoring in a group commit with other piles' (telemetry.MeterBatcher);
+        what they add to an OCPP transaction is written after them."""
+        await telemetry.meter_values_batched(pile_code=self.pile_code, connector_id=connector_id, samples=samples)
+        if transaction_id is not None and (signed or energy_wh is not None):
+            await db(events.meter_transaction)(self.pile_code, transaction_id=transaction_id, signed=signed,
+                                               energy_wh=energy_wh)
 
 
 def _iso(when: dt.datetime) -> str:
@@ -77,10 +85,8 @@ class CentralSystem16(_Touch, ChargePoint16):
     @on(Action16.meter_values)
     async def on_meter_values(self, connector_id, meter_value, transaction_id=None, **_):
         samples, signed = sampling.from_v16(meter_value, _now())
-        await db(events.meter)(
-            self.pile_code, connector_id=connector_id, transaction_id=transaction_id, samples=samples,
-            signed=signed, energy_wh=sampling.energy_wh(samples),
-        )
+        await self.meter(connector_id, samples, transaction_id=transaction_id, signed=signed,
+                         energy_wh=sampling.energy_wh(samples))
         await self.touch()
         return result16.MeterValues()
 
@@ -173,10 +179,7 @@ class CentralSystem201(_Touch, ChargePoint201):
     @on(Action201.meter_values)
     async def on_meter_values(self, evse_id, meter_value, **_):
         samples, signed = sampling.from_v201(meter_value, _now())
-        await db(events.meter)(
-            self.pile_code, connector_id=self._connector(evse_id), transaction_id=None, samples=samples,
-            signed=signed, energy_wh=None,
-        )
+        await self.meter(self._connector(evse_id), samples, transaction_id=None, signed=signed, energy_wh=None)
         await self.touch()
         return result201.MeterValues()
 
@@ -191,10 +194,7 @@ class CentralSystem201(_Touch, ChargePoint201):
         samples, signed = sampling.from_v201(meter_value or [], _now())
         connector_id = self._connector(evse["id"], evse.get("connector_id")) if evse else None
         if samples and connector_id:
-            await db(events.meter)(
-                self.pile_code, connector_id=connector_id, transaction_id=None, samples=samples, signed=[],
-                energy_wh=None,
-            )
+            await self.meter(connector_id, samples, transaction_id=None, signed=[], energy_wh=None)
         status = await db(events.transaction_event_v201)(
             self.pile_code, event_type=event_type, transaction_id=transaction_info["transaction_id"],
             connector_id=connector_id, id_tag=(id_token or {}).get("id_token", ""),

@@ -91,6 +91,11 @@ def status(pile_code: str, *, connector_id: int, status: str, error_code: str, i
 def meter(pile_code: str, *, connector_id: int, transaction_id: str | None, samples: list[dict],
           signed: list[str], energy_wh: int | None) -> None:
     telemetry.meter_values(pile_code=pile_code, connector_id=connector_id, samples=samples)
+    meter_transaction(pile_code, transaction_id=transaction_id, signed=signed, energy_wh=energy_wh)
+
+
+def meter_transaction(pile_code: str, *, transaction_id: str | None, signed: list[str], energy_wh: int | None) -> None:
+    """What a MeterValues adds to the OCPP transaction it belongs to (signed records, last energy)."""
     if transaction_id is not None and (signed or energy_wh is not None):
         with transaction.atomic():
             row = OcppTransaction.objects.select_for_update().filter(
