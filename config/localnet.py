@@ -88,6 +88,11 @@ class LocalNet:
     def prepare(self) -> None:
         """Keys and the consortium definition, then each node's database, migrated."""
         self.var_dir.mkdir(parents=True, exist_ok=True)
+        # New keys make a new chain: databases left by another consortium (an earlier checkout on the
+        # same PostgreSQL server) hold a chain these nodes did not sign, so they start empty.
+        fresh = not (self.var_dir / "consortium.json").exists()
+        if fresh:
+            self.drop_databases()
         node_args = [a for s in self.specs
                      for a in ("--node", f"{s.code}:{s.role}:{s.port}:{DEMO_NAMES.get(s.code, s.code)}")]
         self.manage(self.specs[0], "ledger", "local-consortium", *node_args, "--timeouts", json.dumps(self.timeouts))
