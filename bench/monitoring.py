@@ -30,30 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._scratch_db import ProcessEnv, bench_database_name, recreate_database  # noqa: E402
 
-def _database_name() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    name = url.rsplit("/", 1)[-1]
-    if not url.startswith("postgres") or not name.startswith("bench"):
-        sys.exit("set DATABASE_URL to a PostgreSQL database whose name starts with 'bench' (it is recreated)")
-    return name
-
-
-def _recreate(name: str) -> None:
-    import psycopg2
-
-    base = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
-    conn = psycopg2.connect(base)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-
-
-class _Env:
-    def setenv(self, key, value):
-        os.environ[key] = value
 
 
 def setup(piles: int):
@@ -67,7 +45,7 @@ def setup(piles: int):
     from tests.conftest import INSTITUTIONS
     from tests.utils.ledger import commit_all, configure_node
 
-    configure_node(settings=settings, monkeypatch=_Env(), directory=Path(tempfile.mkdtemp()),
+    configure_node(settings=settings, monkeypatch=ProcessEnv(), directory=Path(tempfile.mkdtemp()),
                    members=INSTITUTIONS, me="OP-A")
     node.announce_consortium()
     from registry import services
@@ -139,8 +117,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--buffer", type=int, default=50, help="messages per record_meter_values_many call")
     args = parser.parse_args()
-    name = _database_name()
-    _recreate(name)
+    name = bench_database_name(required=True)
+    recreate_database(name)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     t = time.perf_counter()
     codes = setup(args.piles)

@@ -36,35 +36,11 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench._scratch_db import ProcessEnv, bench_database_name, recreate_database  # noqa: E402
 CN = ZoneInfo("Asia/Shanghai")
 BATCH = 1000
 
-
-def _database_name() -> str | None:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url:
-        return None
-    name = url.rsplit("/", 1)[-1]
-    if not url.startswith("postgres") or not name.startswith("bench"):
-        sys.exit("set DATABASE_URL to a PostgreSQL database whose name starts with 'bench' (it is recreated)")
-    return name
-
-
-def _recreate(name: str) -> None:
-    import psycopg2
-
-    base = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
-    conn = psycopg2.connect(base)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-
-
-class _Env:
-    def setenv(self, key, value):
-        os.environ[key] = value
 
 
 def setup(piles: int) -> list[str]:
@@ -78,7 +54,7 @@ def setup(piles: int) -> list[str]:
     from tests.conftest import INSTITUTIONS, signing_key
     from tests.utils.ledger import commit_all, configure_node
 
-    configure_node(settings=settings, monkeypatch=_Env(), directory=Path(tempfile.mkdtemp()),
+    configure_node(settings=settings, monkeypatch=ProcessEnv(), directory=Path(tempfile.mkdtemp()),
                    members=INSTITUTIONS, me="OP-A")
     node.announce_consortium()
     from calibration import services as calibration_services
@@ -218,9 +194,9 @@ def main() -> None:
     parser.add_argument("--per-day", type=int, default=10)
     parser.add_argument("--days", type=int, default=30)
     args = parser.parse_args()
-    name = _database_name()
+    name = bench_database_name(required=False)
     if name:
-        _recreate(name)
+        recreate_database(name)
     else:
         os.environ.setdefault("PILECHAIN_VAR_DIR", tempfile.mkdtemp(prefix="bench-settlement-"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")

@@ -12,6 +12,7 @@ a domain app.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -74,3 +75,16 @@ class ContractRegistry:
 
 contracts = ContractRegistry()
 register = contracts.register
+
+
+def aware_time(ctx, value, name: str) -> dt.datetime:
+    """A payload's ISO 8601 time with its zone, in UTC; the transaction is rejected otherwise."""
+    if not isinstance(value, str):
+        ctx.reject(f"{name} must be an ISO 8601 time")
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        ctx.reject(f"{name} must be an ISO 8601 time")
+    if parsed.tzinfo is None:
+        ctx.reject(f"{name} must carry a time zone")
+    return parsed.astimezone(dt.timezone.utc)

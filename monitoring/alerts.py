@@ -36,7 +36,11 @@ def audience(user) -> dict | None:
     query: {"all": True} or {"operator": code} or {"area_owner": code}; None: nothing."""
     if is_platform_admin(user):
         return {"all": True}
-    institution = member_institution(user)
+    return scope_of(member_institution(user))
+
+
+def scope_of(institution) -> dict | None:
+    """What an institution may see of alerts (its people's subscriptions, its webhooks)."""
     if institution is None:
         return None
     # Mirrors registry.access for a pile's private fields: regulator and metrology see every pile,

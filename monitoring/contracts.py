@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 import uuid
 
-from ledger.contracts import NODE, register
+from ledger.contracts import NODE, aware_time, register
 from monitoring import alerts
 from monitoring.models import AreaLoadThreshold, Fault, GridOutage, WorkOrder, WorkOrderState, WorkOrderStep
 from monitoring.models.faults import METERING_KINDS, FaultKind, Severity
@@ -27,17 +27,6 @@ TRANSITIONS = {
 }
 MAX_DUE_HOURS = 24 * 90
 
-
-def _parse_time(ctx, value, name):
-    if not isinstance(value, str):
-        ctx.reject(f"{name} must be an ISO 8601 time")
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        ctx.reject(f"{name} must be an ISO 8601 time")
-    if parsed.tzinfo is None:
-        ctx.reject(f"{name} needs a time zone")
-    return parsed.astimezone(dt.timezone.utc)
 
 
 def _str(ctx, p, name, limit, required=False):
@@ -80,7 +69,7 @@ def fault_report(ctx, tx):
     metering = metering or p["kind"] in METERING_KINDS
     error_code = _str(ctx, p, "error_code", 64)
     detail = _str(ctx, p, "detail", 500)
-    detected_at = _parse_time(ctx, p.get("detected_at"), "detected_at")
+    detected_at = aware_time(ctx, p.get("detected_at"), "detected_at")
     ongoing = (
         WorkOrder.objects.filter(pile=pile, state__in=OPEN_STATES, fault__kind=p["kind"], fault__connector_id=connector_id)
         .order_by("uid").first()
@@ -199,8 +188,8 @@ def grid_outage_flag(ctx, tx):
         ctx.reject("unknown grid area")
     if area.owner.code != ctx.signer_id:
         ctx.reject("only the area's grid company flags its outages")
-    starts = _parse_time(ctx, p.get("starts_at"), "starts_at")
-    ends = _parse_time(ctx, p.get("ends_at"), "ends_at")
+    starts = aware_time(ctx, p.get("starts_at"), "starts_at")
+    ends = aware_time(ctx, p.get("ends_at"), "ends_at")
     if ends <= starts:
         ctx.reject("an outage ends after it starts")
     ctx.save(GridOutage(

@@ -7,10 +7,9 @@ the OCMF records the pile's meter signed against the meter keys registered for i
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
-from ledger.contracts import NODE, register
+from ledger.contracts import NODE, aware_time, register
 from registry.models import DeviceKey, Pile
 from registry.models.keys import KeyPurpose, KeyStatus
 from registry.models.piles import PileStatus
@@ -36,17 +35,6 @@ def _pile_of_signer(ctx, code) -> Pile:
         ctx.reject(f"{ctx.signer_id} does not operate pile {code}")
     return pile
 
-
-def _time(ctx, value, name) -> dt.datetime:
-    if not isinstance(value, str):
-        ctx.reject(f"{name} must be an ISO 8601 time")
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        ctx.reject(f"{name} must be an ISO 8601 time")
-    if parsed.tzinfo is None:
-        ctx.reject(f"{name} must carry a time zone")
-    return parsed.astimezone(dt.timezone.utc)
 
 
 def _wh(ctx, value, name) -> int:
@@ -80,7 +68,7 @@ def session_open(ctx, tx):
         ctx.reject("transaction_id is empty")
     if p["protocol"] not in PROTOCOLS:
         ctx.reject("protocol must be ocpp1.6 or ocpp2.0.1")
-    started_at = _time(ctx, p["started_at"], "started_at")
+    started_at = aware_time(ctx, p["started_at"], "started_at")
     uid = session_uid(pile.code, transaction_id, p["started_at"])
     if ChargingSession.objects.filter(uid=uid).exists():
         ctx.reject("this session is already open")
@@ -104,7 +92,7 @@ def session_close(ctx, tx):
         ctx.reject(f"pile {pile.code} has no session {p['session']}")
     if session.status != SessionStatus.OPEN:
         ctx.reject("the session is not open")
-    stopped_at = _time(ctx, p["stopped_at"], "stopped_at")
+    stopped_at = aware_time(ctx, p["stopped_at"], "stopped_at")
     meter_stop = _wh(ctx, p["meter_stop_wh"], "meter_stop_wh")
     records = p["signed_data"]
     if (

@@ -81,15 +81,6 @@ def webhook_delete(*, actor, webhook: Webhook) -> None:
     webhook.delete()
 
 
-def _scope_for(institution) -> dict | None:
-    if institution.role in ("regulator", "metrology"):
-        return {"all": True}
-    if institution.role == "operator":
-        return {"operator": institution.code}
-    if institution.role == "grid":
-        return {"area_owner": institution.code}
-    return None
-
 
 def enqueue(alert: dict) -> list[int]:
     """One delivery per matching webhook, sent by the Celery task."""
@@ -98,7 +89,7 @@ def enqueue(alert: dict) -> list[int]:
     queued = []
     for hook in Webhook.objects.filter(active=True).select_related("institution"):
         filters = {"piles": hook.piles, "areas": hook.areas, "severities": hook.severities, "phases": hook.phases}
-        if not alerts.visible(alert, _scope_for(hook.institution)) or not alerts.matches(alert, filters):
+        if not alerts.visible(alert, alerts.scope_of(hook.institution)) or not alerts.matches(alert, filters):
             continue
         try:
             with transaction.atomic():
