@@ -31,7 +31,7 @@ from registry.signals import registry_changed
 GRID_AREA_MUTABLE = ("name", "feeder_name", "transformer_name", "capacity_kw")
 STATION_MUTABLE = ("name", "address", "latitude", "longitude", "grid_area", "contact_name", "contact_phone", "notes")
 PILE_MUTABLE = (
-    "kind", "rated_power_kw", "accuracy_class", "commissioned_on", "status",
+    "kind", "rated_power_kw", "accuracy_class", "commissioned_on", "status", "public",
     "vendor", "model_name", "serial_number", "firmware_version",
 )
 TESTBOX_MUTABLE = ("model_name", "manufacturer", "certificate_no", "certificate_expires_on", "status")
@@ -89,6 +89,13 @@ def _int(value, field: str):
         raise ValidationError({field: _("Enter a whole number.")}) from None
 
 
+def _bool(value, field: str) -> bool:
+    # A JSON boolean and nothing else: 1, "yes" or null would each need a reading that every node shares.
+    if not isinstance(value, bool):
+        raise ValidationError({field: _("Must be true or false.")})
+    return value
+
+
 def _text(value, field: str) -> str:
     if value is None:
         return ""
@@ -101,6 +108,7 @@ CONVERTERS = {
     "capacity_kw": _decimal, "latitude": _decimal, "longitude": _decimal, "rated_power_kw": _decimal,
     "max_power_kw": _decimal, "commissioned_on": _date, "certificate_expires_on": _date,
     "accuracy_class": _int, "connector_id": _int, "evse_id": _int, "evse_connector_id": _int,
+    "public": _bool,
 }
 
 
@@ -216,8 +224,8 @@ def station_update(ctx, tx):
 # --- piles and connectors --------------------------------------------------------------------------
 
 PILE_FIELDS = (
-    "accuracy_class", "commissioned_on", "status", "vendor", "model_name", "serial_number", "firmware_version",
-    "connectors", "keys",
+    "accuracy_class", "commissioned_on", "status", "public", "vendor", "model_name", "serial_number",
+    "firmware_version", "connectors", "keys",
 )
 
 
@@ -232,6 +240,8 @@ def pile_register(ctx, tx):
                  "firmware_version"):
         if p.get(name) not in (None, ""):
             setattr(pile, name, _value(name, p[name]))
+    if "public" in p:  # omitted: public, the model's default
+        pile.public = _value("public", p["public"])
     pile.full_clean()
     _owner_signs(ctx, station.operator, "station")
     if pile.status == PileStatus.RETIRED:

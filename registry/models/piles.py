@@ -64,6 +64,11 @@ class Pile(FieldKeyedConstraintsMixin, models.Model):
     )
     commissioned_on = models.DateField(_("commissioning date"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=PileStatus.choices, default=PileStatus.PLANNED)
+    # Subsidy policy pays its per-kWh operating subsidy only for public piles.
+    public = models.BooleanField(
+        _("public"), default=True,
+        help_text=_("Open to any driver; a dedicated pile (a fleet depot's, a residential one) is not."),
+    )
     # Private: commercial details of the operator's fleet.
     vendor = models.CharField(_("vendor"), max_length=100, blank=True)
     model_name = models.CharField(_("model"), max_length=100, blank=True)
@@ -75,7 +80,7 @@ class Pile(FieldKeyedConstraintsMixin, models.Model):
 
     PRIVATE_FIELDS = ("vendor", "model_name", "serial_number", "firmware_version")
     LEDGER_FIELDS = (
-        "station", "code", "kind", "rated_power_kw", "accuracy_class", "commissioned_on", "status",
+        "station", "code", "kind", "rated_power_kw", "accuracy_class", "commissioned_on", "status", "public",
         "vendor", "model_name", "serial_number", "firmware_version", "height",
     )
     CONSTRAINT_FIELDS = {"registry_pile_code_ci_unique": "code"}

@@ -35,6 +35,7 @@ def pile_register(
     accuracy_class: int = AccuracyClass.CLASS_2,
     commissioned_on: date | None = None,
     status: str = PileStatus.PLANNED,
+    public: bool = True,
     vendor: str = "",
     model_name: str = "",
     serial_number: str = "",
@@ -50,8 +51,9 @@ def pile_register(
     require(actor, "add", Pile(station=station, code=code))
     payload = plain({
         "station": station, "code": code, "kind": kind, "rated_power_kw": rated_power_kw,
-        "accuracy_class": accuracy_class, "commissioned_on": commissioned_on, "status": status, "vendor": vendor,
-        "model_name": model_name, "serial_number": serial_number, "firmware_version": firmware_version,
+        "accuracy_class": accuracy_class, "commissioned_on": commissioned_on, "status": status, "public": public,
+        "vendor": vendor, "model_name": model_name, "serial_number": serial_number,
+        "firmware_version": firmware_version,
         "connectors": _items("connectors", connectors, _connector_payload),
         "keys": _items("keys", keys, key_payload),
     })
