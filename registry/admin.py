@@ -130,8 +130,8 @@ class ConnectorInline(admin.TabularInline):
 
 @admin.register(Pile)
 class PileAdmin(LedgerRecordAdmin):
-    list_display = ["code", "station", "kind", "rated_power_kw", "accuracy_class", "status", "height"]
-    list_filter = ["kind", "status", "accuracy_class", "station__operator"]
+    list_display = ["code", "station", "kind", "rated_power_kw", "accuracy_class", "status", "public", "height"]
+    list_filter = ["kind", "status", "public", "accuracy_class", "station__operator"]
     search_fields = ["code", "station__code", "station__name"]
     inlines = [ConnectorInline]
 

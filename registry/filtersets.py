@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -26,6 +27,30 @@ def _visible(model):
         return model.objects.restrict(getattr(request, "user", None))
 
     return queryset
+
+
+class YesNoField(forms.NullBooleanField):
+    """`true`, `false` or nothing (no filter). Anything else is an error, not a silently ignored
+    filter: a caller asking for `?public=yes` must not get every pile back as if it were an answer."""
+
+    default_error_messages = {"invalid": _("Must be true or false.")}
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", forms.Select(choices=[("", "---------"), ("true", _("Yes")), ("false", _("No"))]))
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+class YesNoFilter(django_filters.BooleanFilter):
+    field_class = YesNoField
 
 
 class SearchFilterSet(django_filters.FilterSet):
@@ -90,10 +115,11 @@ class PileFilterSet(SearchFilterSet):
         field_name="station__grid_area", queryset=_visible(GridArea), to_field_name="code", label=_("Grid area")
     )
     station = django_filters.ModelChoiceFilter(queryset=_visible(Station), to_field_name="code", label=_("Station"))
+    public = YesNoFilter(label=_("Public"), help_text=_("Open to any driver (true) or dedicated (false)."))
 
     class Meta:
         model = Pile
-        fields = ["operator", "grid_area", "station", "kind", "status", "accuracy_class"]
+        fields = ["operator", "grid_area", "station", "kind", "status", "accuracy_class", "public"]
 
 
 class ConnectorFilterSet(SearchFilterSet):

@@ -103,7 +103,7 @@ class PileForm(RegistryModelForm):
     class Meta:
         model = Pile
         fields = [
-            "station", "code", "kind", "rated_power_kw", "accuracy_class", "commissioned_on", "status",
+            "station", "code", "kind", "rated_power_kw", "accuracy_class", "commissioned_on", "status", "public",
             "vendor", "model_name", "serial_number", "firmware_version",
         ]
         widgets = {"commissioned_on": DateInput()}

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
+from rest_framework.utils import html
 
 from registry import access
 from registry.models import (
@@ -45,6 +48,27 @@ class RegistrySerializer(serializers.ModelSerializer):
                 for name in private:
                     data.pop(name, None)
         return data
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """true or false. DRF's own field also takes "yes", "on", 1 and "0"; the ledger's contracts take
+    only a JSON boolean, so the API refuses the rest at once. Form-encoded requests (the browsable
+    API) send the words "true" and "false", which are read as such; a field they leave out is left
+    out, not false as DRF's checkbox rule has it (a registration without it is a public pile)."""
+
+    default_error_messages = {"invalid": _("Must be true or false."), "null": _("Must be true or false.")}
+    default_empty_html = empty
+
+    def get_value(self, dictionary):
+        value = super().get_value(dictionary)
+        if html.is_html_input(dictionary) and isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        return value
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid")
 
 
 class InstitutionSerializer(serializers.ModelSerializer):
@@ -118,12 +142,17 @@ class PileSerializer(RegistrySerializer):
     operator = serializers.CharField(source="station.operator.code", read_only=True)
     connectors = ConnectorInputSerializer(many=True, required=False, write_only=True)
     keys = KeyInputSerializer(many=True, required=False, write_only=True)
+    public = StrictBooleanField(
+        required=False,
+        help_text="Open to any driver (true, the default) or dedicated, e.g. a fleet depot's or a residential "
+                  "pile (false). Only a JSON boolean.",
+    )
 
     class Meta:
         model = Pile
         fields = [
             "code", "station", "operator", "kind", "rated_power_kw", "accuracy_class", "commissioned_on", "status",
-            "vendor", "model_name", "serial_number", "firmware_version", "connectors", "keys", "height",
+            "public", "vendor", "model_name", "serial_number", "firmware_version", "connectors", "keys", "height",
         ]
         extra_kwargs = {name: {"required": False} for name in Pile.PRIVATE_FIELDS}
 

@@ -120,6 +120,8 @@ class TestPileAPI(LedgerAPIEndpointCase):
         ("a_manager", {**NEW_PILE, "code": "PILE-A8", "station": "NO-SUCH"}, 400),
         ("a_manager", {**NEW_PILE, "code": "PILE-A9", "accuracy_class": 3}, 400),
         ("a_manager", {**NEW_PILE, "code": "PILE-A10", "status": "active"}, 400),  # no commissioning date
+        ("a_manager", {**NEW_PILE, "code": "PILE-A11", "public": False}, 202),  # a dedicated pile
+        ("a_manager", {**NEW_PILE, "code": "PILE-A12", "public": "no"}, 400),  # only a JSON boolean
     ]
     update = [
         ("a_manager", "PILE-A1", {"status": "out_of_service"}, 202),
@@ -129,6 +131,8 @@ class TestPileAPI(LedgerAPIEndpointCase):
         ("b_manager", "PILE-A1", {"status": "retired"}, 403),
         ("reg_manager", "PILE-A1", {"status": "retired"}, 403),
         ("grid_manager", "PILE-A1", {"status": "retired"}, 403),
+        ("a_manager", "PILE-A1", {"public": False}, 202),
+        ("b_manager", "PILE-A1", {"public": True}, 403),
     ]
 
     def test_register_with_connectors_and_keys_in_one_go(self, world, api_client):

@@ -50,6 +50,7 @@ def test_operator_registers_a_pile_from_a_phone(world, live_server, page, tmp_pa
     page.select_option('select[name="accuracy_class"]', "1")
     page.fill('input[name="commissioned_on"]', "2025-08-01")
     page.select_option('select[name="status"]', "active")
+    assert page.is_checked('input[name="public"]')  # a new pile is public unless unticked
     page.fill('input[name="vendor"]', "PhoneVendor")
     page.click('main button[type="submit"]')
     # The form sends a transaction: its status page waits for the block, polling.
@@ -66,6 +67,7 @@ def test_operator_registers_a_pile_from_a_phone(world, live_server, page, tmp_pa
 
     assert "PhoneVendor" in page.content()
     assert Pile.objects.get(code="PILE-PHONE").station.code == "ST-A"
+    assert Pile.objects.get(code="PILE-PHONE").public is True
     # Nothing is wider than the phone's screen except inside a scrolling table wrapper.
     overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
     assert not overflow

@@ -67,7 +67,7 @@ class TestTestBoxPages(PageCase):
 PILE_FORM = {
     "station": "ST-A", "code": "PILE-A2", "kind": "dc", "rated_power_kw": "60", "accuracy_class": "1",
     "commissioned_on": "2025-05-01", "status": "active", "vendor": "V", "model_name": "M",
-    "serial_number": "S", "firmware_version": "F",
+    "serial_number": "S", "firmware_version": "F", "public": "on",
 }
 
 
