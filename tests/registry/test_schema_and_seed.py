@@ -67,3 +67,5 @@ def test_seed_demo_goes_through_the_ledger_and_is_idempotent(settings, monkeypat
     assert all(stat.S_IMODE(path.stat().st_mode) == 0o600 for path in keys)
     assert all("PRIVATE KEY" in path.read_text() for path in keys)
     assert {p.kind for p in Pile.objects.all()} == {"ac", "dc"}
+    # One dedicated pile (a fleet depot's), so the demo shows what public means for subsidies.
+    assert list(Pile.objects.filter(public=False).values_list("code", flat=True)) == ["SHA-ZJ-AC02"]

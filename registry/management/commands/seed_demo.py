@@ -2,7 +2,7 @@
 registry, sent as transactions and waited for.
 
 Run it on each node, grid first (stations need their grid areas committed):
-    GRID: 4 grid areas    OPERATOR-A: 3 stations, 6 piles with plugs and keys
+    GRID: 4 grid areas    OPERATOR-A: 3 stations, 6 piles with plugs and keys (one a dedicated depot pile)
     METROLOGY: 2 test boxes with keys    every node: admin plus its institution's staff
 (`python -m config.localnet` does this.) Idempotent: run it again and it only adds what is missing.
 Everything goes through the registry's services, the way real data arrives. Demo devices' private
@@ -56,14 +56,15 @@ STATIONS = [
      "31.223000", "121.445600", "SH-JA-NJW", "Zhang Wei", "+86 21 6248 9012"),
 ]
 
-# code, station, kind, rated kW, accuracy class, status, vendor, model
+# code, station, kind, rated kW, accuracy class, status, public, vendor, model
 PILES = [
-    ("SHA-ZJ-AC01", "SHA-ZJ-PR", "ac", "7.0", 2, "active", "TELD", "TQ-AC7"),
-    ("SHA-ZJ-AC02", "SHA-ZJ-PR", "ac", "7.0", 2, "active", "TELD", "TQ-AC7"),
-    ("SHA-ZJ-DC01", "SHA-ZJ-PR", "dc", "120.0", 1, "active", "XJ Electric", "XJ-DC120"),
-    ("SHA-XJH-DC01", "SHA-XJH-HUB", "dc", "60.0", 1, "out_of_service", "XJ Electric", "XJ-DC60"),
-    ("SHA-XJH-AC01", "SHA-XJH-HUB", "ac", "11.0", 2, "planned", "Star Charge", "SC-AC11"),
-    ("SHA-JA-DC01", "SHA-JA-TMP", "dc", "160.0", 1, "active", "Star Charge", "SC-DC160"),
+    ("SHA-ZJ-AC01", "SHA-ZJ-PR", "ac", "7.0", 2, "active", True, "TELD", "TQ-AC7"),
+    # Dedicated: the park's depot pile for a tenant company's fleet, so no operating subsidy.
+    ("SHA-ZJ-AC02", "SHA-ZJ-PR", "ac", "7.0", 2, "active", False, "TELD", "TQ-AC7"),
+    ("SHA-ZJ-DC01", "SHA-ZJ-PR", "dc", "120.0", 1, "active", True, "XJ Electric", "XJ-DC120"),
+    ("SHA-XJH-DC01", "SHA-XJH-HUB", "dc", "60.0", 1, "out_of_service", True, "XJ Electric", "XJ-DC60"),
+    ("SHA-XJH-AC01", "SHA-XJH-HUB", "ac", "11.0", 2, "planned", True, "Star Charge", "SC-AC11"),
+    ("SHA-JA-DC01", "SHA-JA-TMP", "dc", "160.0", 1, "active", True, "Star Charge", "SC-DC160"),
 ]
 
 # serial, model, manufacturer, certificate number, days until expiry
@@ -174,13 +175,13 @@ class Command(BaseCommand):
             return []
         commissioned = date(2025, 6, 1)
         sent = []
-        for index, (code, station, kind, power, accuracy, status, vendor, model) in enumerate(PILES):
+        for index, (code, station, kind, power, accuracy, status, public, vendor, model) in enumerate(PILES):
             if Pile.objects.filter(code=code).exists():
                 continue
             plugs = [(1, "gbt_ac")] if kind == "ac" else [(1, "gbt_dc"), (2, "gbt_dc")]
             sent.append(services.pile_register(
                 actor=admin, station=station, code=code, kind=kind, rated_power_kw=Decimal(power),
-                accuracy_class=accuracy, status=status,
+                accuracy_class=accuracy, status=status, public=public,
                 commissioned_on=None if status == "planned" else commissioned + timedelta(days=7 * index),
                 vendor=vendor, model_name=model, serial_number=f"{model}-{2025000 + index}",
                 firmware_version="1.6.3" if kind == "ac" else "2.4.0",
