@@ -117,7 +117,7 @@ def reported(*, user, start_day: dt.date, end_day: dt.date, pile: str = "", with
     totals, ratio and the last block height; with `with_days`, each day's report too."""
     if end_day < start_day:
         raise PeriodError("the period must end after it starts")
-    if (end_day - start_day).days >= MAX_DAYS:
+    if (end_day - start_day).days > MAX_DAYS:
         raise PeriodError(f"at most {MAX_DAYS} days at once")
     piles = visible_piles(user)
     if pile:

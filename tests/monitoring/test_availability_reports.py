@@ -349,3 +349,90 @@ def test_the_command_reports_a_given_day(day_of_events, capsys):
         call_command("availability_report", "--day", "2026-03-01", "--operator", "GRID-1")
     with pytest.raises(CommandError, match="is not over yet"):
         call_command("availability_report", "--day", "2999-01-01")
+
+
+# --- period totals --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def three_days(world):
+    """PILE-A1: 03-01 down an hour; 03-02 down two hours, one of them in a flagged outage; 03-03
+    unknown for half the day. PILE-B1: 03-01 unknown. Returns the block height of each day."""
+    flag_outage(world, local(2026, 3, 2, 10), local(2026, 3, 2, 12))
+    heights = {}
+    for day, figures in (("2026-03-01", entry()),
+                         ("2026-03-02", entry(up_seconds=79200, down_seconds=3600, excused_seconds=3600)),
+                         ("2026-03-03", entry(up_seconds=43200, down_seconds=0, unknown_seconds=43200))):
+        committed = send({"day": day, "piles": [figures]})
+        assert committed.status == "applied", committed.reason
+        heights[day] = committed.block.height
+    assert send({"day": "2026-03-01", "piles": [B1]}, institution="OP-B").status == "applied"
+    return heights
+
+
+def test_reported_totals_over_a_period(three_days, django_assert_num_queries):
+    a1, b1 = (Pile.objects.get(code=code) for code in ("PILE-A1", "PILE-B1"))
+    with django_assert_num_queries(1):
+        totals = reported_totals(piles=Pile.objects.all(), start_day=DAY, end_day=dt.date(2026, 3, 3))
+    assert totals[a1.pk] == Totals(days=3, seconds=259200, up_seconds=205200, down_seconds=7200, excused_seconds=3600,
+                                   unknown_seconds=43200)
+    # 205200 / (259200 - 3600) = 0.8028169...: six places, rounded down.
+    assert totals[a1.pk].ratio == Decimal("0.802816") and str(totals[a1.pk].ratio) == "0.802816"
+    assert totals[b1.pk] == Totals(1, 172800, 0, 0, 0, 172800) and totals[b1.pk].ratio == Decimal("0.000000")
+    # Both ends included; piles as objects or ids.
+    [(key, one_day)] = reported_totals(piles=[a1], start_day=dt.date(2026, 3, 2), end_day=dt.date(2026, 3, 2)).items()
+    assert key == a1.pk and one_day.days == 1 and one_day.ratio == Decimal("0.956521")  # 79200 / 82800
+    assert reported_totals(piles=[a1.pk], start_day=DAY, end_day=DAY)[a1.pk].ratio == Decimal("0.958333")  # 82800 / 86400
+    # No report in the period: absent, and NO_REPORT has no ratio.
+    none = reported_totals(piles=[a1.pk, b1.pk], start_day=dt.date(2026, 3, 4), end_day=dt.date(2026, 3, 31))
+    assert none == {} and none.get(a1.pk, NO_REPORT).ratio is None
+    # As the ledger stood at a block: the third day was not reported yet.
+    then = reported_totals(piles=[a1], start_day=DAY, end_day=dt.date(2026, 3, 31), height=three_days["2026-03-02"])
+    assert then[a1.pk].days == 2 and then[a1.pk].up_seconds == 82800 + 79200
+
+
+def test_a_ratio_with_nothing_to_count_is_none():
+    assert Totals(1, 86400, 0, 0, 86400, 0).ratio is None
+    assert Totals(1, 86400, 86400, 0, 0, 0).ratio == Decimal("1.000000")
+    assert Totals(3, 3, 2, 1, 0, 0).ratio == Decimal("0.666666")
+
+
+# --- pages and API --------------------------------------------------------------------------------
+
+
+def test_the_availability_api_shows_the_reported_days_to_those_who_may_see_the_pile(three_days, api_client):
+    params = {"from": local(2026, 3, 1).isoformat(), "to": local(2026, 3, 4).isoformat()}
+    body = api_client("reg_manager").get("/api/monitoring/availability/", params).json()
+    assert (body["reported"]["first_day"], body["reported"]["last_day"]) == ("2026-03-01", "2026-03-03")
+    a1, b1 = body["reported"]["piles"]
+    assert a1 == {"pile": "PILE-A1", "days": 3, "seconds": 259200, "up_seconds": 205200, "down_seconds": 7200,
+                  "excused_seconds": 3600, "unknown_seconds": 43200, "ratio": "0.802816",
+                  "height": three_days["2026-03-03"]}
+    assert b1["pile"] == "PILE-B1" and b1["ratio"] == "0.000000" and "reports" not in b1
+    # Naming a pile adds its days, each with its block.
+    [detail] = api_client("reg_manager").get("/api/monitoring/availability/", {**params, "pile": "PILE-A1"}).json()["reported"]["piles"]
+    assert [(d["day"], d["ratio"], d["height"]) for d in detail["reports"]] == [
+        ("2026-03-01", "0.958333", three_days["2026-03-01"]), ("2026-03-02", "0.956521", three_days["2026-03-02"]),
+        ("2026-03-03", "0.500000", three_days["2026-03-03"])]
+    assert detail["reports"][0]["tx_id"] == AvailabilityDay.objects.get(pile__code="PILE-A1", day=DAY).tx_id
+    # The other operator and the other area's grid company see only their own pile.
+    for username in ("b_manager", "grid2_manager"):
+        seen = api_client(username).get("/api/monitoring/availability/", params).json()["reported"]["piles"]
+        assert [p["pile"] for p in seen] == ["PILE-B1"]
+    assert [p["pile"] for p in api_client("grid_manager").get("/api/monitoring/availability/", params)
+            .json()["reported"]["piles"]] == ["PILE-A1"]
+    assert api_client(None).get("/api/monitoring/availability/", params).status_code in (401, 403)
+
+
+def test_the_availability_page_shows_the_reported_days(three_days, user_client):
+    page = user_client("a_manager").get("/monitoring/availability/", {
+        "start": "2026-03-01T00:00", "end": "2026-03-04T00:00"}).content.decode()
+    assert 'id="availability-reported"' in page and "80.28 %" in page and "PILE-B1" not in page
+    assert 'id="availability-days-PILE-A1"' not in page
+    detail = user_client("a_manager").get("/monitoring/availability/", {
+        "start": "2026-03-01T00:00", "end": "2026-03-04T00:00", "pile": "PILE-A1"}).content.decode()
+    assert 'id="availability-days-PILE-A1"' in detail and "2026-03-02" in detail and "95.65 %" in detail
+    assert f"<td title=\"Transaction {AvailabilityDay.objects.get(day=DAY, pile__code='PILE-A1').tx_id}\">{three_days['2026-03-01']}</td>" in detail
+    other = user_client("b_manager").get("/monitoring/availability/", {
+        "start": "2026-03-01T00:00", "end": "2026-03-04T00:00", "pile": "PILE-A1"}).content.decode()
+    assert "availability-days-PILE-A1" not in other and "80.28" not in other
