@@ -436,3 +436,31 @@ def test_the_availability_page_shows_the_reported_days(three_days, user_client):
     other = user_client("b_manager").get("/monitoring/availability/", {
         "start": "2026-03-01T00:00", "end": "2026-03-04T00:00", "pile": "PILE-A1"}).content.decode()
     assert "availability-days-PILE-A1" not in other and "80.28" not in other
+
+
+def test_the_contract_reads_in_bulk_whatever_the_number_of_piles(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from registry import services as registry_services
+
+    admin = User.objects.get(username="admin")
+    for n in range(2, 6):
+        registry_services.pile_register(
+            actor=admin, station="ST-A", code=f"PILE-A{n}", kind="ac", rated_power_kw=Decimal("7"), accuracy_class=2,
+            status="active", commissioned_on=dt.date(2025, 1, 1), connectors=[{"connector_id": 1, "standard": "gbt_ac"}],
+        )
+    commit_pending()
+
+    def reads(day: str, codes: list[str]) -> int:
+        node_submit(type=REPORT, payload={"day": day, "piles": [entry(pile=code) for code in codes]}, institution="OP-A", check=False)
+        with CaptureQueriesContext(connection) as captured:
+            commit_pending()
+        tables = ("registry_pile", "registry_connector", "monitoring_availabilityday", "monitoring_gridoutage")
+        return sum(1 for q in captured.captured_queries
+                   if q["sql"].lstrip().upper().startswith("SELECT") and any(f'FROM "{t}"' in q["sql"] for t in tables))
+
+    one = reads("2026-03-01", ["PILE-A1"])
+    five = reads("2026-03-02", [f"PILE-A{n}" for n in range(1, 6)])
+    assert AvailabilityDay.objects.count() == 6
+    assert one == five == 4
