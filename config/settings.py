@@ -202,6 +202,8 @@ CELERY_BEAT_SCHEDULE = {
     "monitoring-area-load": {"task": "monitoring.area_load", "schedule": 60.0},
     "monitoring-overdue": {"task": "monitoring.overdue", "schedule": 300.0},
     "monitoring-retention": {"task": "monitoring.retention", "schedule": 3600.0},
+    # Reports only days not yet reported: hourly catches yesterday soon after midnight.
+    "monitoring-report-availability": {"task": "monitoring.report_availability", "schedule": 3600.0},
 }
 CELERY_TIMEZONE = "UTC"
 

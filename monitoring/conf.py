@@ -55,3 +55,13 @@ def ingest_max_samples() -> int:
 
 def default_area_threshold_percent() -> Decimal:
     return Decimal(str(get("AREA_LOAD_THRESHOLD_PERCENT", "90")))
+
+
+def availability_catch_up_days() -> int:
+    """Days back (from yesterday) that task monitoring.report_availability reports if not yet done."""
+    return int(get("AVAILABILITY_CATCH_UP_DAYS", 7))
+
+
+def availability_delay_s() -> int:
+    """Seconds a day must have been over before the task reports it (late status messages)."""
+    return int(get("AVAILABILITY_DELAY_S", 900))

@@ -55,6 +55,25 @@ def overdue() -> int:
     return len(alert_overdue())
 
 
+@shared_task(name="monitoring.report_availability", ignore_result=True)
+def report_availability(day: str | None = None) -> int:
+    """Commit the daily availability reports: of `day` ("YYYY-MM-DD"), or of yesterday and the few
+    days before it not yet reported (beat, e.g. hourly). Idempotent: piles already reported, or in a
+    report still waiting for its block, are skipped. Returns the number of piles submitted."""
+    from ledger.runtime import node
+    from monitoring import days
+    from monitoring.services.availability import availability_report_day, report_due_days
+
+    if not node.configured():
+        return 0
+    if day is not None:
+        parsed = days.parse_day(day)
+        if parsed is None:
+            raise ValueError(f"day must be YYYY-MM-DD, not {day!r}")
+        return availability_report_day(day=parsed).piles
+    return sum(report.piles for report in report_due_days())
+
+
 @shared_task(name="monitoring.deliver_webhook", bind=True, ignore_result=True, max_retries=None, acks_late=True)
 def deliver_webhook(self, delivery_id: int) -> None:
     from monitoring.services.webhooks import DeliveryFailed, attempt

@@ -4,6 +4,7 @@ load per grid area."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -83,16 +84,36 @@ def _period(request):
     return form, start, end
 
 
+HOUR = Decimal(3600)
+
+
+def _for_page(row: dict) -> dict:
+    """Connector-seconds as hours with one decimal, the ratio as a percentage with two."""
+    hours = {name: (Decimal(row[name]) / HOUR).quantize(Decimal("0.1"))
+             for name in ("up_seconds", "down_seconds", "excused_seconds", "unknown_seconds")}
+    percent = None if row["ratio"] is None else (row["ratio"] * 100).quantize(Decimal("0.01"))
+    return {**row, "hours": hours, "percent": percent}
+
+
 @login_required
 def availability(request):
     form, start, end = _period(request)
-    rows, error = [], ""
+    pile = form.cleaned_data.get("pile", "") if form.is_bound and form.is_valid() else ""
+    rows, reported, error = [], [], ""
+    first_day, last_day = availability_selectors.period_days(start, end) if end > start else (None, None)
     try:
-        rows = availability_selectors.availability(user=request.user, start=start, end=end,
-                                                   pile=form.cleaned_data.get("pile", "") if form.is_bound and form.is_valid() else "")
+        rows = availability_selectors.availability(user=request.user, start=start, end=end, pile=pile)
+        reported = availability_selectors.reported(user=request.user, start_day=first_day, end_day=last_day, pile=pile,
+                                                   with_days=bool(pile))
     except availability_selectors.PeriodError as exc:
         error = str(exc)
-    return render(request, "monitoring/availability.html", {"form": form, "rows": rows, "start": start, "end": end, "error": error})
+    for entry in reported:
+        entry.update(_for_page(entry))
+        entry["reports"] = [_for_page(day) for day in entry.get("reports", [])]
+    return render(request, "monitoring/availability.html", {
+        "form": form, "rows": rows, "start": start, "end": end, "error": error, "reported": reported,
+        "first_day": first_day, "last_day": last_day, "pile": pile,
+    })
 
 
 @login_required

@@ -259,15 +259,24 @@ class WorkOrderDetailView(MonitoringView):
 
 
 class AvailabilityView(MonitoringView):
-    @extend_schema(summary="Availability per connector and period", parameters=[OpenApiParameter("from", OpenApiTypes.DATETIME), OpenApiParameter("to", OpenApiTypes.DATETIME), OpenApiParameter("pile", str)], responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(summary="Availability per connector and period (telemetry), and per pile as reported on the ledger day by day", parameters=[OpenApiParameter("from", OpenApiTypes.DATETIME), OpenApiParameter("to", OpenApiTypes.DATETIME), OpenApiParameter("pile", str)], responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         end = _time(request, "to", timezone.now())
         start = _time(request, "from", end - dt.timedelta(days=30))
+        pile = request.query_params.get("pile", "")
         try:
-            rows = availability.availability(user=request.user, start=start, end=end, pile=request.query_params.get("pile", ""))
+            rows = availability.availability(user=request.user, start=start, end=end, pile=pile)
+            first_day, last_day = availability.period_days(start, end)
+            reported = availability.reported(user=request.user, start_day=first_day, end_day=last_day, pile=pile,
+                                             with_days=bool(pile))
         except availability.PeriodError as exc:
             raise exceptions.ValidationError({"period": [str(exc)]}) from None
-        return Response({"from": start, "to": end, "results": rows})
+        for entry in reported:
+            entry["ratio"] = None if entry["ratio"] is None else str(entry["ratio"])
+            for day in entry.get("reports", []):
+                day["ratio"] = None if day["ratio"] is None else str(day["ratio"])
+        return Response({"from": start, "to": end, "results": rows,
+                         "reported": {"first_day": first_day, "last_day": last_day, "piles": reported}})
 
 
 class AreaLoadView(MonitoringView):

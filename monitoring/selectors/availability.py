@@ -1,12 +1,22 @@
-"""Availability per connector and period, from this node's status history and the flagged outages."""
+"""Availability: per connector and period from this node's status history and the flagged outages
+(telemetry, node-local), and per pile and day from the reports committed on the ledger.
+
+`reported_totals` is what a subsidy claim is judged by: one aggregate query over ledger-owned rows,
+no wall clock, no floats, so a contract may call it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
 
-from monitoring.access import visible_piles
+from django.db.models import Count, Max, Sum
+
+from monitoring import days as local_days
+from monitoring.access import restrict, visible_piles
 from monitoring.availability import compute
-from monitoring.models import GridOutage, StatusEvent
+from monitoring.models import AvailabilityDay, GridOutage, StatusEvent
 from registry.models import Connector
 
 MAX_DAYS = 400
@@ -43,3 +53,93 @@ def availability(*, user, start: dt.datetime, end: dt.datetime, pile: str = "") 
             "outages": [{"starts_at": a, "ends_at": b} for a, b in outages],
         })
     return rows
+
+
+RATIO_PLACES = 6
+
+
+def ratio(*, up: int, seconds: int, excused: int) -> Decimal | None:
+    """up / (seconds - excused) with 6 decimal places, rounded down, so that a ratio never reaches a
+    minimum it falls short of; None when no second is counted. Integers only: the same on every node."""
+    counted = seconds - excused
+    if counted <= 0:
+        return None
+    return Decimal(up * 10**RATIO_PLACES // counted).scaleb(-RATIO_PLACES)
+
+
+@dataclass(frozen=True)
+class Totals:
+    """A pile's reported days in a period, summed (connector-seconds)."""
+
+    days: int
+    seconds: int
+    up_seconds: int
+    down_seconds: int
+    excused_seconds: int
+    unknown_seconds: int
+
+    @property
+    def ratio(self) -> Decimal | None:
+        return ratio(up=self.up_seconds, seconds=self.seconds, excused=self.excused_seconds)
+
+
+NO_REPORT = Totals(0, 0, 0, 0, 0, 0)
+SUMMED = ("seconds", "up_seconds", "down_seconds", "excused_seconds", "unknown_seconds")
+
+
+def _sums(rows, key: str, **extra):
+    return (rows.order_by(key).values(key)
+            .annotate(n=Count("id"), **{f"sum_{name}": Sum(name) for name in SUMMED}, **extra))
+
+
+def _totals(row) -> Totals:
+    return Totals(row["n"], *(int(row[f"sum_{name}"]) for name in SUMMED))
+
+
+def reported_totals(*, piles, start_day: dt.date, end_day: dt.date, height: int | None = None) -> dict[int, Totals]:
+    """Per pile id: the reported days from `start_day` to `end_day`, both included, summed. `piles`:
+    Pile objects, their ids or a queryset of them. A pile without any report in the period is absent
+    (`.get(pile_id, NO_REPORT)`, whose ratio is None). With `height`, only reports committed up to
+    that block count. One query (SUM ... GROUP BY pile); deterministic, so a contract may call it."""
+    rows = AvailabilityDay.objects.filter(pile__in=piles, day__gte=start_day, day__lte=end_day)
+    if height is not None:
+        rows = rows.filter(height__lte=height)
+    return {row["pile_id"]: _totals(row) for row in _sums(rows, "pile_id")}
+
+
+def period_days(start: dt.datetime, end: dt.datetime) -> tuple[dt.date, dt.date]:
+    """The local days a period [start, end) touches, first and last."""
+    return local_days.local_day(start), local_days.local_day(end - dt.timedelta(microseconds=1))
+
+
+def reported(*, user, start_day: dt.date, end_day: dt.date, pile: str = "", with_days: bool = False) -> list[dict]:
+    """The reports on the ledger of the piles the user may see, per pile (by code): the period's
+    totals, ratio and the last block height; with `with_days`, each day's report too."""
+    if end_day < start_day:
+        raise PeriodError("the period must end after it starts")
+    if (end_day - start_day).days > MAX_DAYS:
+        raise PeriodError(f"at most {MAX_DAYS} days at once")
+    piles = visible_piles(user)
+    if pile:
+        piles = piles.filter(code__iexact=pile)
+    rows = restrict(AvailabilityDay.objects.filter(pile__in=piles, day__gte=start_day, day__lte=end_day), user)
+    result = []
+    for row in _sums(rows, "pile__code", height=Max("height")):
+        total = _totals(row)
+        result.append({"pile": row["pile__code"], "days": total.days, **{name: getattr(total, name) for name in SUMMED},
+                       "ratio": total.ratio, "height": row["height"]})
+    if with_days:
+        by_pile: dict[str, list] = {}
+        for report in rows.select_related("pile").order_by("pile__code", "day"):
+            by_pile.setdefault(report.pile.code, []).append(day_row(report))
+        for entry in result:
+            entry["reports"] = by_pile.get(entry["pile"], [])
+    return result
+
+
+def day_row(report: AvailabilityDay) -> dict:
+    return {
+        "day": report.day, "connectors": report.connectors, **{name: getattr(report, name) for name in SUMMED},
+        "ratio": report.ratio, "events": report.events, "root": report.root, "reported_by": report.reported_by,
+        "height": report.height, "tx_id": report.tx_id,
+    }
