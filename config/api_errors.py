@@ -2,6 +2,7 @@
 
 from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -9,7 +10,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 class NotConfigured(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "not_configured"
-    default_detail = "This node is not part of a consortium yet."
+    default_detail = _("This node is not part of a consortium yet.")
 
 
 def exception_handler(exc, context):

@@ -193,6 +193,8 @@ def test_export_and_close_jobs_belong_to_their_user(statement, api_client):
     grid = api_client("grid_manager")
     assert error(grid.post(close_areas, {"period": "March"}, format="json"), 400)["fields"] == {
         "period": ["Give a period as YYYY-MM."]}
+    chinese = grid.post(close_areas, {"period": "March"}, format="json", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert error(chinese, 400)["fields"] == {"period": ["请按 YYYY-MM 格式填写结算周期。"]}
     response = grid.post(close_areas, {"period": "2030-04"}, format="json")
     assert response.status_code == 202 and response.json()["kind"] == "close" and response.json()["total"] == 1
     assert sorted(JobProgress.objects.values_list("kind", flat=True)) == ["close", "export-csv", "export-pdf"]
