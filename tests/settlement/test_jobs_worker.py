@@ -76,6 +76,13 @@ def test_close_areas_and_export_jobs_run_on_a_worker(node_url, world):
     grid, operator, other = token("grid_manager"), token("a_manager"), token("b_manager")
     api = f"{node_url}/api/settlement"
 
+    # A period not over on the ledger: every area refused, the job failed and says why; nothing submitted.
+    started = requests.post(f"{api}/jobs/close-areas/", json={"period": "2030-04"}, headers=grid, timeout=10)
+    job = finished(f"{node_url}{started.json()['url']}", grid)
+    assert (job["state"], job["done"], job["detail"]) == (
+        "failed", 1, "AREA-1: period: the period 2030-04 is not over yet on the ledger"), job
+    assert not Submission.objects.filter(type="settlement.period_close").exists()
+
     # Closing every area of the grid company (AREA-1) as a job: the worker submits the period_close.
     started = requests.post(f"{api}/jobs/close-areas/", json={"period": "2030-03"}, headers=grid, timeout=10)
     assert started.status_code == 202, started.text
