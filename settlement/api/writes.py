@@ -47,7 +47,6 @@ def statements_url(**query) -> str:
 # POST: `input_class` validates the body, `submit` calls the service, 202 with the transaction.
 # (Comments, not docstrings, on these bases: a view's docstring becomes its description in the schema.)
 class WriteView(AuthChallengeMixin, APIView):
-
     input_class = None
 
     def input_context(self) -> dict:
