@@ -7,9 +7,11 @@ import datetime as dt
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext as _
 
 from ledger.chain import sealed
 from ledger.models import Block
+from ledger.runtime import node
 from ledger.services import node_submit
 from registry.access import is_manager, member_institution
 from registry.models import GridArea, Station
@@ -67,6 +69,8 @@ def terms_publish(actor, *, area: str, operator: str, valid_from: dt.date, terms
         raise ValidationError({"area": f"no grid area {area}"})
     if institution.code not in (area_row.owner.code, operator):
         raise PermissionDenied("only a party may publish terms")
+    if node.role_of(operator) != "operator":  # sealing needs the operator's published key
+        raise ValidationError({"operator": _("%(code)s is not an operator of the consortium.") % {"code": operator}})
     section = seal_terms(terms, operator=operator, grid=area_row.owner.code, regulators=regulators())
     return node_submit(type="settlement.terms_publish", submitted_by=actor, institution=institution.code,
                        payload={"area": area_row.code, "operator": operator, "valid_from": valid_from.isoformat(),
@@ -76,8 +80,12 @@ def terms_publish(actor, *, area: str, operator: str, valid_from: dt.date, terms
 def area_meter_report(actor, *, area: str, period: str, energy_wh: int):
     institution = _acting(actor, {"grid"})
     area_row = _own_area(institution, area)
+    try:
+        period = check_period(period)
+    except TariffError as exc:
+        raise ValidationError({"period": str(exc)}) from exc
     return node_submit(type="settlement.area_meter_report", submitted_by=actor, institution=institution.code,
-                       payload={"area": area_row.code, "period": check_period(period), "energy_wh": int(energy_wh)})
+                       payload={"area": area_row.code, "period": period, "energy_wh": int(energy_wh)})
 
 
 def period_close(actor, *, area: str, period: str, check: bool = True):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 
 from celery import shared_task
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from ledger.execution import validation_reason
 from settlement.models import JobProgress
 
 
@@ -42,6 +44,8 @@ def close_areas(job_uid: str, user_id: int, period: str, areas: list[str]) -> No
     for n, area in enumerate(areas, start=1):
         try:
             period_close(user, area=area, period=period)
+        except ValidationError as exc:  # as the page and the API say it: "period: the period ... is not over yet"
+            failures.append(f"{area}: {validation_reason(exc)}")
         except Exception as exc:  # one area's refusal must not stop the others; it is reported
             failures.append(f"{area}: {exc}")
         _update(job_uid, done=n)

@@ -1,12 +1,14 @@
-"""Reads of tariffs and statements: a statement is its two parties' and the regulator's."""
+"""Reads of tariffs, statements and jobs: a statement is its two parties' and the regulator's; a job
+is its user's."""
 
 from __future__ import annotations
 
 from django.db.models import Q
 
-from registry.access import is_platform_admin, member_institution
+from registry.access import is_manager, is_platform_admin, member_institution
+from registry.models import GridArea, Station
 from registry.roles import InstitutionRole
-from settlement.models import Statement, Tariff
+from settlement.models import JobProgress, Statement, Tariff
 
 
 def statements_for(user):
@@ -19,6 +21,25 @@ def statements_for(user):
     if institution.role == InstitutionRole.REGULATOR:
         return qs
     return qs.filter(Q(operator=institution) | Q(grid=institution))
+
+
+def closable_areas(user) -> list[str]:
+    """The areas a manager may close: a grid company's own areas, an operator's areas with its piles."""
+    institution = member_institution(user)
+    if institution is None or not is_manager(user):
+        return []
+    if institution.role == InstitutionRole.GRID:
+        return list(GridArea.objects.filter(owner=institution).order_by("code").values_list("code", flat=True))
+    if institution.role == InstitutionRole.OPERATOR:
+        return sorted(set(Station.objects.filter(operator=institution).values_list("grid_area__code", flat=True)))
+    return []
+
+
+def jobs_for(user):
+    """A job (and its file) is only for the user who started it."""
+    if user is None or not user.is_authenticated:
+        return JobProgress.objects.none()
+    return JobProgress.objects.filter(user=user)
 
 
 def tariffs_for(user):

@@ -12,10 +12,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from registry.access import is_manager, member_institution
-from registry.models import GridArea, Station
 from settlement import billing, jobs
 from settlement.models import JobProgress
-from settlement.selectors_billing import statement_view, statements_for, tariffs_for
+from settlement.selectors_billing import closable_areas, jobs_for, statement_view, statements_for, tariffs_for
 
 
 class CloseForm(forms.Form):
@@ -31,20 +30,9 @@ class CorrectForm(forms.Form):
     reason = forms.CharField(label=gettext_lazy("Reason for the correction"), max_length=300)
 
 
-def _closable_areas(user) -> list[str]:
-    institution = member_institution(user)
-    if institution is None or not is_manager(user):
-        return []
-    if institution.role == "grid":
-        return list(GridArea.objects.filter(owner=institution).order_by("code").values_list("code", flat=True))
-    if institution.role == "operator":
-        return sorted(set(Station.objects.filter(operator=institution).values_list("grid_area__code", flat=True)))
-    return []
-
-
 @login_required
 def statement_list(request):
-    areas = _closable_areas(request.user)
+    areas = closable_areas(request.user)
     form = CloseForm(request.POST or None) if areas else None
     if request.method == "POST":
         if form is None:
@@ -127,7 +115,7 @@ def publish(request):
     institution = member_institution(request.user)
     if institution is None or not is_manager(request.user) or institution.role not in ("grid", "operator"):
         raise PermissionDenied
-    own = [(a, a) for a in _closable_areas(request.user)]
+    own = [(a, a) for a in closable_areas(request.user)]
     kind = request.POST.get("form") if request.method == "POST" else None
     grid = institution.role == "grid"
     tariff = TariffForm(request.POST if kind == "tariff" else None, prefix="tariff") if grid else None
@@ -165,10 +153,7 @@ def publish(request):
 
 
 def _job(request, uid) -> JobProgress:
-    job = get_object_or_404(JobProgress, uid=uid)
-    if job.user_id != request.user.pk:
-        raise Http404
-    return job
+    return get_object_or_404(jobs_for(request.user), uid=uid)
 
 
 @login_required

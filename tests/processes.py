@@ -35,6 +35,18 @@ def node_env(**overrides: str | None) -> dict[str, str]:
     return env
 
 
+def shared_database_url() -> str:
+    """The test database of this process, as a URL another process of the node can use (with
+    transactional tests, so that what the test writes is committed where that process sees it)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 def manage(*args: str, env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", *args],

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.processes import ROOT, asgi_server, celery_worker, free_port, manage, node_env, stop, wait_for
+from tests.processes import (
+    ROOT, asgi_server, celery_worker, free_port, manage, node_env, shared_database_url, stop, wait_for,
+)
 
 PRODUCTION_SECRET = "k3y-" + "".join(chr(97 + (i * 7) % 26) for i in range(60))
 
@@ -68,24 +70,13 @@ def _health(url, expect):
     return response.json() if response.status_code == expect else None
 
 
-def _test_database_url() -> str:
-    """The test database of this process, as a URL another process of the node can use."""
-    from django.db import connection
-
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
 def test_healthz_follows_the_worker_of_this_node(tmp_path):
     """On whatever services the suite runs on (PostgreSQL and Redis in CI): a node's /healthz is 200
     while one of its workers runs and 503 once it stopped, whatever other nodes' workers do."""
     node = f"hz{os.getpid()}"
-    env = node_env(PILECHAIN_NODE=node, DATABASE_URL=_test_database_url())
+    env = node_env(PILECHAIN_NODE=node, DATABASE_URL=shared_database_url())
     port = free_port()
     url = f"http://127.0.0.1:{port}/healthz"
     try:

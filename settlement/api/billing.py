@@ -1,14 +1,19 @@
-"""REST API for statements: list, detail with items and this node's money, CSV export; tariffs."""
+"""REST API reads of statements: list, detail with items and this node's money, CSV export; the
+tariff serializer (the tariff list is in writes.py, with publishing)."""
 
 from django.http import Http404, HttpResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api_auth import AuthChallengeMixin
+from config.api_schema import errors
 from settlement import exports
 from settlement.models import Statement, StatementItem, StatementStep, Tariff
-from settlement.selectors_billing import statement_view, statements_for, tariffs_for
+from settlement.selectors_billing import statement_view, statements_for
 
 
 class TariffSerializer(serializers.ModelSerializer):
@@ -46,19 +51,34 @@ class StepSerializer(serializers.ModelSerializer):
         fields = ["action", "institution", "detail", "height", "tx_id"]
 
 
-class TariffListView(APIView):
-    @extend_schema(responses=TariffSerializer(many=True))
-    def get(self, request):
-        return Response(TariffSerializer(tariffs_for(request.user)[:500], many=True).data)
+# A view that answers with a file DRF does not render: a client asking for that file's type
+# (Accept: application/pdf) must not get a 406; errors still come out as JSON, the first renderer.
+class FileView(AuthChallengeMixin, APIView):
+    def perform_content_negotiation(self, request, force=False):
+        return super().perform_content_negotiation(request, force=True)
 
 
-class StatementListView(APIView):
-    @extend_schema(responses=StatementSerializer(many=True))
+STATEMENT_FILTERS = {"period": "period", "status": "status", "area": "area__code__iexact",
+                     "operator": "operator__code__iexact", "corrects": "corrects__uid"}
+
+
+class StatementListView(AuthChallengeMixin, APIView):
+    @extend_schema(parameters=[
+        OpenApiParameter("period", str, description="YYYY-MM"), OpenApiParameter("status", str),
+        OpenApiParameter("area", str, description="grid area code"), OpenApiParameter("operator", str),
+        OpenApiParameter("corrects", OpenApiTypes.UUID, description="the corrections of this statement"),
+    ], responses=StatementSerializer(many=True))
     def get(self, request):
         qs = statements_for(request.user)
-        for key in ("period", "status"):
-            if request.query_params.get(key):
-                qs = qs.filter(**{key: request.query_params[key]})
+        for key, lookup in STATEMENT_FILTERS.items():
+            value = request.query_params.get(key)
+            if value and key == "corrects":
+                try:
+                    value = serializers.UUIDField().run_validation(value)
+                except ValidationError as exc:
+                    raise ValidationError({key: exc.detail}) from exc
+            if value:
+                qs = qs.filter(**{lookup: value})
         return Response(StatementSerializer(qs[:200], many=True).data)
 
 
@@ -69,8 +89,8 @@ def _statement(request, uid):
     return statement
 
 
-class StatementDetailView(APIView):
-    @extend_schema(responses=StatementSerializer)
+class StatementDetailView(AuthChallengeMixin, APIView):
+    @extend_schema(responses={200: StatementSerializer, **errors(401, 404)})
     def get(self, request, uid):
         view = statement_view(request.user, _statement(request, uid))
         money = view["money"]
@@ -85,8 +105,9 @@ class StatementDetailView(APIView):
         })
 
 
-class StatementCsvView(APIView):
-    @extend_schema(responses={200: None})
+class StatementCsvView(FileView):
+    @extend_schema(summary="The statement as CSV, at once (exports/ makes it as a job)",
+                   responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY), **errors(401, 404)})
     def get(self, request, uid):
         view = statement_view(request.user, _statement(request, uid))
         data = exports.statement_csv(view["statement"], view["items"], view["money"] if view["complete"] else None)

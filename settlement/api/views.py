@@ -4,6 +4,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api_auth import AuthChallengeMixin
 from settlement.models import ChargingSession
 from settlement.selectors import sessions_for
 
@@ -19,7 +20,7 @@ class SessionSerializer(serializers.ModelSerializer):
                   "closed_tx", "closed_height", "settleable"]
 
 
-class SessionListView(APIView):
+class SessionListView(AuthChallengeMixin, APIView):
     @extend_schema(responses=SessionSerializer(many=True))
     def get(self, request):
         qs = sessions_for(request.user)
@@ -30,7 +31,7 @@ class SessionListView(APIView):
         return Response(SessionSerializer(qs[:200], many=True).data)
 
 
-class SessionDetailView(APIView):
+class SessionDetailView(AuthChallengeMixin, APIView):
     @extend_schema(responses=SessionSerializer)
     def get(self, request, uid):
         return Response(SessionSerializer(get_object_or_404(sessions_for(request.user), uid=uid)).data)

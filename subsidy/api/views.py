@@ -1,10 +1,19 @@
-from django.core.exceptions import ValidationError
+"""Subsidy API: policies and claims (read); claiming and deciding (write). Writes answer 202 with the
+transaction to follow (ledger.api.accepted); the services' refusals come out in the API's one error
+body (config.api_errors), like every other write of the API."""
+
+from urllib.parse import urlencode
+
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api_auth import AuthChallengeMixin
+from config.api_schema import accepted_responses, errors
+from ledger.api import accepted
 from subsidy import selectors, services
 from subsidy.models import Claim, ClaimLine, ClaimStep, Policy
 
@@ -57,42 +66,34 @@ class DecisionSerializer(serializers.Serializer):
     payment_due_on = serializers.DateField(required=False, allow_null=True, default=None)
 
 
-def _submitted(submission):
-    return Response({"tx_id": submission.tx_id, "status": "pending"}, status=status.HTTP_202_ACCEPTED)
-
-
-def _invalid(exc: ValidationError):
-    body = exc.message_dict if hasattr(exc, "error_dict") else {"detail": " ".join(exc.messages)}
-    return Response(body, status=status.HTTP_400_BAD_REQUEST)
-
-
-class PolicyListView(APIView):
+class PolicyListView(AuthChallengeMixin, APIView):
     @extend_schema(responses=PolicySerializer(many=True))
     def get(self, request):
         return Response(PolicySerializer(selectors.policies_for(request.user), many=True).data)
 
 
-class ClaimListView(APIView):
-    @extend_schema(responses=ClaimSerializer(many=True))
+class ClaimListView(AuthChallengeMixin, APIView):
+    @extend_schema(parameters=[OpenApiParameter("period", str, description="YYYY-MM")],
+                   responses=ClaimSerializer(many=True))
     def get(self, request):
         qs = selectors.claims_for(request.user)
         if request.query_params.get("period"):
             qs = qs.filter(period=request.query_params["period"])
         return Response(ClaimSerializer(qs[:200], many=True).data)
 
-    @extend_schema(request=ClaimCreateSerializer, responses={202: None})
+    @extend_schema(summary="Claim for a period, for every (or the named) piles of the caller's operator",
+                   request=ClaimCreateSerializer, responses=accepted_responses(400, 401, 403))
     def post(self, request):
         data = ClaimCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            return _submitted(services.claim_submit(request.user, period=data.validated_data["period"],
-                                                    piles=data.validated_data.get("piles")))
-        except ValidationError as exc:
-            return _invalid(exc)
+        period = data.validated_data["period"]
+        submission = services.claim_submit(request.user, period=period, piles=data.validated_data.get("piles"))
+        # The claim's id derives from the transaction: it will be in the period's list once committed.
+        return accepted(submission, object_url=f"{reverse('subsidy-claim-list')}?{urlencode({'period': period})}")
 
 
-class ClaimDetailView(APIView):
-    @extend_schema(responses=ClaimSerializer)
+class ClaimDetailView(AuthChallengeMixin, APIView):
+    @extend_schema(responses={200: ClaimSerializer, **errors(401, 404)})
     def get(self, request, uid):
         detail = selectors.claim_detail(request.user, uid)
         if detail is None:
@@ -102,14 +103,13 @@ class ClaimDetailView(APIView):
                          "trail": StepSerializer(detail["steps"], many=True).data})
 
 
-class ClaimDecisionView(APIView):
-    @extend_schema(request=DecisionSerializer, responses={202: None})
+class ClaimDecisionView(AuthChallengeMixin, APIView):
+    @extend_schema(summary="Approve or reject a claim's pending lines (the regulator's managers)",
+                   request=DecisionSerializer, responses=accepted_responses(400, 401, 403, 404))
     def post(self, request, uid):
         if selectors.claim_detail(request.user, uid) is None:
             raise Http404
         data = DecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            return _submitted(services.claim_decide(request.user, claim=str(uid), **data.validated_data))
-        except ValidationError as exc:
-            return _invalid(exc)
+        submission = services.claim_decide(request.user, claim=str(uid), **data.validated_data)
+        return accepted(submission, object_url=reverse("subsidy-claim-detail", kwargs={"uid": uid}))

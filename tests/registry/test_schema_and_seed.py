@@ -32,6 +32,18 @@ def test_schema_endpoint_and_validation(api_client, consortium):
                  "/api/test-boxes/", "/api/device-keys/", "/api/device-keys/{fingerprint}/revoke/",
                  "/api/institutions/"):
         assert path in schema["paths"], path
+    writes = {"/api/settlement/tariffs/", "/api/settlement/service-fees/", "/api/settlement/terms/",
+              "/api/settlement/area-meters/", "/api/settlement/closings/",
+              "/api/settlement/statements/{uid}/confirm/", "/api/settlement/statements/{uid}/dispute/",
+              "/api/settlement/statements/{uid}/correct/", "/api/subsidy/claims/", "/api/subsidy/claims/{uid}/decision/"}
+    for path in writes:  # documented with the 202 of ledger.api.accepted and the one error body
+        responses = schema["paths"][path]["post"]["responses"]
+        assert responses["202"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Accepted"}
+        assert responses["400"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    for path in ("/api/settlement/statements/{uid}/exports/", "/api/settlement/jobs/close-areas/"):
+        assert schema["paths"][path]["post"]["responses"]["202"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/Job"}
+    assert "/api/settlement/jobs/{uid}/download/" in schema["paths"]
     assert "apiToken" in schema["components"]["securitySchemes"]
 
 

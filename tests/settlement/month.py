@@ -102,3 +102,24 @@ class Month:
         s["month_end"] = self.session("PILE-A1", local(2030, 3, 31, 23), local(2030, 4, 1, 1), 4000)
         s["never_online"] = self.session("PILE-B1", local(2030, 3, 10, 10), local(2030, 3, 10, 11), 50000)
         return s
+
+
+def ready_to_close(world) -> Month:
+    """A small March 2030: AREA-1 has a tariff from January; PILE-A1 (verified in February) charges
+    three times, the last across the month's end, so the ledger's time is in April and March can be
+    closed. Counted: flat 3000 + 1000 + 2000 Wh, peak 3000 Wh; April valley 2000 Wh."""
+    import datetime as dt
+
+    from settlement import billing
+    from tests.settlement.test_tariffs import PRICES, WINDOWS
+
+    billing.tariff_publish(world.users["grid_manager"], area="AREA-1", valid_from=dt.date(2030, 1, 1),
+                           windows=WINDOWS, prices=PRICES)
+    commit_pending(at=local(2030, 1, 2))
+    m = Month(world)
+    m.prepare()
+    m.online("PILE-A1")
+    m.session("PILE-A1", local(2030, 3, 2, 9, 30), local(2030, 3, 2, 10, 30), 6000)
+    m.session("PILE-A1", local(2030, 3, 21, 8), local(2030, 3, 21, 9), 1000)
+    m.session("PILE-A1", local(2030, 3, 31, 23), local(2030, 4, 1, 1), 4000)
+    return m

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from ledger.models import Submission
 from subsidy.models import Claim
 from tests.settlement.month import local
 from tests.subsidy.test_claims import POLICY, publish
@@ -27,12 +28,21 @@ def claim(world):
 
 
 def test_claim_flow_through_pages_and_api(claim, world, user_client, api_client):
-    assert api_client("reg_manager").post("/api/subsidy/claims/", {"period": "2030-03"}, format="json").status_code == 403
+    refused = api_client("reg_manager").post("/api/subsidy/claims/", {"period": "2030-03"}, format="json")
+    assert refused.status_code == 403 and refused.json()["error"]["detail"] == (
+        "only a manager of a operator institution may do this")
     bad = api_client("a_manager").post("/api/subsidy/claims/", {"period": "March"}, format="json")
-    assert bad.status_code == 400
+    assert bad.status_code == 400 and list(bad.json()["error"]["fields"]) == ["period"]
+    early = api_client("a_manager").post("/api/subsidy/claims/", {"period": "2030-05"}, format="json")
+    assert early.status_code == 400 and early.json()["error"]["fields"] == {
+        "period": ["the period 2030-05 is not over yet on the ledger"]}
+    assert not Submission.objects.filter(type="subsidy.claim_submit").exists()
     response = user_client("a_manager").post("/subsidy/", {"period": "2030-03"})
     assert response.status_code == 302, response.content.decode()[-3000:]
     block = commit_pending(at=local(2030, 4, 2))
+    # Through the API, a second claim for the same pile and period is refused, keyed by field.
+    again = api_client("a_manager").post("/api/subsidy/claims/", {"period": "2030-03"}, format="json")
+    assert again.status_code == 400 and "a second claim" in again.json()["error"]["fields"]["piles"][0]
     claim = Claim.objects.get()
     assert str(claim.eligible_cny) == "701.60"  # (6 + 2) kWh x 0.2000 + 7 kW x 100.00
     page = user_client("a_manager").get(f"/subsidy/claims/{claim.uid}/")
@@ -44,10 +54,14 @@ def test_claim_flow_through_pages_and_api(claim, world, user_client, api_client)
     assert api_client("b_manager").get("/api/subsidy/claims/").json() == []
     # The regulator decides through the API; the trail shows both heights.
     reg = api_client("reg_manager")
-    assert reg.post(f"/api/subsidy/claims/{claim.uid}/decision/", {"decision": "reject"}, format="json").status_code == 400
+    unreasoned = reg.post(f"/api/subsidy/claims/{claim.uid}/decision/", {"decision": "reject"}, format="json")
+    assert unreasoned.status_code == 400 and unreasoned.json() == {"error": {
+        "status": 400, "code": "invalid", "detail": "Invalid input.", "fields": {"reason": ["a rejection needs a reason"]}}}
     ok = reg.post(f"/api/subsidy/claims/{claim.uid}/decision/",
                   {"decision": "approve", "payment_due_on": "2030-05-31", "reason": "ok"}, format="json")
-    assert ok.status_code == 202 and ok.json()["status"] == "pending"
+    assert ok.status_code == 202 and ok.json()["status"] == "pending" and ok.json()["type"] == "subsidy.claim_decide"
+    assert ok.json()["transaction"] == ok["Location"] == f"/api/ledger/transactions/{ok.json()['tx_id']}/"
+    assert ok.json()["object"] == f"/api/subsidy/claims/{claim.uid}/"
     decided = commit_pending(at=local(2030, 4, 20))
     body = reg.get(f"/api/subsidy/claims/{claim.uid}/").json()
     assert body["status"] == "approved" and body["approved_cny"] == "701.60" and body["payment_due_on"] == "2030-05-31"
