@@ -1,22 +1,29 @@
-"""Benchmark: a month of charging sessions through settlement's contract path, then closing and claims.
+"""Benchmark: a month of charging sessions through the ledger's contract path, then closing and claims.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_settlement REDIS_URL=redis://127.0.0.1:6379/5 \
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_settlement REDIS_URL=redis://127.0.0.1:6379/5 \\
         .venv/bin/python bench/settlement.py [--piles 10000] [--per-day 10] [--days 30]
 
-Makes a scratch database (dropped and recreated: the name must start with "bench"), a consortium of
-one operator node holding the members' keys (as the tests do), registers AC piles of 7 kW through the
-registry's services and files a passing verification for each through the calibration contract, and
-publishes a tariff and a subsidy policy. Then, in this one process, without consensus:
+Makes a scratch database (dropped and recreated: the name must start with "bench"; without
+DATABASE_URL a SQLite file in a temporary folder), a consortium of one operator node holding the
+members' keys (as the tests do), registers AC piles of 7 kW through the registry's services, files a
+passing verification for each through the calibration contract, publishes a tariff and a subsidy
+policy, and commits a daily availability report for every pile. Then, in this one process, without
+consensus:
 
-- sessions: for every pile, `--per-day` one-hour sessions a day for `--days` days of March 2030, each
-  through the same functions the ledger calls when it applies a block — the `settlement.session_open`
-  and `settlement.session_close` contracts (which add the session to the totals), each inside its own
-  savepoint, 1000 transactions per database transaction as in a block; one session in 97 draws more
-  than the rated power and is held;
+- sessions: for every pile, `--per-day` one-hour sessions a day for `--days` days of March 2030. Each
+  session is a `settlement.session_open` and a `settlement.session_close` transaction, in blocks of
+  1000 transactions (the opens of a time slot, then its closes), applied by the function the ledger
+  applies a block with (`ledger.execution.run_contracts`: signer checks, the contracts, in runs), with
+  the state hashing of every write (write-set hash and MuHash of the rows), one database transaction
+  per block. Not timed: building the Transaction objects (a replica receives them built). Not run:
+  consensus, signature checks of the transactions (the replica's), storing blocks and receipts. One
+  session in 97 draws more than the rated power and is held. Meter values are not OCMF-signed.
 - close: the `settlement.period_close` contract for the area (one statement per operator);
 - claims: the `subsidy.claim_submit` contract for every pile at once;
-- peak memory: the process's maximum resident set size.
+- peak memory: the process's maximum resident set size, in MB.
 
+The figures include a bound measured in the same run: `bound_sessions_per_s`, the same sessions
+through the state hashing alone (encoding and hashing the rows the contracts write, no database).
 The last line holds the figures as key=value pairs.
 """
 
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import os
 import resource
 import sys
@@ -31,19 +39,23 @@ import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._scratch_db import ProcessEnv, bench_database_name, recreate_database  # noqa: E402
+
 CN = ZoneInfo("Asia/Shanghai")
-BATCH = 1000
+BLOCK = 1000
+SIGNATURE = "00" * 64  # the contract path never reads it; the replica checked it before ordering
 
 
+def at(*args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=CN)
 
-def setup(piles: int) -> list[str]:
+
+def setup(piles: int, days: int) -> list[str]:
     import django
     from django.conf import settings
     from django.core.management import call_command
@@ -63,9 +75,6 @@ def setup(piles: int) -> list[str]:
     from registry.models import FieldTestBox, User
     from tests.calibration.helpers import ALL_OK, box_record
 
-    def at(*args):
-        return dt.datetime(*args, tzinfo=CN)
-
     admin = User.objects.create_superuser("bench-admin", "bench@example.org", "bench-password-1")
     services.grid_area_create(actor=admin, owner="GRID-1", code="AREA-1", name="Area", capacity_kw=Decimal("1000000"))
     commit_all(at=at(2030, 1, 1))
@@ -84,7 +93,7 @@ def setup(piles: int) -> list[str]:
                                accuracy_class=2, status="active", commissioned_on=dt.date(2025, 1, 1),
                                connectors=[{"connector_id": 1, "standard": "gbt_ac"}])
         codes.append(code)
-        if i % 200 == 199:
+        if i % 500 == 499:
             commit_all(at=at(2030, 1, 2))
     commit_all(at=at(2030, 1, 2))
     filed = at(2030, 2, 20, 12)
@@ -92,7 +101,7 @@ def setup(piles: int) -> list[str]:
         record = box_record(sequence=i + 1, pile=code, timestamp_ms=int(filed.timestamp() * 1000))
         node_submit(type="calibration.record_file", check=False, institution="METRO", payload=(
             calibration_services.filing_payload(record=record, kind="first", observations=ALL_OK, inspector="bench")))
-        if i % 200 == 199:
+        if i % 500 == 499:
             commit_all(at=filed)
     commit_all(at=filed)
     from settlement import billing
@@ -111,7 +120,23 @@ def setup(piles: int) -> list[str]:
                                     construction_per_kw_cny="100.00", min_availability="0.900000",
                                     cap_per_pile_year_cny="5000.00", cap_per_operator_year_cny="100000000.00")
     commit_all(at=at(2030, 2, 21))
+    report_availability(codes, days)
     return codes
+
+
+def report_availability(codes: list[str], days: int) -> None:
+    """Every pile up the whole day, for every day of the month (monitoring's daily reports)."""
+    from ledger.services import node_submit
+    from tests.utils.ledger import commit_all
+
+    for day in range(1, days + 1):
+        for start in range(0, len(codes), 1000):
+            node_submit(type="monitoring.availability_report", institution="OP-A", check=False, payload={
+                "day": dt.date(2030, 3, day).isoformat(),
+                "piles": [{"pile": code, "connectors": 1, "seconds": 86400, "up_seconds": 86400,
+                           "down_seconds": 0, "excused_seconds": 0, "unknown_seconds": 0, "root": "",
+                           "events": 0} for code in codes[start:start + 1000]]})
+        commit_all(at=at(2030, 3, day) + dt.timedelta(days=1, minutes=5))
 
 
 def _manager(code: str):
@@ -122,70 +147,125 @@ def _manager(code: str):
                                             institution=Institution.objects.get(code=code), staff_role="manager")
 
 
-class Chain:
-    """Calls contracts the way ledger.execution does for one transaction, minus consensus and hashing."""
-
-    def __init__(self, start: dt.datetime):
-        self.height = 10_000
-        self.time = start
-        self.n = 0
-
-    def run(self, type_: str, payload: dict, *, signer: str, role: str):
-        from django.db import transaction
-
-        from ledger.contracts import contracts
-        from ledger.execution import ContractContext
-
-        self.n += 1
-        tx = SimpleNamespace(id=f"{self.n:064x}", type=type_, payload=payload, signer_kind="node", signer_id=signer,
-                             signer=f"node:{signer}")
-        header = SimpleNamespace(height=self.height, timestamp_ms=int(self.time.timestamp() * 1000))
-        ctx = ContractContext(tx=tx, header=header, index=0, signer_role=role)
-        with transaction.atomic():
-            contracts.get(type_).handler(ctx, tx)
-        return ctx
-
-
-def sessions(codes: list[str], per_day: int, days: int) -> tuple[int, float]:
-    from django.db import transaction
-
+def session_blocks(codes: list[str], per_day: int, days: int):
+    """(block time, [(type, payload)]) in blocks of BLOCK transactions: a slot's opens, then its closes."""
     from settlement.identifiers import session_uid
 
-    chain = Chain(dt.datetime(2030, 3, 1, tzinfo=CN))
-    count = 0
-    start = time.perf_counter()
     gap = 24 // per_day
+    count = 0
     for day in range(days):
-        pending = 0
-        block = transaction.atomic()
-        block.__enter__()
-        try:
-            for slot in range(per_day):
-                for i, code in enumerate(codes):
-                    begin = dt.datetime(2030, 3, 1 + day, tzinfo=CN) + dt.timedelta(hours=slot * gap, minutes=i % 60)
-                    stop = begin + dt.timedelta(hours=1)
-                    wh = 9000 if (count % 97 == 0) else 3000 + (i * 7 + day * 3 + slot) % 3000
-                    started = begin.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds")
-                    tid = f"{day}-{slot}"
-                    chain.run("settlement.session_open", {
-                        "pile": code, "connector_id": 1, "transaction_id": tid, "id_tag": "", "protocol": "ocpp1.6",
-                        "started_at": started, "meter_start_wh": 0}, signer="OP-A", role="operator")
-                    chain.run("settlement.session_close", {
-                        "pile": code, "session": str(session_uid(code, tid, started)),
-                        "stopped_at": stop.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds"),
-                        "meter_stop_wh": wh, "stop_reason": "Local", "signed_data": []}, signer="OP-A", role="operator")
-                    count += 1
-                    pending += 1
-                    if pending >= BATCH:
-                        block.__exit__(None, None, None)
-                        block = transaction.atomic()
-                        block.__enter__()
-                        pending = 0
-                        chain.height += 1
-        finally:
-            block.__exit__(None, None, None)
-        print(f"  day {day + 1}: {count} sessions, {count / (time.perf_counter() - start):.0f}/s", flush=True)
-    return count, time.perf_counter() - start
+        for slot in range(per_day):
+            opens, closes = [], []
+            last_stop = None
+            for i, code in enumerate(codes):
+                begin = at(2030, 3, 1 + day) + dt.timedelta(hours=slot * gap, minutes=i % 60)
+                stop = begin + dt.timedelta(hours=1)
+                wh = 9000 if (count % 97 == 0) else 3000 + (i * 7 + day * 3 + slot) % 3000
+                count += 1
+                started = begin.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds")
+                tid = f"{day}-{slot}"
+                opens.append(("settlement.session_open", {
+                    "pile": code, "connector_id": 1, "transaction_id": tid, "id_tag": "", "protocol": "ocpp1.6",
+                    "started_at": started, "meter_start_wh": 0}))
+                closes.append(("settlement.session_close", {
+                    "pile": code, "session": str(session_uid(code, tid, started)),
+                    "stopped_at": stop.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds"),
+                    "meter_stop_wh": wh, "stop_reason": "Local", "signed_data": []}))
+                last_stop = stop
+            first_begin = at(2030, 3, 1 + day) + dt.timedelta(hours=slot * gap)
+            for txs, when in ((opens, first_begin + dt.timedelta(hours=1)), (closes, last_stop + dt.timedelta(minutes=1))):
+                for start in range(0, len(txs), BLOCK):
+                    yield when, txs[start:start + BLOCK]
+
+
+class Chain:
+    """Applies lists of transactions the way ledger.execution applies a block's, minus consensus and
+    storage: real Transaction objects, run_contracts, and the state hashing of every write."""
+
+    def __init__(self):
+        from ledger.execution import node_state
+        from ledger.state.muhash import MuHash
+
+        self.height = node_state().applied_height + 1000
+        self.rows = MuHash()
+        self.writes = hashlib.sha256()
+        self.n = 0
+        self.applied = self.rejected = 0
+
+    def transactions(self, items, *, signer: str):
+        from ledger.chain.tx import Transaction
+
+        txs = []
+        for type_, payload in items:
+            self.n += 1
+            tx = Transaction(chain_id="pilechain-test", type=type_, payload=payload, signer=f"node:{signer}",
+                             key_kind="ed25519", nonce=f"bench-{self.n}", signature=SIGNATURE)
+            tx.id  # computed when the block arrived, before it is applied
+            txs.append(tx)
+        return txs
+
+    def apply(self, txs, *, when: dt.datetime, role_of) -> None:
+        from django.db import transaction
+        from django.utils import translation
+
+        from ledger import signers
+        from ledger.chain.block import ZERO_HASH, BlockHeader
+        from ledger.execution import ContractContext, fold_writes, run_contracts
+
+        self.height += 1
+        header = BlockHeader(chain_id="pilechain-test", height=self.height, prev_hash=ZERO_HASH,
+                             timestamp_ms=int(when.timestamp() * 1000), tx_root=ZERO_HASH, tx_count=len(txs),
+                             state_root=ZERO_HASH, view=0, proposer="OP-A")
+        with translation.override("en"), signers.lookup_scope(), transaction.atomic():
+            contexts = run_contracts([ContractContext(tx=tx, header=header, index=i, signer_role=role_of(tx.signer_id))
+                                      for i, tx in enumerate(txs)], committed=set())
+            for ctx in contexts:
+                if ctx.status == "applied":
+                    self.applied += 1
+                    fold_writes(ctx.writes, self.rows, self.writes)
+                else:
+                    self.rejected += 1
+                    if self.rejected <= 3:
+                        print(f"  rejected {ctx.tx.type}: {ctx.reason}", flush=True)
+                fold_writes(ctx.trailing, self.rows, self.writes)
+
+
+def sessions(codes: list[str], per_day: int, days: int) -> tuple[int, float, Chain]:
+    from ledger.runtime import node
+
+    chain = Chain()
+    elapsed = 0.0
+    count = 0
+    started = time.perf_counter()
+    for n, (when, items) in enumerate(session_blocks(codes, per_day, days)):
+        txs = chain.transactions(items, signer="OP-A")
+        t = time.perf_counter()
+        chain.apply(txs, when=when, role_of=node.role_of)
+        elapsed += time.perf_counter() - t
+        count += sum(1 for type_, _ in items if type_ == "settlement.session_close")
+        if n % 100 == 99:
+            print(f"  {count} sessions, {count / elapsed:.0f}/s in the contract path "
+                  f"({time.perf_counter() - started:.0f} s in all)", flush=True)
+    return count, elapsed, chain
+
+
+def hashing_bound(codes: list[str], per_day: int) -> float:
+    """Sessions per second of the state hashing alone: a sample of real rows encoded and hashed as the
+    executor does for each session (the opened row, the closed row before and after, a totals row)."""
+    from ledger.execution import fold_writes
+    from ledger.state.muhash import MuHash
+    from ledger.state.rows import entry_bytes
+    from settlement.models import ChargingSession, EnergyTotal
+
+    sample = list(ChargingSession.objects.select_related("pile").order_by("pk")[:2000])
+    totals = list(EnergyTotal.objects.select_related("pile").order_by("pk")[:2000])
+    rows, writes = MuHash(), hashlib.sha256()
+    t = time.perf_counter()
+    for session, total in zip(sample, totals * (len(sample) // max(len(totals), 1) + 1)):
+        new = entry_bytes(session)
+        t_new = entry_bytes(total)
+        fold_writes([("save", None, new), ("save", new, new), ("save", t_new, t_new)], rows, writes)
+    return len(sample) / (time.perf_counter() - t)
 
 
 def main() -> None:
@@ -201,40 +281,52 @@ def main() -> None:
         os.environ.setdefault("PILECHAIN_VAR_DIR", tempfile.mkdtemp(prefix="bench-settlement-"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     t = time.perf_counter()
-    codes = setup(args.piles)
-    print(f"setup: {len(codes)} piles registered and verified through the ledger in {time.perf_counter() - t:.1f} s")
+    codes = setup(args.piles, args.days)
+    print(f"setup: {len(codes)} piles registered, verified and reported available through the ledger "
+          f"in {time.perf_counter() - t:.1f} s", flush=True)
 
-    count, elapsed = sessions(codes, args.per_day, args.days)
+    if os.environ.get("BENCH_PROFILE"):
+        import cProfile
+        import pstats
+
+        profile = cProfile.Profile()
+        profile.enable()
+        count, elapsed, chain = sessions(codes, args.per_day, args.days)
+        profile.disable()
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profile).sort_stats("tottime").print_stats(30)
+    else:
+        count, elapsed, chain = sessions(codes, args.per_day, args.days)
     per_s = count / elapsed
-    print(f"sessions: {count} through session_open + session_close (with the totals) in {elapsed:.1f} s")
+    print(f"sessions: {count} ({chain.applied} transactions applied, {chain.rejected} rejected) in {elapsed:.1f} s "
+          f"of contract path", flush=True)
+    bound = hashing_bound(codes, args.per_day)
 
-    from django.db import transaction
-
+    from ledger.runtime import node
     from settlement.models import EnergyTotal, Statement
 
-    chain = Chain(dt.datetime(2030, 4, 2, tzinfo=CN))
     t = time.perf_counter()
-    with transaction.atomic():
-        chain.run("settlement.period_close", {"area": "AREA-1", "period": "2030-03"}, signer="GRID-1", role="grid")
+    chain.apply(chain.transactions([("settlement.period_close", {"area": "AREA-1", "period": "2030-03"})], signer="GRID-1"),
+                when=at(2030, 4, 2), role_of=node.role_of)
     close_s = time.perf_counter() - t
     statement = Statement.objects.get()
     print(f"close: {EnergyTotal.objects.filter(period='2030-03').count()} total rows -> statement of "
           f"{statement.items.count()} items, {statement.energy_wh} Wh counted, {statement.excluded_wh} Wh held, "
-          f"{statement.tariff_amount_cny} CNY at the tariff, in {close_s:.2f} s")
+          f"{statement.tariff_amount_cny} CNY at the tariff, in {close_s:.2f} s", flush=True)
 
     from subsidy.models import Claim
 
     t = time.perf_counter()
-    with transaction.atomic():
-        chain.run("subsidy.claim_submit", {"period": "2030-03", "piles": [
-            {"pile": code, "availability": "0.990000", "up_minutes": "44000.00"} for code in codes]},
-            signer="OP-A", role="operator")
+    chain.apply(chain.transactions([("subsidy.claim_submit", {"period": "2030-03", "piles": codes})], signer="OP-A"),
+                when=at(2030, 4, 2, 1), role_of=node.role_of)
     claims_s = time.perf_counter() - t
     claim = Claim.objects.get()
-    print(f"claims: {claim.lines.count()} lines, {claim.eligible_cny} CNY eligible, in {claims_s:.2f} s")
+    held = sum(line.excluded_wh for line in claim.lines.all())
+    print(f"claims: {claim.lines.count()} lines, {claim.eligible_cny} CNY eligible, {held} Wh held, "
+          f"in {claims_s:.2f} s", flush=True)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"piles={len(codes)} sessions={count} sessions_per_s={per_s:.0f} close_seconds={close_s:.2f} "
-          f"claims_seconds={claims_s:.2f} peak_mb={peak_mb:.0f}")
+    print(f"piles={len(codes)} sessions={count} sessions_per_s={per_s:.0f} bound_sessions_per_s={bound:.0f} "
+          f"ratio={per_s / bound:.2f} close_seconds={close_s:.2f} claims_seconds={claims_s:.2f} peak_mb={peak_mb:.0f}")
 
 
 if __name__ == "__main__":

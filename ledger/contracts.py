@@ -36,6 +36,9 @@ class Contract:
     # Institution roles whose node may sign this type (None: any member's node).
     roles: frozenset | None = None
     description: str = ""
+    # For contracts applied in runs (ledger.runs): the handler of the whole run; `handler` then
+    # applies a run of one.
+    run_handler: Callable | None = None
 
 
 class ContractRegistry:
@@ -66,6 +69,30 @@ class ContractRegistry:
 
         return decorate
 
+    def register_run(self, *types: str, signer_kinds=(NODE,), roles=None, description: str = ""):
+        """Decorator for a run handler (ledger.runs) that applies every consecutive transaction of
+        these types in a block at once: @contracts.register_run("a.open", "a.close", roles=...)."""
+
+        def decorate(run_handler):
+            from ledger.runs import apply_one
+
+            for name in types:
+                if name in self._contracts and self._contracts[name].run_handler is not run_handler:
+                    raise ValueError(f"contract {name} registered twice")
+
+                def handler(ctx, tx, _run_handler=run_handler):
+                    apply_one(_run_handler, ctx)
+
+                self._contracts[name] = Contract(
+                    type=name, handler=handler, signer_kinds=frozenset(signer_kinds),
+                    roles=frozenset(roles) if roles is not None else None,
+                    description=description or (run_handler.__doc__ or "").strip().split("\n")[0],
+                    run_handler=run_handler,
+                )
+            return run_handler
+
+        return decorate
+
     def get(self, type: str) -> Contract | None:
         return self._contracts.get(type)
 
@@ -75,6 +102,7 @@ class ContractRegistry:
 
 contracts = ContractRegistry()
 register = contracts.register
+register_run = contracts.register_run
 
 
 def aware_time(ctx, value, name: str) -> dt.datetime:

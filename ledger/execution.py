@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.utils import translation
 
 from ledger.chain.block import ZERO_HASH, BlockHeader, CommitCertificate
@@ -28,6 +28,8 @@ from ledger.chain.tx import Transaction
 from ledger import signers
 from ledger.contracts import DEVICE, NODE, ContractRejected, contracts
 from ledger.models import Block, CommittedTx, NodeState, Submission, TxStatus
+from ledger.runs import Run, validation_reason
+from ledger.state.bulk import bulk_insert
 from ledger.state.muhash import MuHash
 from ledger.state.rows import entry_bytes, is_owned
 
@@ -52,6 +54,14 @@ class ContractContext:
     signer_role: str | None
     writes: list[tuple[str, bytes | None, bytes | None]] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    # Set while the transaction is applied in a run (ledger.runs): its run, its rejection, its staged rows.
+    run: object = None
+    rejected: str | None = None
+    staged: list = field(default_factory=list)
+    # The outcome, once run; `trailing` holds writes of a whole run, folded in after this transaction's.
+    status: str = ""
+    reason: str = ""
+    trailing: list = field(default_factory=list)
 
     @property
     def block_height(self) -> int:
@@ -86,6 +96,28 @@ class ContractContext:
                 return
         instance.save()
         self._record("save", old, entry_bytes(instance) if is_owned(type(instance)) else None)
+
+    def bulk_insert(self, instances: list[models.Model]) -> None:
+        """Many new rows at once, model by model in the order given (parents before children): each is
+        in the write set as if saved one by one."""
+        keep = _replay_keys.get()
+        by_model: dict[type, list[models.Model]] = {}
+        for instance in instances:
+            if instance.pk is None and keep is not None:
+                instance.pk = keep.get((instance._meta.label_lower, str(instance.public_id)))
+            by_model.setdefault(type(instance), []).append(instance)
+        for model, rows in by_model.items():
+            bulk_insert(model, rows, connection=connection)
+        for instance in instances:
+            self._record("save", None, entry_bytes(instance) if is_owned(type(instance)) else None)
+
+    def stage_insert(self, instance: models.Model) -> bytes | None:
+        """In a run: a new row of this transaction, written when the run flushes. Returns its entry."""
+        return self.run.stage_insert(instance, owner=self)
+
+    def stage_update(self, instance: models.Model, *, old: bytes | None, fields) -> bytes | None:
+        """In a run: a changed row of this transaction (`old`: its entry before the change)."""
+        return self.run.stage_update(instance, old=old, fields=fields, owner=self)
 
     def delete(self, instance: models.Model) -> None:
         old = self._current_entry(instance)
@@ -196,35 +228,36 @@ def _apply(*, block: Block, role_of) -> AppliedBlock:
 
         rows = MuHash.from_hex(state.rows_muhash)
         writes = hashlib.sha256()
-        applied = rejected = 0
         committed = []
         # Committed in an earlier block, or earlier in this one: never applied a second time.
         seen: set[str] = set(CommittedTx.objects.filter(tx_id__in=[tx.id for tx in transactions])
                              .values_list("tx_id", flat=True))
-        for index, tx in enumerate(transactions):
-            ctx = ContractContext(tx=tx, header=header, index=index, signer_role=_signer_role(tx, role_of))
-            status, reason = _run_contract(ctx, already_committed=tx.id in seen)
-            if status == TxStatus.APPLIED:
+        contexts = run_contracts(
+            [ContractContext(tx=tx, header=header, index=index, signer_role=_signer_role(tx, role_of))
+             for index, tx in enumerate(transactions)],
+            committed=seen,
+        )
+        applied = rejected = 0
+        recorded: set[str] = set()
+        for ctx in contexts:
+            tx = ctx.tx
+            if ctx.status == TxStatus.APPLIED:
                 applied += 1
-                for op, old, new in ctx.writes:
-                    if old is not None:
-                        rows.remove(old)
-                    if new is not None:
-                        rows.add(new)
-                    writes.update(canonical([op, (old or b"").hex(), (new or b"").hex()]))
+                fold_writes(ctx.writes, rows, writes)
                 callbacks.extend(ctx.after_commit)
             else:
                 rejected += 1
-            if tx.id in seen:
+            fold_writes(ctx.trailing, rows, writes)
+            if tx.id in recorded or tx.id in seen:
                 # The replica never orders a transaction twice; should a block still repeat one, the
                 # first commit stands and this copy is only counted as rejected.
                 logger.warning("block %s repeats transaction %s", header.height, tx.id)
                 continue
-            seen.add(tx.id)
+            recorded.add(tx.id)
             committed.append(
                 CommittedTx(
-                    tx_id=tx.id, block=block, index=index, type=tx.type, signer=tx.signer,
-                    body=tx.to_dict(), status=status, reason=reason,
+                    tx_id=tx.id, block=block, index=ctx.index, type=tx.type, signer=tx.signer,
+                    body=tx.to_dict(), status=ctx.status, reason=ctx.reason,
                 )
             )
         CommittedTx.objects.bulk_create(committed)
@@ -266,18 +299,75 @@ def _check_signer(ctx: ContractContext):
     return contract
 
 
-def validation_reason(exc: ValidationError) -> str:
-    if hasattr(exc, "error_dict"):
-        return "; ".join(f"{name}: {' '.join(messages)}" for name, messages in sorted(exc.message_dict.items()))
-    return " ".join(exc.messages)
+def write_record(op: str, old: bytes | None, new: bytes | None) -> bytes:
+    """One write as the write-set hash takes it: the operation, then each entry with its length."""
+    old, new = old or b"", new or b""
+    return b"".join((op.encode(), b"\0", len(old).to_bytes(4, "big"), old, len(new).to_bytes(4, "big"), new))
 
 
-def _run_contract(ctx: ContractContext, *, already_committed: bool) -> tuple[str, str]:
-    tx = ctx.tx
+def fold_writes(records, rows: MuHash, writes) -> None:
+    for op, old, new in records:
+        if old is not None:
+            rows.remove(old)
+        if new is not None:
+            rows.add(new)
+        writes.update(write_record(op, old, new))
+
+
+def run_contracts(contexts: list[ContractContext], *, committed: set[str]) -> list[ContractContext]:
+    """Run the contract of every transaction, in block order, and set each context's status and
+    reason. Consecutive transactions that one run handler takes (ledger.runs) are applied together.
+    `committed`: ids committed before this block (never applied again; nor is a repeat in the block).
+
+    A transaction's signer is checked when its turn comes, after everything before it was applied
+    (a key revoked earlier in the block signs nothing more); within a run, all members are checked
+    before the run, since run handlers never change who may sign."""
+    seen = set(committed)
+    repeated = []
+    for ctx in contexts:
+        repeated.append(ctx.tx.id in seen)
+        seen.add(ctx.tx.id)
+    i = 0
+    while i < len(contexts):
+        contract = contracts.get(contexts[i].tx.type)
+        if contract is None or contract.run_handler is None:
+            _run_single(contexts[i], already_committed=repeated[i])
+            i += 1
+            continue
+        j = i + 1
+        while j < len(contexts) and getattr(contracts.get(contexts[j].tx.type), "run_handler", None) is contract.run_handler:
+            j += 1
+        members = []
+        for k in range(i, j):
+            if _admit(contexts[k], already_committed=repeated[k]) is not None:
+                members.append(contexts[k])
+        if members:
+            _run_batch(contract.run_handler, members)
+        i = j
+    return contexts
+
+
+def _admit(ctx: ContractContext, *, already_committed: bool):
+    """The contract once the signer may use it, else None with the context rejected."""
     try:
         contract = _check_signer(ctx)
         if already_committed:
             raise ContractRejected(ALREADY_COMMITTED)
+        return contract
+    except ContractRejected as exc:
+        ctx.status, ctx.reason = TxStatus.REJECTED, exc.reason
+        return None
+
+
+def _run_single(ctx: ContractContext, *, already_committed: bool) -> None:
+    contract = _admit(ctx, already_committed=already_committed)
+    if contract is not None:
+        ctx.status, ctx.reason = _run_contract(ctx, contract)
+
+
+def _run_contract(ctx: ContractContext, contract) -> tuple[str, str]:
+    tx = ctx.tx
+    try:
         with transaction.atomic():  # a savepoint: a rejection undoes this transaction's writes only
             contract.handler(ctx, tx)
         return TxStatus.APPLIED, ""
@@ -292,6 +382,28 @@ def _run_contract(ctx: ContractContext, *, already_committed: bool) -> tuple[str
         ctx.writes.clear()
         ctx.after_commit.clear()
         return TxStatus.REJECTED, f"contract error: {exc.__class__.__name__}: {exc}"
+
+
+def _run_batch(run_handler, members: list[ContractContext]) -> None:
+    try:
+        with transaction.atomic():
+            run = Run(members, replay_keys=_replay_keys.get())
+            run_handler(run)
+            run.flush()
+    except (DatabaseError, ValueError, TypeError, LookupError):
+        # Deterministic like any contract failure: every node falls back alike, one at a time.
+        logger.exception("run of %s transactions failed from tx %s; applying them one by one",
+                         len(members), members[0].tx.id)
+        for ctx in members:
+            ctx.writes.clear()
+            ctx.after_commit.clear()
+            ctx.run, ctx.rejected, ctx.staged = None, None, []
+            ctx.status, ctx.reason = _run_contract(ctx, contracts.get(ctx.tx.type))
+        return
+    for ctx in members:
+        ctx.run = None
+        ctx.status, ctx.reason = (TxStatus.REJECTED, ctx.rejected) if ctx.rejected is not None else (TxStatus.APPLIED, "")
+    members[-1].trailing = run.writes
 
 
 class _DryRun(Exception):

@@ -32,6 +32,13 @@ class ComplianceHistory:
             rows = rows.filter(height__lte=height)
         self.changes = list(rows.order_by("-height").values_list("since", "status", "due_on"))
 
+    @classmethod
+    def from_changes(cls, changes: list) -> "ComplianceHistory":
+        """From (since, status, due_on) rows already read, newest filing first."""
+        history = cls.__new__(cls)
+        history.changes = list(changes)
+        return history
+
     def status_at(self, at: dt.datetime) -> str:
         for since, status, due_on in self.changes:
             if since <= at:

@@ -45,19 +45,30 @@ class ChargingSession(models.Model):
     opened_height = models.PositiveBigIntegerField(_("opened at height"))
     closed_tx = models.CharField(_("closing transaction"), max_length=64, blank=True)
     closed_height = models.PositiveBigIntegerField(_("closed at height"), null=True, blank=True)
+    # How the closed session entered the totals (settlement.totals): counted (no reason) or held with
+    # the first reason that applies, and its whole Wh per "period/band" (the split rule).
+    held_reason = models.CharField(_("reason held"), max_length=32, blank=True)
+    parts = models.JSONField(_("Wh per period and band"), default=dict, blank=True)
 
     LEDGER_FIELDS = (
         "uid", "pile", "connector_id", "transaction_id", "id_tag", "protocol", "started_at", "stopped_at",
         "meter_start_wh", "meter_stop_wh", "energy_wh", "stop_reason", "signed_data", "signature_ok",
         "signature_detail", "signed_energy_wh", "status", "status_detail", "opened_tx", "opened_height",
-        "closed_tx", "closed_height",
+        "closed_tx", "closed_height", "held_reason", "parts",
     )
 
     class Meta:
         ordering = ["-started_at", "uid"]
         verbose_name = _("charging session")
         verbose_name_plural = _("charging sessions")
-        indexes = [models.Index(fields=["pile", "transaction_id"])]
+        indexes = [
+            models.Index(fields=["pile", "transaction_id"]),
+            # Overlaps on a connector, and a pile's sessions in a period.
+            models.Index(fields=["pile", "connector_id", "started_at"], name="settlement_session_span"),
+            # Held sessions are few: the claim lists them per pile.
+            models.Index(fields=["pile", "held_reason"], name="settlement_session_held",
+                         condition=~models.Q(held_reason="")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.pile_id and self.pile.code} #{self.transaction_id}"
@@ -122,24 +133,11 @@ class ServiceFee(models.Model):
 
 
 @ledger.state.rows.register
-class SessionCharge(models.Model):
-    """How one closed session entered the totals: counted, or held with a reason; its Wh per period and band."""
-
-    session = models.OneToOneField(ChargingSession, on_delete=models.CASCADE, related_name="charge")
-    reason = models.CharField(_("reason held"), max_length=32, blank=True)
-    parts = models.JSONField(_("Wh per period and band"))
-    height = models.BigIntegerField(_("block height"))
-
-    LEDGER_FIELDS = ("session", "reason", "parts", "height")
-
-    @property
-    def public_id(self) -> str:
-        return f"charge/{self.session.uid}"
-
-
-@ledger.state.rows.register
 class EnergyTotal(models.Model):
-    """Energy per (pile, period, band), counted (reason "") or held (reason): what closing reads."""
+    """Energy per (pile, period, band), counted (reason "") or held (reason): what closing reads.
+
+    `sessions` counts each session once per period: in the band where its share of the period begins
+    (so the rows of a pile and period add up to its number of sessions there)."""
 
     pile = models.ForeignKey(Pile, verbose_name=_("pile"), on_delete=models.PROTECT, related_name="energy_totals")
     period = models.CharField(_("period"), max_length=7)

@@ -1,25 +1,21 @@
-"""The totals per (pile, period, band): each closed session is added once, counted or held with a
-reason, by the contract that closes it (settlement.contracts.session_close calls `record_session`).
+"""How a closed session enters the totals per (pile, period, band), counted or held with a reason.
 
+`assess` and `session_parts` decide for one session (the first reason that applies, in the order of
+docs/settlement.md; its whole Wh per period and band by the split rule). `TotalsDelta` gathers what
+a run of closings adds to each EnergyTotal row and writes every row once, at the end of the run.
 Closing a period then reads a few rows per pile, not a month of sessions.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 
-
+from ledger.state.rows import entry_bytes
 from settlement import checks
-from settlement.assessment import ComplianceHistory, facts, local_tz
-from settlement.models import ChargingSession, EnergyTotal, SessionCharge, Tariff
-from settlement.tariffs import build_tariff, split_energy
-
-HELD_BAND = "held"
-
-
-def tariffs_of(area) -> list:
-    return [build_tariff(valid_from=t.valid_from, windows=t.windows, prices=t.prices)
-            for t in Tariff.objects.filter(area=area).order_by("valid_from", "height")]
+from settlement.assessment import facts, local_tz
+from settlement.models import ChargingSession, EnergyTotal
+from settlement.tariffs import split_energy
 
 
 def signed_readings(session: ChargingSession) -> list[tuple[dt.datetime, int]]:
@@ -28,7 +24,6 @@ def signed_readings(session: ChargingSession) -> list[tuple[dt.datetime, int]]:
         return []
     from gateway.ocmf import parser
 
-    points = []
     try:
         records = [parser.parse(r) for r in session.signed_data]
     except ValueError:
@@ -38,46 +33,71 @@ def signed_readings(session: ChargingSession) -> list[tuple[dt.datetime, int]]:
     if not values:
         return []
     first = min(values)[1]
-    for at, mwh in values:
-        points.append((at, (mwh - first) // 1000))
-    return points
+    return [(at, (mwh - first) // 1000) for at, mwh in values]
 
 
-def record_session(ctx, session: ChargingSession, *, pile=None, tariffs=None, history=None) -> SessionCharge:
-    """Add a closed session to the totals. `pile`: the session's pile as the caller already loaded it."""
-    if pile is not None:
-        session.pile = pile
-    pile = session.pile
+def assess(session: ChargingSession, *, pile, history, counted_spans) -> str:
+    """Why the closed session is held (a reason of settlement.checks), or "" when it counts.
+    `counted_spans`: (start, stop) of the sessions already counted on its connector."""
     f = facts(session)
-    if tariffs is None:
-        tariffs = tariffs_of(pile.station.grid_area_id)
-    if history is None:
-        history = ComplianceHistory(pile, height=ctx.block_height)
     reason = checks.signature(f) or checks.disputed(f) or checks.compliance(history.status_at(f.started_at))
     if not reason and f.energy_wh:
-        overlap = SessionCharge.objects.filter(
-            session__pile=pile, session__connector_id=f.connector, reason="",
-            session__started_at__lt=f.stopped_at, session__stopped_at__gt=f.started_at,
-        ).exists()
-        reason = ((checks.OVERLAPPING if overlap else None) or checks.power_above_rated(f, pile.rated_power_kw)
+        reason = (checks.overlapping(f, counted_spans) or checks.power_above_rated(f, pile.rated_power_kw)
                   or checks.energy_above_meter(f))
-    parts = {}
-    if f.energy_wh:
-        split = split_energy(start=f.started_at, stop=f.stopped_at, energy_wh=f.energy_wh, tariffs=tariffs,
-                             tz=local_tz(), readings=signed_readings(session))
-        parts = {f"{period}/{band}": wh for (period, band), wh in sorted(split.items())}
-    charge = SessionCharge(session=session, reason=reason or "", parts=parts, height=ctx.block_height)
-    ctx.save(charge)
-    for key, wh in parts.items():
-        period, band = key.split("/")
-        _add(ctx, pile, period, band, reason or "", wh)
-    return charge
+    return reason or ""
 
 
-def _add(ctx, pile, period, band, reason, wh):
-    total = EnergyTotal.objects.filter(pile=pile, period=period, band=band, reason=reason).first()
-    if total is None:
-        total = EnergyTotal(pile=pile, period=period, band=band, reason=reason, energy_wh=0, sessions=0)
-    total.energy_wh += wh
-    total.sessions += 1
-    ctx.save(total)
+def session_parts(session: ChargingSession, *, tariffs) -> dict[str, int]:
+    """Whole Wh per "period/band", in the order the session meets them; bands without energy left out."""
+    if not session.energy_wh:
+        return {}
+    split = split_energy(start=session.started_at, stop=session.stopped_at, energy_wh=session.energy_wh,
+                         tariffs=tariffs, tz=local_tz(), readings=signed_readings(session))
+    return {f"{period}/{band}": wh for (period, band), wh in split.items() if wh}
+
+
+class TotalsDelta:
+    """What a run adds to the totals; `stage` writes each touched row once (run-level writes)."""
+
+    def __init__(self):
+        self._add: dict[tuple[int, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+        self._piles: dict[int, object] = {}
+
+    def add(self, session: ChargingSession, pile) -> None:
+        """A session counts once per period, in the band where its share of the period begins."""
+        self._piles[pile.pk] = pile
+        periods = set()
+        for key, wh in session.parts.items():
+            period, band = key.split("/")
+            entry = self._add[(pile.pk, period, band, session.held_reason)]
+            entry[0] += wh
+            if period not in periods:
+                periods.add(period)
+                entry[1] += 1
+
+    def stage(self, run) -> None:
+        if not self._add:
+            return
+        keys = sorted(self._add)
+        wanted = set(keys)
+        found = {}
+        for pk, pile_id, period, band, reason, energy_wh, sessions in (
+                EnergyTotal.objects.filter(pile_id__in={k[0] for k in keys}, period__in={k[1] for k in keys})
+                .values_list("pk", "pile_id", "period", "band", "reason", "energy_wh", "sessions")):
+            if (pile_id, period, band, reason) in wanted:
+                found[(pile_id, period, band, reason)] = (pk, energy_wh, sessions)
+        for key in keys:
+            wh, sessions = self._add[key]
+            pile_id, period, band, reason = key
+            pile = self._piles[pile_id]
+            if key not in found:
+                run.stage_insert(EnergyTotal(pile=pile, period=period, band=band, reason=reason, energy_wh=wh,
+                                             sessions=sessions))
+                continue
+            pk, stored_wh, stored_sessions = found[key]
+            row = EnergyTotal(pk=pk, pile=pile, period=period, band=band, reason=reason, energy_wh=stored_wh,
+                              sessions=stored_sessions)
+            old = entry_bytes(row)
+            row.energy_wh += wh
+            row.sessions += sessions
+            run.stage_update(row, old=old, fields=("energy_wh", "sessions"))

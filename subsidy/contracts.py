@@ -1,24 +1,27 @@
 """Subsidy contracts: the regulator publishes policies and decides claims; an operator claims.
 
-The claim's amounts are computed here from ledger rows only (sessions, registry, compliance), with
-the pure checks of settlement.checks; the availability figures an operator's node took from
-monitoring travel in the payload, signed by the operator, and are kept on the claim line.
+The claim names a period and piles, nothing more: every amount and exclusion is computed here from
+ledger rows only (the settlement totals and held sessions, the availability reports monitoring
+committed day by day, the registry and compliance); see subsidy.eligibility.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 
 from django.db.models import Sum
 
 from calibration.contracts_requests import china_day
+from calibration.models import ComplianceChange
 from ledger.contracts import NODE, register
 from registry.models import Institution, Pile
-from settlement.assessment import ComplianceHistory, assess_pile_period, local_tz
+from settlement.assessment import ComplianceHistory, local_tz
 from settlement.tariffs import TariffError, check_period, period_bounds
 from subsidy.amounts import ZERO, line_amounts
+from subsidy.eligibility import BELOW_AVAILABILITY, NOT_PUBLIC, offline_sessions, period_figures
 from subsidy.models import Claim, ClaimExclusion, ClaimLine, ClaimStatus, ClaimStep, LineStatus, Policy
 
 POLICY_FIELDS = {"version", "valid_from", "per_kwh_cny", "construction_per_kw_cny", "min_availability",
@@ -26,7 +29,7 @@ POLICY_FIELDS = {"version", "valid_from", "per_kwh_cny", "construction_per_kw_cn
 CLAIM_FIELDS = {"period", "piles"}
 DECIDE_FIELDS = {"claim", "decision", "piles", "reason", "payment_due_on"}
 MAX_PILES = 20000
-BELOW_AVAILABILITY = "availability_below_minimum"
+AVAILABILITY_PLACES = Decimal("0.000001")
 TEXT = re.compile(r"^[^\x00-\x1f]{0,300}$")
 
 
@@ -95,93 +98,109 @@ def _year_used(*, year: str, **filters) -> Decimal:
     return total or ZERO
 
 
+def _year_used_by_pile(*, year: str, piles) -> dict[int, Decimal]:
+    rows = (ClaimLine.objects.filter(period__startswith=year, pile__in=piles).exclude(status=LineStatus.REJECTED)
+            .values("pile_id").annotate(s=Sum("amount_cny")).order_by("pile_id").values_list("pile_id", "s"))
+    return {pile_id: total or ZERO for pile_id, total in rows}
+
+
 @register("subsidy.claim_submit", signer_kinds=(NODE,), roles={"operator"})
 def claim_submit(ctx, tx):
-    """An operator claims for a period; every amount and exclusion is computed here."""
+    """An operator claims for a period; every amount and exclusion is computed here, from the ledger."""
     p = tx.payload
     if set(p) != CLAIM_FIELDS:
         ctx.reject(f"a claim has exactly {', '.join(sorted(CLAIM_FIELDS))}")
     period = _period(ctx, p["period"])
     tz = local_tz()
-    period_start, period_end = period_bounds(period, tz)
+    _, period_end = period_bounds(period, tz)
     if ctx.block_time < period_end:
         ctx.reject(f"the period {period} is not over yet")
     policy = policy_for(period)
     if policy is None:
         ctx.reject(f"no subsidy policy is in force for {period}")
-    entries = p["piles"]
-    if not isinstance(entries, list) or not 0 < len(entries) <= MAX_PILES:
-        ctx.reject(f"piles must list 1 to {MAX_PILES} piles")
-    operator = Institution.objects.get(code=ctx.signer_id)
-    seen = set()
-    parsed = []
-    for entry in entries:
-        if not isinstance(entry, dict) or set(entry) != {"pile", "availability", "up_minutes"}:
-            ctx.reject("each pile is {pile, availability, up_minutes}")
-        code = entry["pile"]
-        if not isinstance(code, str) or code in seen:
-            ctx.reject("piles must be distinct pile codes")
-        seen.add(code)
-        availability = (None if entry["availability"] is None else
-                        _decimal(ctx, entry["availability"], f"availability of {code}", places=6, high=Decimal(1)))
-        up = _decimal(ctx, entry["up_minutes"], f"up_minutes of {code}", places=2, high=Decimal(10**7))
-        parsed.append((code, availability, up))
-    piles = {p.code: p for p in Pile.objects.filter(code__in=seen).select_related("station__operator")}
-    for code, _, _ in parsed:
+    codes = p["piles"]
+    if not isinstance(codes, list) or not 0 < len(codes) <= MAX_PILES:
+        ctx.reject(f"piles must list 1 to {MAX_PILES} pile codes")
+    if not all(isinstance(code, str) for code in codes) or len(set(codes)) != len(codes):
+        ctx.reject("piles must be distinct pile codes")
+    piles = {pile.code: pile for pile in Pile.objects.filter(code__in=codes).select_related("station__operator")}
+    for code in codes:
         pile = piles.get(code)
         if pile is None:
             ctx.reject(f"no pile {code}")
         if pile.station.operator.code != ctx.signer_id:
             ctx.reject(f"{ctx.signer_id} does not operate pile {code}")
-    taken = (ClaimLine.objects.filter(period=period, pile__code__in=seen).exclude(status=LineStatus.REJECTED)
+    taken = (ClaimLine.objects.filter(period=period, pile__code__in=codes).exclude(status=LineStatus.REJECTED)
              .order_by("pile__code").values_list("pile__code", flat=True).first())
     if taken:
         ctx.reject(f"a second claim for pile {taken} and period {period}")
 
+    operator = Institution.objects.get(code=ctx.signer_id)
     claim = Claim(uid=ctx.derive_uuid("claim"), operator=operator, period=period, policy=policy,
                   status=ClaimStatus.SUBMITTED, eligible_cny=ZERO, submitted_height=ctx.block_height,
                   height=ctx.block_height)
     ctx.save(claim)
+    ordered = [piles[code] for code in sorted(codes)]
+    figures = period_figures(ordered, period)
     year = period[:4]
     operator_left = policy.cap_per_operator_year_cny - _year_used(year=year, claim__operator=operator)
+    pile_used = _year_used_by_pile(year=year, piles=ordered)
+    built = set(ClaimLine.objects.filter(pile__in=ordered, construction_cny__gt=0).exclude(status=LineStatus.REJECTED)
+                .values_list("pile_id", flat=True))
+    standing = compliance_at_end(ordered, at=period_end, height=ctx.block_height)
     last_day = china_day(period_end - dt.timedelta(microseconds=1))
     total = ZERO
-    for code, availability, up in sorted(parsed):
-        pile = piles[code]
-        online = up > 0
-        result = assess_pile_period(pile, period, height=ctx.block_height, online=online)
-        counted = result.energy_wh
-        exclusions = list(result.excluded)
-        if online and availability is not None and availability < policy.min_availability and counted:
-            exclusions.append(("", BELOW_AVAILABILITY, counted))
+    lines, exclusions = [], []
+    for pile in ordered:
+        f = figures[pile.pk]
+        counted, sessions = f.counted_wh, f.sessions
+        held = list(f.held)
+        if not f.online:
+            held = offline_sessions(pile, period)
+            counted, sessions = 0, 0
+        elif not pile.public:
+            if counted:
+                held.append(("", NOT_PUBLIC, counted))
+            counted = 0
+        elif f.availability is not None and f.availability < policy.min_availability and counted:
+            held.append(("", BELOW_AVAILABILITY, counted))
             counted = 0
         construction_kw = Decimal(0)
-        if (pile.commissioned_on and pile.commissioned_on <= last_day
-                and ComplianceHistory(pile, height=ctx.block_height).status_at(period_end) == "compliant"
-                and not ClaimLine.objects.filter(pile=pile, construction_cny__gt=0)
-                .exclude(status=LineStatus.REJECTED).exists()):
+        if (pile.commissioned_on and pile.commissioned_on <= last_day and standing.get(pile.pk) == "compliant"
+                and pile.pk not in built):
             construction_kw = pile.rated_power_kw
         amounts = line_amounts(
             energy_wh=counted, per_kwh=policy.per_kwh_cny, construction_kw=construction_kw,
             per_kw=policy.construction_per_kw_cny,
-            pile_cap_left=policy.cap_per_pile_year_cny - _year_used(year=year, pile=pile),
+            pile_cap_left=policy.cap_per_pile_year_cny - pile_used.get(pile.pk, ZERO),
             operator_cap_left=operator_left,
         )
         operator_left -= amounts.amount
         total += amounts.amount
         line = ClaimLine(
-            uid=ctx.derive_uuid("line", code), claim=claim, pile=pile, period=period, sessions=result.sessions,
-            energy_wh=counted, excluded_wh=sum(wh for _, _, wh in exclusions), availability=availability,
+            uid=ctx.derive_uuid("line", pile.code), claim=claim, pile=pile, period=period, sessions=sessions,
+            energy_wh=counted, excluded_wh=sum(wh for _, _, wh in held),
+            availability=None if f.availability is None else f.availability.quantize(AVAILABILITY_PLACES),
             operating_cny=amounts.operating, construction_cny=amounts.construction, amount_cny=amounts.amount,
             note=amounts.note,
         )
-        ctx.save(line)
-        for session, reason, wh in exclusions:
-            ctx.save(ClaimExclusion(uid=ctx.derive_uuid("exclusion", code, session, reason), line=line,
-                                    session=session, reason=reason, energy_wh=wh))
+        lines.append(line)
+        exclusions += [ClaimExclusion(uid=ctx.derive_uuid("exclusion", pile.code, session, reason), line=line,
+                                      session=session, reason=reason, energy_wh=wh) for session, reason, wh in held]
+    ctx.bulk_insert(lines)
+    ctx.bulk_insert(exclusions)
     claim.eligible_cny = total
     ctx.save(claim)
-    _step(ctx, tx, claim, "submitted", piles=sorted(seen), amount=total)
+    _step(ctx, tx, claim, "submitted", piles=sorted(codes), amount=total)
+
+
+def compliance_at_end(piles, *, at: dt.datetime, height: int) -> dict[int, str]:
+    """Each pile's verification standing at the period's end, as the ledger knew it at `height`."""
+    changes = defaultdict(list)
+    for pile_id, since, status, due_on in (ComplianceChange.objects.filter(pile__in=piles, height__lte=height)
+                                           .order_by("pile_id", "-height").values_list("pile_id", "since", "status", "due_on")):
+        changes[pile_id].append((since, status, due_on))
+    return {pile.pk: ComplianceHistory.from_changes(changes.get(pile.pk, [])).status_at(at) for pile in piles}
 
 
 @register("subsidy.claim_decide", signer_kinds=(NODE,), roles={"regulator"})

@@ -51,30 +51,9 @@ def policy_publish(actor, *, valid_from: str, note: str = "", **rates) -> object
     return node_submit(type="subsidy.policy_publish", payload=payload, submitted_by=actor, institution=institution.code)
 
 
-def availability_entries(*, user, period: str, piles: list[Pile]) -> list[dict]:
-    """The figures monitoring holds on this node, per pile: mean availability (outages excused) of its
-    connectors and their minutes up."""
-    from monitoring.selectors.availability import availability
-
-    start, end = period_bounds(period, local_tz())
-    by_pile: dict[str, list[dict]] = {}
-    for row in availability(user=user, start=start, end=end):
-        by_pile.setdefault(row["pile"], []).append(row)
-    entries = []
-    for pile in piles:
-        rows = by_pile.get(pile.code, [])
-        ratios = [Decimal(str(r["availability_excluding_outages"])) for r in rows
-                  if r["availability_excluding_outages"] is not None]
-        ratio = None if not ratios else (sum(ratios) / len(ratios)).quantize(Decimal("0.000001"))
-        up = sum((Decimal(str(r["up_minutes"])) for r in rows), Decimal(0)).quantize(Decimal("0.01"))
-        entries.append({"pile": pile.code, "availability": None if ratio is None else format(ratio, "f"),
-                        "up_minutes": format(up, "f")})
-    return entries
-
-
-def claim_submit(actor, *, period: str, piles: list[str] | None = None, entries: list[dict] | None = None):
-    """Claim for every (or the named) piles of the actor's operator. `entries` overrides the availability
-    figures (the bench and tests of the contract's own checks use it)."""
+def claim_submit(actor, *, period: str, piles: list[str] | None = None):
+    """Claim for every (or the named) piles of the actor's operator. The claim carries only the period
+    and the piles: the contract computes everything from the ledger."""
     institution = _acting(actor, InstitutionRole.OPERATOR)
     period = _period(period)
     own = Pile.objects.filter(station__operator=institution).order_by("code")
@@ -83,22 +62,20 @@ def claim_submit(actor, *, period: str, piles: list[str] | None = None, entries:
         missing = sorted(set(piles) - set(own.values_list("code", flat=True)))
         if missing:
             raise ValidationError({"piles": f"not piles of {institution.code}: {', '.join(missing)}"})
-    own = list(own)
-    if not own:
+    codes = list(own.values_list("code", flat=True))
+    if not codes:
         raise ValidationError({"piles": "no piles to claim for"})
-    taken = (ClaimLine.objects.filter(period=period, pile__in=own).exclude(status=LineStatus.REJECTED)
-             .values_list("pile__code", flat=True).first())
+    taken = (ClaimLine.objects.filter(period=period, pile__code__in=codes).exclude(status=LineStatus.REJECTED)
+             .order_by("pile__code").values_list("pile__code", flat=True).first())
     if taken:
         raise ValidationError({"piles": f"a second claim for pile {taken} and period {period}"})
     _, period_end = period_bounds(period, local_tz())
     tip = Block.objects.order_by("-height").values_list("timestamp_ms", flat=True).first() or 0
     if tip < period_end.timestamp() * 1000:
         raise ValidationError({"period": f"the period {period} is not over yet on the ledger"})
-    if entries is None:
-        entries = availability_entries(user=actor, period=period, piles=own)
-    # No dry run: the contract reads a month of sessions; running it twice would double the cost.
-    # The checks above are the ones a user can fix; the contract repeats them and computes.
-    return node_submit(type="subsidy.claim_submit", payload={"period": period, "piles": entries},
+    # No dry run: the contract reads the month's totals of every pile; running it twice would double
+    # the cost. The checks above are the ones a user can fix; the contract repeats them and computes.
+    return node_submit(type="subsidy.claim_submit", payload={"period": period, "piles": codes},
                        submitted_by=actor, institution=institution.code, check=False)
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import json
 import uuid
 from decimal import Decimal
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
-from ledger.chain.encoding import canonical
+from ledger.chain.encoding import _check
 from ledger.state.muhash import MuHash
 
 _owned: dict[str, type[models.Model]] = {}
@@ -80,11 +81,87 @@ def _field_value(instance: models.Model, name: str):
 
 
 def state_of(instance: models.Model) -> dict:
-    return {name: _value(_field_value(instance, name)) for name in instance.LEDGER_FIELDS}
+    return {name: encode(instance) for name, encode in _encoders(type(instance))}
 
 
 def entry_bytes(instance: models.Model) -> bytes:
-    return canonical({"m": instance._meta.label_lower, "k": str(instance.public_id), "s": state_of(instance)})
+    """The canonical encoding of the row's state entry (what `canonical` would give for
+    {"m", "k", "s"}; built directly, since every applied transaction encodes a few rows)."""
+    value = {"m": instance._meta.label_lower, "k": str(instance.public_id), "s": state_of(instance)}
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+# Per model, one encoder per state field: the generic path of `_value(_field_value(...))`, with the
+# common cases (a value already of the field's type) taken without a round trip through to_python.
+_ENCODERS: dict[type, list] = {}
+
+
+def _encoders(model) -> list:
+    encoders = _ENCODERS.get(model)
+    if encoders is None:
+        encoders = _ENCODERS[model] = [(name, _encoder(model, name)) for name in model.LEDGER_FIELDS]
+    return encoders
+
+
+def _encoder(model, name: str):
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:  # a property listed as state
+        return lambda instance: _value(getattr(instance, name))
+    if field.is_relation:
+        def related(instance):
+            row = getattr(instance, name)
+            return None if row is None else row.public_id
+        return related
+    attname = field.attname
+
+    def generic(instance):
+        return _value(_field_value(instance, name))
+
+    if isinstance(field, models.DecimalField):
+        quantum = Decimal(1).scaleb(-field.decimal_places)
+
+        def decimal(instance):
+            value = getattr(instance, attname)
+            if value is None:
+                return None
+            if not isinstance(value, Decimal):
+                value = field.to_python(value)
+            return format(value.quantize(quantum), "f")
+        return decimal
+    if isinstance(field, models.DateTimeField):
+        def moment(instance):
+            value = getattr(instance, attname)
+            if isinstance(value, dt.datetime):
+                if value.tzinfo is None:
+                    raise ValueError("naive datetime in ledger state")
+                return value.astimezone(dt.timezone.utc).isoformat()
+            return generic(instance)
+        return moment
+    if isinstance(field, models.BooleanField):
+        def boolean(instance):
+            value = getattr(instance, attname)
+            return value if value is None or isinstance(value, bool) else generic(instance)
+        return boolean
+    if isinstance(field, (models.IntegerField, models.AutoField)):
+        def integer(instance):
+            value = getattr(instance, attname)
+            if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+                return value
+            return generic(instance)
+        return integer
+    if isinstance(field, models.CharField):
+        def text(instance):
+            value = getattr(instance, attname)
+            return value if value is None or isinstance(value, str) else generic(instance)
+        return text
+    if isinstance(field, models.JSONField):
+        def document(instance):
+            value = _value(getattr(instance, attname))
+            _check(value, name)  # no floats, valid text: what `canonical` refuses
+            return value
+        return document
+    return generic
 
 
 def tables_digest() -> MuHash:

@@ -76,13 +76,31 @@ class Month:
         commit_pending(at=max(stop, start) + dt.timedelta(minutes=1))
         return str(uid)
 
-    def online(self, pile: str, connector: int = 1, since: dt.datetime | None = None):
+    def online(self, pile: str, connector: int = 1, since: dt.datetime | None = None, status: str = "Available"):
         """Status history as monitoring keeps it on this node (node-local rows, not ledger state)."""
         from monitoring.models import StatusEvent
         from registry.models import Pile
 
-        StatusEvent.objects.create(pile=Pile.objects.get(code=pile), connector_id=connector, status="Available",
+        StatusEvent.objects.create(pile=Pile.objects.get(code=pile), connector_id=connector, status=status,
                                    ts=since or local(2030, 2, 28), source="test")
+
+    def report_availability(self, days=range(1, 32)):
+        """Monitoring's daily availability reports of March for every pile, from the status history,
+        committed in one block after the month (the contract refuses a day that is not over)."""
+        from monitoring.services.availability import pile_figures, piles_to_report
+
+        for day in days:
+            date = dt.date(2030, 3, day)
+            for operator in ("OP-A", "OP-B"):
+                piles = piles_to_report(operator=operator, day=date)
+                if piles:
+                    # Straight to the node: the service's dry run would judge a 2030 day by today's clock.
+                    node_submit(type="monitoring.availability_report", institution=operator, check=False,
+                                payload={"day": date.isoformat(), "piles": pile_figures(piles=piles, day=date)})
+        block = commit_pending(at=local(2030, 4, 1, 0, 30))
+        assert set(CommittedTx.objects.filter(type="monitoring.availability_report")
+                   .values_list("status", flat=True)) == {"applied"}
+        return block
 
     def play(self) -> dict:
         """The month of PILE-A1 (7 kW) and PILE-B1 (120 kW, never online). Returns session ids by name."""

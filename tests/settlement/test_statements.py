@@ -12,7 +12,7 @@ from ledger.chain import sealed
 from ledger.models import CommittedTx, NodeState
 from ledger.services import node_submit
 from settlement import billing
-from settlement.models import EnergyTotal, SessionCharge, Statement
+from settlement.models import ChargingSession, EnergyTotal, Statement
 from settlement.statements import Terms, compute, statement_hash
 from tests.conftest import INSTITUTIONS
 from tests.settlement.month import Month, local
@@ -50,7 +50,9 @@ def totals(pile="PILE-A1"):
 def test_each_session_lands_in_the_totals_with_its_reason(month):
     assert totals() == {
         ("2030-03", "flat", ""): (6000, 3),  # 3000 of 09:30-10:30, 1000 at 08:00-09:00, 2000 before midnight
-        ("2030-03", "peak", ""): (8000, 2),  # 3000 of 09:30-10:30, 5000 at 10:00-11:00
+        # 3000 of 09:30-10:30, 5000 at 10:00-11:00; a session counts once, where its share of the
+        # period begins, so 09:30-10:30 counts in the flat band only.
+        ("2030-03", "peak", ""): (8000, 1),
         ("2030-04", "valley", ""): (2000, 1),  # after midnight on 1 April
         ("2030-03", "peak", "power_above_rated"): (7001, 1),
         ("2030-03", "peak", "overlapping"): (3000, 1),
@@ -60,8 +62,10 @@ def test_each_session_lands_in_the_totals_with_its_reason(month):
     }
     # PILE-B1 has no tariff in AREA-2 and no verification: held as unverified, band unknown.
     assert totals("PILE-B1") == {("2030-03", "untariffed", "unverified"): (50000, 1)}
-    charge = SessionCharge.objects.get(session__uid=month.sessions["month_end"])
-    assert (charge.reason, charge.parts) == ("", {"2030-03/flat": 2000, "2030-04/valley": 2000})
+    session = ChargingSession.objects.get(uid=month.sessions["month_end"])
+    assert (session.held_reason, session.parts) == ("", {"2030-03/flat": 2000, "2030-04/valley": 2000})
+    held = ChargingSession.objects.get(uid=month.sessions["overlapping"])
+    assert (held.held_reason, held.parts) == ("overlapping", {"2030-03/peak": 3000})
 
 
 def test_close_confirm_and_terms_only_for_the_parties(month, world):
@@ -155,11 +159,11 @@ def test_every_node_reaches_the_same_totals(month, world):
     from ledger.state.rows import entry_bytes
 
     root = NodeState.objects.get().state_root
-    rows = sorted(entry_bytes(r) for m in (EnergyTotal, SessionCharge, Statement) for r in m.objects.all())
+    rows = sorted(entry_bytes(r) for m in (EnergyTotal, ChargingSession, Statement) for r in m.objects.all())
     assert len(rows) > 10
     replay_all(role_of=node.role_of)
     assert NodeState.objects.get().state_root == root
-    assert sorted(entry_bytes(r) for m in (EnergyTotal, SessionCharge, Statement) for r in m.objects.all()) == rows
+    assert sorted(entry_bytes(r) for m in (EnergyTotal, ChargingSession, Statement) for r in m.objects.all()) == rows
 
 
 def test_bad_tariffs_and_terms_are_refused(month, world):

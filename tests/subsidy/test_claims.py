@@ -55,6 +55,7 @@ def test_only_the_regulator_publishes_and_versions_follow(world):
 
 
 def test_month_claim_excludes_each_fraud_with_its_reason(month, world):
+    month.report_availability()
     services.claim_submit(world.users["a_manager"], period="2030-03")
     block = commit_pending(at=local(2030, 4, 2))
     claim = Claim.objects.get(operator__code="OP-A")
@@ -77,7 +78,8 @@ def test_month_claim_excludes_each_fraud_with_its_reason(month, world):
     assert line.excluded_wh == 19001
     assert [(st.action, st.height) for st in claim.steps.all()] == [("submitted", block.height)]
 
-    # OP-B's pile was never online: all its energy is held, and it had no verification.
+    # OP-B's pile was never online (its daily reports show no minute up): all its energy is held as
+    # such, though it had no verification either.
     services.claim_submit(world.users["b_manager"], period="2030-03")
     commit_pending(at=local(2030, 4, 2, 1))
     b_line = ClaimLine.objects.get(pile__code="PILE-B1")
@@ -87,13 +89,14 @@ def test_month_claim_excludes_each_fraud_with_its_reason(month, world):
 
 
 def test_second_claim_for_the_same_pile_and_period_is_refused(month, world):
+    month.report_availability()
     services.claim_submit(world.users["a_manager"], period="2030-03")
     commit_pending(at=local(2030, 4, 2))
     with pytest.raises(ValidationError, match="a second claim for pile PILE-A1 and period 2030-03"):
         services.claim_submit(world.users["a_manager"], period="2030-03")
     # The same claim signed straight by the node (bypassing the service) is refused by the contract.
     again = node_submit(type="subsidy.claim_submit", institution="OP-A", check=False, payload={
-        "period": "2030-03", "piles": [{"pile": "PILE-A1", "availability": "1.000000", "up_minutes": "44640.00"}]})
+        "period": "2030-03", "piles": ["PILE-A1"]})
     commit_pending(at=local(2030, 4, 3))
     assert CommittedTx.objects.get(tx_id=again.tx_id).reason == "a second claim for pile PILE-A1 and period 2030-03"
     assert Claim.objects.count() == 1
@@ -106,14 +109,15 @@ def test_claim_refusals(month, world):
         services.claim_submit(world.users["a_manager"], period="2030-03", piles=["PILE-B1"])
     cases = [
         ({"period": "2030-13", "piles": []}, "a period is YYYY-MM"),
-        ({"period": "2030-03", "piles": [{"pile": "PILE-B1", "availability": None, "up_minutes": "1.00"}]},
-         "OP-A does not operate pile PILE-B1"),
-        ({"period": "2030-03", "piles": [{"pile": "PILE-A1", "availability": "1.5", "up_minutes": "1.00"}]},
-         "availability of PILE-A1 must be between 0 and 1 with at most 6 decimals"),
-        ({"period": "2030-04", "piles": [{"pile": "PILE-A1", "availability": "1", "up_minutes": "1"}]},
-         "the period 2030-04 is not over yet"),
-        ({"period": "2029-03", "piles": [{"pile": "PILE-A1", "availability": "1", "up_minutes": "1"}]},
-         "no subsidy policy is in force for 2029-03"),
+        ({"period": "2030-03", "piles": ["PILE-B1"]}, "OP-A does not operate pile PILE-B1"),
+        ({"period": "2030-03", "piles": ["NO-SUCH-PILE"]}, "no pile NO-SUCH-PILE"),
+        ({"period": "2030-03", "piles": ["PILE-A1", "PILE-A1"]}, "piles must be distinct pile codes"),
+        ({"period": "2030-03", "piles": [{"pile": "PILE-A1", "availability": "1.000000", "up_minutes": "1"}]},
+         "piles must be distinct pile codes"),
+        ({"period": "2030-03", "piles": []}, "piles must list 1 to 20000 pile codes"),
+        ({"period": "2030-03", "piles": ["PILE-A1"], "availability": "1"}, "a claim has exactly period, piles"),
+        ({"period": "2030-04", "piles": ["PILE-A1"]}, "the period 2030-04 is not over yet"),
+        ({"period": "2029-03", "piles": ["PILE-A1"]}, "no subsidy policy is in force for 2029-03"),
     ]
     subs = [node_submit(type="subsidy.claim_submit", payload=p, institution="OP-A", check=False) for p, _ in cases]
     commit_pending(at=local(2030, 4, 15))
@@ -121,16 +125,57 @@ def test_claim_refusals(month, world):
     assert not Claim.objects.exists()
 
 
+def _claim_line(world, *, at=None):
+    services.claim_submit(world.users["a_manager"], period="2030-03")
+    commit_pending(at=at or local(2030, 4, 2))
+    return ClaimLine.objects.get(pile__code="PILE-A1")
+
+
 def test_low_availability_holds_the_operating_subsidy(month, world):
-    services.claim_submit(world.users["a_manager"], period="2030-03", entries=[
-        {"pile": "PILE-A1", "availability": "0.850000", "up_minutes": "37944.00"}])
-    commit_pending(at=local(2030, 4, 2))
-    line = ClaimLine.objects.get()
+    # Faulted from 10 to 15 March: 120 of the month's 744 hours down, as the daily reports show.
+    month.online("PILE-A1", since=local(2030, 3, 10), status="Faulted")
+    month.online("PILE-A1", since=local(2030, 3, 15), status="Available")
+    month.report_availability()
+    line = _claim_line(world)
+    assert line.availability == Decimal("0.838709")  # 624 / 744, rounded down
     assert (line.energy_wh, line.operating_cny, line.amount_cny) == (0, Decimal("0.00"), Decimal("700.00"))
     assert line.exclusions.filter(reason="availability_below_minimum", session="", energy_wh=14000).exists()
 
 
+def test_a_day_without_a_report_counts_as_down(month, world):
+    # The operator's node leaves out the last four days of March: 27 of 31 days up is below 0.9.
+    month.report_availability(days=range(1, 28))
+    line = _claim_line(world)
+    assert line.availability == Decimal("0.870967")  # 27 / 31, rounded down
+    assert line.energy_wh == 0
+    assert ("", "availability_below_minimum", 14000) in set(line.exclusions.values_list("session", "reason", "energy_wh"))
+
+
+def test_a_dedicated_pile_gets_no_operating_subsidy(month, world):
+    from registry import services as registry_services
+    from registry.models import Pile
+
+    registry_services.pile_update(actor=world.users["admin"], pile=Pile.objects.get(code="PILE-A1"),
+                                  data={"public": False})
+    commit_pending(at=local(2030, 3, 31, 12))
+    month.report_availability()
+    line = _claim_line(world)
+    assert (line.energy_wh, line.operating_cny, line.construction_cny) == (0, Decimal("0.00"), Decimal("700.00"))
+    assert ("", "not_public", 14000) in set(line.exclusions.values_list("session", "reason", "energy_wh"))
+
+
+def test_availability_the_claim_cannot_bring_with_it(month, world):
+    """Figures in the payload are refused: the contract reads the reports on the ledger, nothing else."""
+    month.report_availability()
+    forged = node_submit(type="subsidy.claim_submit", institution="OP-A", check=False, payload={
+        "period": "2030-03", "piles": ["PILE-A1"], "availability": {"PILE-A1": "1.000000"}})
+    commit_pending(at=local(2030, 4, 2))
+    assert CommittedTx.objects.get(tx_id=forged.tx_id).reason == "a claim has exactly period, piles"
+    assert not Claim.objects.exists()
+
+
 def test_decisions_trail_and_same_state_on_replay(month, world):
+    month.report_availability()
     services.claim_submit(world.users["a_manager"], period="2030-03")
     services.claim_submit(world.users["b_manager"], period="2030-03")
     submitted = commit_pending(at=local(2030, 4, 2))

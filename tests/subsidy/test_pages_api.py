@@ -24,6 +24,7 @@ def claim(world):
     m.online("PILE-A1")
     m.session("PILE-A1", local(2030, 3, 2, 9, 30), local(2030, 3, 2, 10, 30), 6000)
     m.session("PILE-A1", local(2030, 3, 31, 23), local(2030, 4, 1, 1), 4000)  # its block is in April
+    m.report_availability()
     return m
 
 

@@ -1,0 +1,135 @@
+"""Runs: consecutive transactions of one block that a single contract handler applies together.
+
+High-volume contracts (a charging session opened or closed per pile and hour) cannot afford a
+database round trip per read and write per transaction. Such a contract registers a *run handler*
+(`ledger.contracts.register_run`): the executor hands it every consecutive transaction of its types
+in the block at once, so it reads what the whole run needs in a few queries, decides each
+transaction in memory, in block order, and stages its writes; the run then writes them in bulk.
+
+The rules a run handler keeps, so that a run means the same as applying its transactions one by one:
+- Each transaction is decided inside `with run.item(ctx):`. A rejection (`ctx.reject`, a
+  ValidationError) there drops that transaction's staged writes; the others stand.
+- Validate first, then change anything in memory: a rejected transaction must leave no trace in
+  what later transactions of the run see.
+- Writes go through `ctx.stage_insert` / `ctx.stage_update` (one transaction's rows, recorded in its
+  write set) or `run.stage_update` / `run.stage_insert` (rows the whole run changes, such as running
+  totals: recorded once, after the items' writes). Nothing is written to the database before `flush`.
+
+Should the handler raise anything else, the executor rolls the run back and applies its transactions
+one at a time (each a run of one); every node does the same, so the state stays the same everywhere.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Callable
+
+from django.core.exceptions import ValidationError
+from django.db import connection, models
+
+from ledger.contracts import ContractRejected
+from ledger.state.bulk import bulk_insert, bulk_update
+from ledger.state.rows import entry_bytes, is_owned
+
+def validation_reason(exc: ValidationError) -> str:
+    if hasattr(exc, "error_dict"):
+        return "; ".join(f"{name}: {' '.join(messages)}" for name, messages in sorted(exc.message_dict.items()))
+    return " ".join(exc.messages)
+
+
+class Run:
+    """The transactions of one run (their contexts, in block order) and the writes they staged."""
+
+    def __init__(self, contexts: list, *, replay_keys: dict | None = None):
+        self.items = contexts
+        self.writes: list[tuple[str, bytes | None, bytes | None]] = []  # run-level, after the items'
+        self._replay_keys = replay_keys
+        # model -> {id(instance): instance}, in the order models were first staged (parents first).
+        self._inserts: dict[type, dict[int, models.Model]] = {}
+        self._updates: dict[type, dict[int, models.Model]] = {}
+        self._update_fields: dict[type, set[str]] = {}
+        for ctx in contexts:
+            ctx.run = self
+            ctx.rejected = None
+            ctx.staged = []
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @contextmanager
+    def item(self, ctx):
+        """Decide one transaction: a rejection inside keeps the others and drops what it staged."""
+        try:
+            yield
+        except ContractRejected as exc:
+            self._reject(ctx, exc.reason)
+        except ValidationError as exc:
+            self._reject(ctx, validation_reason(exc))
+
+    def _reject(self, ctx, reason: str) -> None:
+        ctx.rejected = reason
+        ctx.writes.clear()
+        ctx.after_commit.clear()
+        for kind, model, instance in ctx.staged:
+            target = self._inserts if kind == "insert" else self._updates
+            target.get(model, {}).pop(id(instance), None)
+        ctx.staged.clear()
+
+    # Staging --------------------------------------------------------------------------------------
+
+    def stage_insert(self, instance: models.Model, *, owner=None) -> bytes | None:
+        """A new row; returns its state entry (None for rows the ledger does not own)."""
+        model = type(instance)
+        if instance.pk is None and self._replay_keys is not None:
+            instance.pk = self._replay_keys.get((model._meta.label_lower, str(instance.public_id)))
+        self._inserts.setdefault(model, {})[id(instance)] = instance
+        new = entry_bytes(instance) if is_owned(model) else None
+        self._record(owner, "save", None, new, ("insert", model, instance))
+        return new
+
+    def stage_update(self, instance: models.Model, *, old: bytes | None, fields, owner=None) -> bytes | None:
+        """A changed row whose state entry before the change is `old` (the caller encoded it when it
+        loaded or last staged the row); `fields` are the columns that changed."""
+        model = type(instance)
+        new = entry_bytes(instance) if is_owned(model) else None
+        if id(instance) not in self._inserts.get(model, {}):
+            self._updates.setdefault(model, {})[id(instance)] = instance
+            self._update_fields.setdefault(model, set()).update(fields)
+        self._record(owner, "save", old, new, ("update", model, instance))
+        return new
+
+    def _record(self, owner, op, old, new, staged) -> None:
+        writes = self.writes if owner is None else owner.writes
+        if old is not None or new is not None:
+            writes.append((op, old, new))
+        if owner is not None:
+            owner.staged.append(staged)
+
+    def flush(self) -> None:
+        """Write what the run staged: inserts model by model in the order first staged, then updates."""
+        for model, rows in self._inserts.items():
+            if rows:
+                bulk_insert(model, list(rows.values()), connection=connection)
+        for model, rows in self._updates.items():
+            if rows:
+                bulk_update(model, list(rows.values()), sorted(self._update_fields[model]), connection=connection)
+
+
+RunHandler = Callable[[Run], None]
+
+
+def apply_one(run_handler: RunHandler, ctx) -> None:
+    """One transaction as a run of one (a dry run, a fallback, a lone transaction): raises the
+    rejection as a plain contract would, so the caller's savepoint undoes its writes."""
+    from ledger.execution import _replay_keys
+
+    run = Run([ctx], replay_keys=_replay_keys.get())
+    run_handler(run)
+    if ctx.rejected is not None:
+        raise ContractRejected(ctx.rejected)
+    run.flush()
+    ctx.writes.extend(run.writes)
+    ctx.run = None

@@ -1,0 +1,117 @@
+"""What a claim may count, per pile and period, from ledger rows only (deterministic, for the contract).
+
+The session-level checks ran once, when each session closed (settlement.totals): the pile's counted
+energy in the period is in its EnergyTotal rows, and the sessions held, each with its reason, are the
+few whose `held_reason` is set. On top of those, the pile-level conditions of a subsidy:
+
+- `never_online`: no availability report on the ledger shows the pile up in the period (monitoring's
+  daily reports); its sessions are held, but for those already held for a bad signature or a
+  contradiction, which say more;
+- `not_public`: the per-kWh operating subsidy is for public piles only;
+- `availability_below_minimum`: the pile's availability over the period is below the policy's: its
+  reported up time over the whole period's connector-seconds less the excused outages, where a day
+  without a report counts as down (an operator cannot leave its bad days out).
+
+A month of 10,000 piles is a few queries: the totals, the held sessions, the availability reports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
+
+from registry.models import Connector
+
+from settlement import checks
+from settlement.assessment import local_tz
+from settlement.models import ChargingSession, EnergyTotal, SessionStatus
+from settlement.tariffs import period_bounds
+
+NEVER_ONLINE = checks.NEVER_ONLINE
+NOT_PUBLIC = "not_public"
+BELOW_AVAILABILITY = "availability_below_minimum"
+# Held for these, a session keeps its reason even on a pile that was never online.
+STRONGER_THAN_OFFLINE = (checks.SIGNATURE_FAILED, checks.DISPUTED)
+
+REASON_LABELS = {
+    checks.SIGNATURE_FAILED: _("meter signature does not verify"),
+    checks.DISPUTED: _("readings contradict each other"),
+    checks.NEVER_ONLINE: _("pile never online in the period"),
+    checks.NON_COMPLIANT: _("pile failed its verification"),
+    checks.OVERDUE: _("pile overdue for verification"),
+    checks.UNVERIFIED: _("pile never verified"),
+    checks.OVERLAPPING: _("overlaps another session on the connector"),
+    checks.POWER_ABOVE_RATED: _("power above the rated power"),
+    checks.ENERGY_ABOVE_METER: _("energy above what the meter signed"),
+    NOT_PUBLIC: _("not a public pile"),
+    BELOW_AVAILABILITY: _("availability below the policy's minimum"),
+}
+
+
+@dataclass
+class PileFigures:
+    sessions: int = 0
+    counted_wh: int = 0
+    held: list = field(default_factory=list)  # (session uid, reason, Wh in the period), in start order
+    availability: Decimal | None = None
+    online: bool = False
+
+
+def _wh_in(parts: dict, period: str) -> int:
+    prefix = period + "/"
+    return sum(wh for key, wh in parts.items() if key.startswith(prefix))
+
+
+def period_figures(piles: list, period: str) -> dict[int, PileFigures]:
+    """Per pile id: counted sessions and Wh, held sessions, reported availability; ordered reads only."""
+    from monitoring.selectors.availability import NO_REPORT, ratio, reported_totals
+
+    tz = local_tz()
+    start, end = period_bounds(period, tz)
+    ids = [pile.pk for pile in piles]
+    figures = {pile_id: PileFigures() for pile_id in ids}
+    for pile_id, reason, wh, sessions in (EnergyTotal.objects.filter(pile_id__in=ids, period=period, reason="")
+                                          .order_by("pile_id", "band").values_list("pile_id", "reason", "energy_wh", "sessions")):
+        figures[pile_id].counted_wh += wh
+        figures[pile_id].sessions += sessions
+    held = (ChargingSession.objects.filter(pile_id__in=ids, started_at__lt=end, stopped_at__gt=start)
+            .exclude(held_reason="").order_by("pile_id", "started_at", "uid")
+            .values_list("pile_id", "uid", "held_reason", "parts", "started_at"))
+    for pile_id, uid, reason, parts, started_at in held:
+        wh = _wh_in(parts, period)
+        if wh or (not parts and start <= started_at < end):
+            figures[pile_id].held.append((str(uid), reason, wh))
+    first_day = start.astimezone(tz).date()
+    last_day = (end - dt.timedelta(microseconds=1)).astimezone(tz).date()
+    days = (last_day - first_day).days + 1
+    day_seconds = int((end - start).total_seconds()) // days
+    connectors = dict(Connector.objects.filter(pile_id__in=ids).values("pile_id").annotate(n=Count("id"))
+                      .order_by("pile_id").values_list("pile_id", "n"))
+    reported = reported_totals(piles=ids, start_day=first_day, end_day=last_day)
+    for pile_id in ids:
+        totals = reported.get(pile_id, NO_REPORT)
+        missing = (days - totals.days) * connectors.get(pile_id, 0) * day_seconds
+        figures[pile_id].availability = ratio(up=totals.up_seconds, seconds=totals.seconds + missing,
+                                              excused=totals.excused_seconds)
+        figures[pile_id].online = totals.up_seconds > 0
+    return figures
+
+
+def offline_sessions(pile, period: str) -> list[tuple[str, str, int]]:
+    """Every session of a pile that was never online with energy in the period, held as never_online
+    unless its own reason says more (in start order)."""
+    start, end = period_bounds(period, local_tz())
+    rows = (ChargingSession.objects.filter(pile=pile, started_at__lt=end, stopped_at__gt=start)
+            .exclude(status=SessionStatus.OPEN).order_by("started_at", "uid")
+            .values_list("uid", "held_reason", "parts", "started_at"))
+    held = []
+    for uid, reason, parts, started_at in rows:
+        wh = _wh_in(parts, period)
+        if wh or (not parts and start <= started_at < end):
+            held.append((str(uid), reason if reason in STRONGER_THAN_OFFLINE else NEVER_ONLINE, wh))
+    return held
