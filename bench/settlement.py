@@ -55,7 +55,7 @@ def at(*args) -> dt.datetime:
     return dt.datetime(*args, tzinfo=CN)
 
 
-def setup(piles: int, days: int) -> list[str]:
+def setup(piles: int) -> list[str]:
     import django
     from django.conf import settings
     from django.core.management import call_command
@@ -120,12 +120,12 @@ def setup(piles: int, days: int) -> list[str]:
                                     construction_per_kw_cny="100.00", min_availability="0.900000",
                                     cap_per_pile_year_cny="5000.00", cap_per_operator_year_cny="100000000.00")
     commit_all(at=at(2030, 2, 21))
-    report_availability(codes, days)
+    report_availability(codes)
     return codes
 
 
-def report_availability(codes: list[str], days: int) -> None:
-    """Every pile up the whole day, for every day of the month (monitoring's daily reports)."""
+def report_availability(codes: list[str], days: int = 31) -> None:
+    """Every pile up the whole day, for every day of March (monitoring's daily reports)."""
     from ledger.services import node_submit
     from tests.utils.ledger import commit_all
 
@@ -237,11 +237,20 @@ def sessions(codes: list[str], per_day: int, days: int) -> tuple[int, float, Cha
     elapsed = 0.0
     count = 0
     started = time.perf_counter()
+    from django.db import connection
+
     for n, (when, items) in enumerate(session_blocks(codes, per_day, days)):
         txs = chain.transactions(items, signer="OP-A")
+        if os.environ.get("BENCH_SQL") and n in (6, 7):
+            connection.force_debug_cursor = True
+            connection.queries_log.clear()
         t = time.perf_counter()
         chain.apply(txs, when=when, role_of=node.role_of)
         elapsed += time.perf_counter() - t
+        if os.environ.get("BENCH_SQL") and n in (6, 7):
+            connection.force_debug_cursor = False
+            for q in sorted(connection.queries, key=lambda q: -float(q["time"]))[:12]:
+                print(f"    {q['time']} s  {q['sql'][:150]}", flush=True)
         count += sum(1 for type_, _ in items if type_ == "settlement.session_close")
         if n % 100 == 99:
             print(f"  {count} sessions, {count / elapsed:.0f}/s in the contract path "
@@ -281,7 +290,7 @@ def main() -> None:
         os.environ.setdefault("PILECHAIN_VAR_DIR", tempfile.mkdtemp(prefix="bench-settlement-"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     t = time.perf_counter()
-    codes = setup(args.piles, args.days)
+    codes = setup(args.piles)
     print(f"setup: {len(codes)} piles registered, verified and reported available through the ledger "
           f"in {time.perf_counter() - t:.1f} s", flush=True)
 

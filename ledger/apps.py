@@ -9,6 +9,7 @@ class LedgerConfig(AppConfig):
         import os
 
         from ledger import builtin_contracts, tasks  # noqa: F401  (registers contracts and Celery signals)
+        from ledger.state import lookups  # noqa: F401  (registers __any_of)
 
         if os.environ.get("PILECHAIN_COUNT_VERIFICATIONS") == "1":
             from ledger import instrumentation

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from ledger.chain import sealed
 from ledger.models import Block
 from ledger.runtime import node
-from ledger.services import node_submit
+from ledger.services import submit_checked
 from registry.access import is_manager, member_institution
 from registry.models import GridArea, Station
 from settlement.assessment import local_tz
@@ -21,6 +21,7 @@ from settlement.models import Statement
 from settlement.statements import Item, Money, Terms, compute, statement_hash
 from settlement.tariffs import TariffError, build_tariff, check_period, parse_price, period_bounds
 from settlement.terms import open_terms, seal_terms
+
 
 
 def _acting(user, roles: set[str]):
@@ -46,7 +47,7 @@ def tariff_publish(actor, *, area: str, valid_from: dt.date, windows: list, pric
         build_tariff(valid_from=valid_from, windows=windows, prices=prices)
     except TariffError as exc:
         raise ValidationError({"windows": str(exc)}) from exc
-    return node_submit(type="settlement.tariff_publish", submitted_by=actor, institution=institution.code,
+    return submit_checked(type="settlement.tariff_publish", submitted_by=actor, institution=institution.code,
                        payload={"area": area_row.code, "valid_from": valid_from.isoformat(), "windows": windows,
                                 "prices": prices})
 
@@ -57,7 +58,7 @@ def service_fee_publish(actor, *, valid_from: dt.date, per_kwh: str):
         parse_price(str(per_kwh))
     except TariffError as exc:
         raise ValidationError({"per_kwh": str(exc)}) from exc
-    return node_submit(type="settlement.service_fee_publish", submitted_by=actor, institution=institution.code,
+    return submit_checked(type="settlement.service_fee_publish", submitted_by=actor, institution=institution.code,
                        payload={"valid_from": valid_from.isoformat(), "per_kwh": str(per_kwh)})
 
 
@@ -72,7 +73,7 @@ def terms_publish(actor, *, area: str, operator: str, valid_from: dt.date, terms
     if node.role_of(operator) != "operator":  # sealing needs the operator's published key
         raise ValidationError({"operator": _("%(code)s is not an operator of the consortium.") % {"code": operator}})
     section = seal_terms(terms, operator=operator, grid=area_row.owner.code, regulators=regulators())
-    return node_submit(type="settlement.terms_publish", submitted_by=actor, institution=institution.code,
+    return submit_checked(type="settlement.terms_publish", submitted_by=actor, institution=institution.code,
                        payload={"area": area_row.code, "operator": operator, "valid_from": valid_from.isoformat(),
                                 "sealed": section})
 
@@ -84,7 +85,7 @@ def area_meter_report(actor, *, area: str, period: str, energy_wh: int):
         period = check_period(period)
     except TariffError as exc:
         raise ValidationError({"period": str(exc)}) from exc
-    return node_submit(type="settlement.area_meter_report", submitted_by=actor, institution=institution.code,
+    return submit_checked(type="settlement.area_meter_report", submitted_by=actor, institution=institution.code,
                        payload={"area": area_row.code, "period": period, "energy_wh": int(energy_wh)})
 
 
@@ -105,7 +106,7 @@ def period_close(actor, *, area: str, period: str, check: bool = True):
     tip = Block.objects.order_by("-height").values_list("timestamp_ms", flat=True).first() or 0
     if tip < end.timestamp() * 1000:
         raise ValidationError({"period": f"the period {period} is not over yet on the ledger"})
-    return node_submit(type="settlement.period_close", submitted_by=actor, institution=institution.code,
+    return submit_checked(type="settlement.period_close", submitted_by=actor, institution=institution.code,
                        payload={"area": area_row.code, "period": period}, check=False)
 
 
@@ -130,7 +131,7 @@ def statement_confirm(actor, *, statement: Statement):
     if not complete:
         raise PermissionDenied("this node cannot read the statement's terms")
     digest = statement_hash(statement=str(statement.uid), result=result, terms_commitment=statement.terms_commitment)
-    return node_submit(type="settlement.statement_confirm", submitted_by=actor, institution=institution.code,
+    return submit_checked(type="settlement.statement_confirm", submitted_by=actor, institution=institution.code,
                        payload={"statement": str(statement.uid), "hash": digest})
 
 
@@ -138,7 +139,7 @@ def statement_dispute(actor, *, statement: Statement, items: list[dict]):
     institution = _acting(actor, {"grid", "operator"})
     if not items or any(not (i.get("reason") or "").strip() for i in items):
         raise ValidationError({"items": "each disputed item needs a reason"})
-    return node_submit(type="settlement.statement_dispute", submitted_by=actor, institution=institution.code,
+    return submit_checked(type="settlement.statement_dispute", submitted_by=actor, institution=institution.code,
                        payload={"statement": str(statement.uid), "items": [
                            {"pile": i["pile"], "band": i["band"], "reason": i["reason"].strip()} for i in items]})
 
@@ -147,7 +148,7 @@ def statement_correct(actor, *, statement: Statement, reason: str):
     institution = _acting(actor, {"grid", "operator"})
     if not (reason or "").strip():
         raise ValidationError({"reason": "a correction needs a reason"})
-    return node_submit(type="settlement.statement_correct", submitted_by=actor, institution=institution.code,
+    return submit_checked(type="settlement.statement_correct", submitted_by=actor, institution=institution.code,
                        payload={"statement": str(statement.uid), "reason": reason.strip()})
 
 

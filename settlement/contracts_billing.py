@@ -169,26 +169,28 @@ def build_statement(ctx, *, area, operator, period, uid_part: str, corrects=None
     counted: dict = defaultdict(int)
     held: dict = defaultdict(dict)
     rows = (EnergyTotal.objects.filter(period=period, pile__station__grid_area=area, pile__station__operator=operator)
-            .select_related("pile").order_by("pile__code", "band", "reason"))
-    piles = {}
-    for row in rows.iterator(chunk_size=5000):
-        piles[row.pile.code] = row.pile
-        if row.reason:
-            held[(row.pile.code, row.band)][row.reason] = held[(row.pile.code, row.band)].get(row.reason, 0) + row.energy_wh
-            statement.excluded_wh += row.energy_wh
+            .order_by("pile_id", "band", "reason").values_list("pile_id", "band", "reason", "energy_wh"))
+    for pile_id, band, reason, wh in rows.iterator(chunk_size=5000):
+        if reason:
+            held[(pile_id, band)][reason] = held[(pile_id, band)].get(reason, 0) + wh
+            statement.excluded_wh += wh
         else:
-            counted[(row.pile.code, row.band)] += row.energy_wh
-            statement.energy_wh += row.energy_wh
+            counted[(pile_id, band)] += wh
+            statement.energy_wh += wh
+    keys = set(counted) | set(held)
+    piles = {pile.pk: pile for pile in Pile.objects.filter(pk__in={pile_id for pile_id, _ in keys})}
     total = Decimal("0.00")
-    for key in sorted(set(counted) | set(held)):
-        code, band = key
+    items = []
+    for pile_id, band in sorted(keys, key=lambda key: (piles[key[0]].code, key[1])):
+        code = piles[pile_id].code
         price = tariff.prices.get(band, Decimal(0)) if tariff else Decimal(0)
-        amount = money(counted.get(key, 0), price)
+        amount = money(counted.get((pile_id, band), 0), price)
         total += amount
-        ctx.save(StatementItem(uid=ctx.derive_uuid("item", str(statement.uid), code, band), statement=statement,
-                               pile=piles[code], band=band, energy_wh=counted.get(key, 0),
-                               excluded=dict(sorted(held.get(key, {}).items())),
-                               tariff_price=price.quantize(Decimal("0.00001")), tariff_amount_cny=amount))
+        items.append(StatementItem(uid=ctx.derive_uuid("item", str(statement.uid), code, band), statement=statement,
+                                   pile=piles[pile_id], band=band, energy_wh=counted.get((pile_id, band), 0),
+                                   excluded=dict(sorted(held.get((pile_id, band), {}).items())),
+                                   tariff_price=price.quantize(Decimal("0.00001")), tariff_amount_cny=amount))
+    ctx.bulk_insert(items)
     statement.tariff_amount_cny = total.quantize(CENT)
     ctx.save(statement)
     return statement

@@ -62,7 +62,8 @@ class ChargingSession(models.Model):
         verbose_name = _("charging session")
         verbose_name_plural = _("charging sessions")
         indexes = [
-            models.Index(fields=["pile", "transaction_id"]),
+            # The newest first, on the session pages.
+            models.Index(fields=["started_at"], name="settlement_session_started"),
             # Overlaps on a connector, and a pile's sessions in a period.
             models.Index(fields=["pile", "connector_id", "started_at"], name="settlement_session_span"),
             # Held sessions are few: the claim lists them per pile.

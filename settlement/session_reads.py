@@ -37,16 +37,16 @@ class SessionReads:
         codes = sorted({p["pile"] for _, p in payloads if isinstance(p.get("pile"), str)})
         uids = sorted({u for u in (
             (p.get("session") if t == CLOSE else _opened_uid(p)) for t, p in payloads) if isinstance(u, str)})
-        self.piles: dict[str, Pile] = {pile.code: pile for pile in Pile.objects.filter(code__in=codes)}
+        self.piles: dict[str, Pile] = {pile.code: pile for pile in Pile.objects.filter(code__any_of=codes)}
         # A run's piles share a few stations: each station (and its operator) is read once.
         stations = {station.pk: station for station in Station.objects.filter(
             pk__in={pile.station_id for pile in self.piles.values()}).select_related("operator")}
         for pile in self.piles.values():
             pile.station = stations[pile.station_id]
         by_id = {pile.pk: pile for pile in self.piles.values()}
-        self.connectors = set(Connector.objects.filter(pile_id__in=by_id).values_list("pile_id", "connector_id"))
+        self.connectors = set(Connector.objects.filter(pile_id__any_of=list(by_id)).values_list("pile_id", "connector_id"))
         self.sessions: dict[str, ChargingSession] = {}
-        for session in ChargingSession.objects.filter(uid__in=uids).order_by("uid"):
+        for session in ChargingSession.objects.filter(uid__any_of=uids).order_by("uid"):
             if session.pile_id in by_id:
                 session.pile = by_id[session.pile_id]
             self.sessions[str(session.uid)] = session
@@ -56,7 +56,7 @@ class SessionReads:
         signed = {self.piles[p["pile"]].pk for t, p in payloads
                   if t == CLOSE and p.get("signed_data") and isinstance(p.get("pile"), str) and p["pile"] in self.piles}
         self._meter_keys: dict[int, list[str]] = defaultdict(list)
-        for pile_id, key in (DeviceKey.objects.filter(pile_id__in=signed, purpose=KeyPurpose.METER,
+        for pile_id, key in (DeviceKey.objects.filter(pile_id__any_of=sorted(signed), purpose=KeyPurpose.METER,
                                                       status=KeyStatus.ACTIVE)
                              .order_by("pile_id", "fingerprint").values_list("pile_id", "public_key_hex")):
             self._meter_keys[pile_id].append(key)
@@ -70,7 +70,7 @@ class SessionReads:
                 continue
         self._histories: dict[int, ComplianceHistory] = {}
         changes = defaultdict(list)
-        for pile_id, since, status, due_on in (ComplianceChange.objects.filter(pile_id__in=closing, height__lte=height)
+        for pile_id, since, status, due_on in (ComplianceChange.objects.filter(pile_id__any_of=sorted(closing), height__lte=height)
                                                .order_by("pile_id", "-height").values_list("pile_id", "since", "status", "due_on")):
             changes[pile_id].append((since, status, due_on))
         for pile_id in closing:
@@ -93,7 +93,7 @@ class SessionReads:
         if not closing or not starts or not stops:
             return
         low, high = min(starts), max(stops)
-        rows = (ChargingSession.objects.filter(pile_id__in=closing, status=SessionStatus.CLOSED, held_reason="",
+        rows = (ChargingSession.objects.filter(pile_id__any_of=sorted(closing), status=SessionStatus.CLOSED, held_reason="",
                                                started_at__lte=high, stopped_at__gte=low)
                 .order_by("pile_id", "connector_id", "started_at", "uid")
                 .values_list("pile_id", "connector_id", "started_at", "stopped_at"))

@@ -40,11 +40,8 @@ def assess(session: ChargingSession, *, pile, history, counted_spans) -> str:
     """Why the closed session is held (a reason of settlement.checks), or "" when it counts.
     `counted_spans`: (start, stop) of the sessions already counted on its connector."""
     f = facts(session)
-    reason = checks.signature(f) or checks.disputed(f) or checks.compliance(history.status_at(f.started_at))
-    if not reason and f.energy_wh:
-        reason = (checks.overlapping(f, counted_spans) or checks.power_above_rated(f, pile.rated_power_kw)
-                  or checks.energy_above_meter(f))
-    return reason or ""
+    return checks.assess(f, rated_kw=pile.rated_power_kw, compliance_status=history.status_at(f.started_at),
+                         online=True, accepted=counted_spans) or ""
 
 
 def session_parts(session: ChargingSession, *, tariffs) -> dict[str, int]:
@@ -82,7 +79,7 @@ class TotalsDelta:
         wanted = set(keys)
         found = {}
         for pk, pile_id, period, band, reason, energy_wh, sessions in (
-                EnergyTotal.objects.filter(pile_id__in={k[0] for k in keys}, period__in={k[1] for k in keys})
+                EnergyTotal.objects.filter(pile_id__any_of=sorted({k[0] for k in keys}), period__in={k[1] for k in keys})
                 .values_list("pk", "pile_id", "period", "band", "reason", "energy_wh", "sessions")):
             if (pile_id, period, band, reason) in wanted:
                 found[(pile_id, period, band, reason)] = (pk, energy_wh, sessions)

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from ledger.models import Block
-from ledger.services import node_submit
+from ledger.services import submit_checked
 from registry.access import is_manager, member_institution
 from registry.models import Pile
 from registry.roles import InstitutionRole
@@ -22,6 +22,7 @@ from subsidy.models import Claim, ClaimLine, LineStatus, Policy
 
 POLICY_KEYS = ("per_kwh_cny", "construction_per_kw_cny", "min_availability", "cap_per_pile_year_cny",
                "cap_per_operator_year_cny")
+
 
 
 def _acting(user, role: str):
@@ -48,7 +49,7 @@ def policy_publish(actor, *, valid_from: str, note: str = "", **rates) -> object
             raise ValidationError({key: "a decimal number is required"}) from None
     latest = Policy.objects.order_by("-version").first()
     payload["version"] = (latest.version + 1) if latest else 1
-    return node_submit(type="subsidy.policy_publish", payload=payload, submitted_by=actor, institution=institution.code)
+    return submit_checked(type="subsidy.policy_publish", payload=payload, submitted_by=actor, institution=institution.code)
 
 
 def claim_submit(actor, *, period: str, piles: list[str] | None = None):
@@ -75,7 +76,7 @@ def claim_submit(actor, *, period: str, piles: list[str] | None = None):
         raise ValidationError({"period": f"the period {period} is not over yet on the ledger"})
     # No dry run: the contract reads the month's totals of every pile; running it twice would double
     # the cost. The checks above are the ones a user can fix; the contract repeats them and computes.
-    return node_submit(type="subsidy.claim_submit", payload={"period": period, "piles": codes},
+    return submit_checked(type="subsidy.claim_submit", payload={"period": period, "piles": codes},
                        submitted_by=actor, institution=institution.code, check=False)
 
 
@@ -90,7 +91,7 @@ def claim_decide(actor, *, claim: str, decision: str, piles: list[str] = (), rea
         raise ValidationError({"reason": "a rejection needs a reason"})
     if decision == "approve" and payment_due_on is None:
         raise ValidationError({"payment_due_on": "an approval names the payment's due date"})
-    return node_submit(
+    return submit_checked(
         type="subsidy.claim_decide",
         payload={"claim": str(claim), "decision": decision, "piles": sorted(set(piles or [])), "reason": reason or "",
                  "payment_due_on": payment_due_on.isoformat() if payment_due_on else None},

@@ -1,56 +1,59 @@
-"""Writing many rows in one statement, for contracts applied in runs (ledger.runs).
+"""Writing many rows at once, for contracts applied in runs (ledger.runs) and bulk inserts.
 
-Updates: Django's bulk_update builds one CASE WHEN per column with a branch per row, which the
-database evaluates row by row against every branch; a run of a thousand closed sessions would spend
-its time there. A common table expression of the new values joined on the primary key costs one
-pass. PostgreSQL needs the VALUES columns typed (psycopg2 sends literals), so each value is cast to
-its column's type; SQLite (3.33 and later) takes them as they are.
+On PostgreSQL both inserts and updates go through COPY, which the server reads without parsing SQL:
+inserts straight into the table (keys drawn from its sequence first), updates into a temporary table
+of the new values that one UPDATE ... FROM joins on the primary key. A multi-row INSERT or VALUES
+list of a thousand rows spends more time being parsed than written.
 
-Inserts: on PostgreSQL one multi-row INSERT ... RETURNING, with values that psycopg2 adapts natively
-passed as they are instead of through every field's get_db_prep_save; elsewhere Django's bulk_create.
+Elsewhere (SQLite): Django's bulk_create, and for updates a common table expression of the new
+values joined on the primary key (SQLite 3.33 and later). Django's own bulk_update builds one CASE
+WHEN per column with a branch per row, evaluated row by row against every branch.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
-from decimal import Decimal
+import io
+import json
 
 from django.db import models
 
 BATCH = 500
-_NATIVE = (int, str, bool, Decimal, dt.date, uuid.UUID)  # datetime is a date
-
-
-def _preparer(field, connection):
-    """How a value of `field` becomes a query parameter: as it is when the driver adapts it alike."""
-    if isinstance(field, models.JSONField) or connection.vendor != "postgresql":
-        return lambda value: field.get_db_prep_save(value, connection)
-
-    def prepare(value):
-        if value is None or (isinstance(value, _NATIVE) and not isinstance(value, dt.datetime)):
-            return value
-        if isinstance(value, dt.datetime) and value.tzinfo is not None:
-            return value
-        return field.get_db_prep_save(value, connection)
-
-    if isinstance(field, models.UUIDField):
-        def prepare_uuid(value):
-            return value if value is None or isinstance(value, uuid.UUID) else field.get_db_prep_save(value, connection)
-        return prepare_uuid
-    return prepare
 
 
 def bulk_update(model: type[models.Model], rows: list[models.Model], fields: list[str], *, connection) -> None:
     if not rows or not fields:
         return
     meta = model._meta
-    pk = meta.pk
     columns = [meta.get_field(name) for name in fields]
+    if connection.vendor == "postgresql" and _copyable([meta.pk, *columns]):
+        _update_by_copy(model, rows, columns, connection=connection)
+    else:
+        _update_by_values(model, rows, columns, connection=connection)
+
+
+def _update_by_copy(model, rows, columns, *, connection) -> None:
+    meta = model._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    # One scratch table per target table and set of columns, kept for the connection's life and
+    # emptied before each use (a rolled-back savepoint may have dropped it: IF NOT EXISTS).
+    scratch = quote(f"pilechain_bulk_{meta.db_table}_{abs(hash(tuple(c.column for c in columns))) % 10**8}")
+    names = ", ".join(quote(c.column) for c in [meta.pk, *columns])
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {scratch} AS SELECT {names} FROM {table} WITH NO DATA")
+        cursor.execute(f"TRUNCATE {scratch}")
+        _copy_rows(cursor.cursor, scratch, names, rows, [meta.pk, *columns])
+        assignments = ", ".join(f"{quote(c.column)} = v.{quote(c.column)}" for c in columns)
+        cursor.execute(f"UPDATE {table} SET {assignments} FROM {scratch} AS v "
+                       f"WHERE {table}.{quote(meta.pk.column)} = v.{quote(meta.pk.column)}")
+
+
+def _update_by_values(model, rows, columns, *, connection) -> None:
+    meta = model._meta
+    pk = meta.pk
     quote = connection.ops.quote_name
     postgres = connection.vendor == "postgresql"
-    prepare = [(f.attname, _preparer(f, connection)) for f in columns]
-    prepare_pk = _preparer(pk, connection)
 
     def placeholder(field) -> str:
         return f"CAST(%s AS {field.db_type(connection)})" if postgres else "%s"
@@ -64,8 +67,8 @@ def bulk_update(model: type[models.Model], rows: list[models.Model], fields: lis
             chunk = rows[start:start + BATCH]
             params = []
             for row in chunk:
-                params.append(prepare_pk(row.pk))
-                params.extend(prep(getattr(row, attname)) for attname, prep in prepare)
+                params.append(pk.get_db_prep_save(row.pk, connection))
+                params.extend(f.get_db_prep_save(getattr(row, f.attname), connection) for f in columns)
             cursor.execute(
                 f"WITH v({names}) AS (VALUES {', '.join([row_sql] * len(chunk))}) "
                 f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{quote(pk.column)} = v.pk_",
@@ -74,42 +77,78 @@ def bulk_update(model: type[models.Model], rows: list[models.Model], fields: lis
 
 
 def bulk_insert(model: type[models.Model], rows: list[models.Model], *, connection) -> None:
-    """Insert new rows and set their primary keys (rows that already have one keep it)."""
+    """Insert new rows and set their primary keys. Rows that already have one keep it (a replay puts
+    rows back under the keys they had, which the sequence handed out before)."""
     if not rows:
         return
     meta = model._meta
     stamped = any(getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) for f in meta.concrete_fields)
-    if connection.vendor != "postgresql" or stamped:
+    if connection.vendor != "postgresql" or stamped or not _copyable(meta.concrete_fields):
         model._base_manager.bulk_create(rows, batch_size=BATCH)
         return
     pk = meta.pk
     quote = connection.ops.quote_name
-    table = quote(meta.db_table)
-    concrete = [f for f in meta.concrete_fields if f is not pk]
     for row in rows:
-        for f in concrete:
+        for f in meta.concrete_fields:
             if isinstance(f, models.ForeignKey):
                 # An object assigned before it was saved: take its key now that it has one.
                 related = f.get_cached_value(row, None)
                 if related is not None and getattr(row, f.attname) is None:
                     setattr(row, f.attname, related.pk)
-    for with_pk in (True, False):
-        group = [row for row in rows if (row.pk is not None) == with_pk]
-        if not group:
-            continue
-        fields = [pk, *concrete] if with_pk else concrete
-        prepare = [(f.attname, _preparer(f, connection)) for f in fields]
-        row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        columns = ", ".join(quote(f.column) for f in fields)
-        with connection.cursor() as cursor:
-            for start in range(0, len(group), BATCH):
-                chunk = group[start:start + BATCH]
-                params = []
-                for row in chunk:
-                    params.extend(prep(getattr(row, attname)) for attname, prep in prepare)
-                cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_sql] * len(chunk))} "
-                               f"RETURNING {quote(pk.column)}", params)
-                for row, (key,) in zip(chunk, cursor.fetchall()):
-                    row.pk = key
-                    row._state.adding = False
-                    row._state.db = connection.alias
+    fresh = [row for row in rows if row.pk is None]
+    with connection.cursor() as cursor:
+        if fresh:
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                           [meta.db_table, pk.column, len(fresh)])
+            for row, (key,) in zip(fresh, cursor.fetchall()):
+                row.pk = key
+        _copy_rows(cursor.cursor, quote(meta.db_table), ", ".join(quote(f.column) for f in meta.concrete_fields),
+                   rows, meta.concrete_fields)
+    for row in rows:
+        row._state.adding = False
+        row._state.db = connection.alias
+
+
+# COPY (text format) ----------------------------------------------------------------------------------
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_formatter(field):
+    """How a value of `field` is written in COPY's text format, or None for a kind of field not known here."""
+    if isinstance(field, models.ForeignKey):
+        field = field.target_field
+    if isinstance(field, models.JSONField):
+        encoder = field.encoder
+        return lambda v: "\\N" if v is None else json.dumps(v, cls=encoder).translate(_ESCAPES)
+    if isinstance(field, models.BooleanField):
+        return lambda v: "\\N" if v is None else ("t" if v else "f")
+    if isinstance(field, (models.IntegerField, models.AutoField, models.DecimalField, models.UUIDField)):
+        return lambda v: "\\N" if v is None else str(field.to_python(v) if isinstance(v, str) else v)
+    if isinstance(field, models.DateTimeField):
+        def moment(v):
+            if v is None:
+                return "\\N"
+            if not isinstance(v, dt.datetime) or v.tzinfo is None:
+                raise ValueError(f"{field.name}: an aware datetime is required")
+            return v.isoformat()
+        return moment
+    if isinstance(field, models.DateField):
+        return lambda v: "\\N" if v is None else v.isoformat()
+    if isinstance(field, (models.CharField, models.TextField)):
+        return lambda v: "\\N" if v is None else str(v).translate(_ESCAPES)
+    return None
+
+
+def _copy_rows(cursor, table: str, columns: str, rows, fields) -> None:
+    formatters = [(f.attname, _copy_formatter(f)) for f in fields]
+    buffer = io.StringIO()
+    for row in rows:
+        buffer.write("\t".join(fmt(getattr(row, attname)) for attname, fmt in formatters))
+        buffer.write("\n")
+    buffer.seek(0)
+    cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buffer)
+
+
+def _copyable(fields) -> bool:
+    return all(_copy_formatter(f) is not None for f in fields)

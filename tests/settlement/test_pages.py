@@ -87,6 +87,13 @@ def test_close_job_progress_pages_and_exports(month, world, user_client, api_cli
     commit_pending(at=local(2030, 4, 4))
     statement.refresh_from_db()
     assert statement.status == "disputed"
+    # Corrected, the statement takes no confirmation: the contract's refusal is said on the page.
+    user_client("grid_manager").post(f"/settlement/statements/{statement.uid}/",
+                                     {"action": "correct", "reason": "meter replaced on the 20th"})
+    commit_pending(at=local(2030, 4, 5))
+    page = user_client("a_manager").post(f"/settlement/statements/{statement.uid}/", {"action": "confirm"},
+                                         follow=True)
+    assert page.status_code == 200 and b"the statement is corrected" in page.content
 
 
 def test_publish_page_tariff_meter_and_terms(world, user_client):
