@@ -98,7 +98,7 @@ def availability_report(ctx, tx):
         parsed.append(entry)
 
     piles = {pile.code: pile for pile in Pile.objects.select_related("station__operator")
-             .filter(code__in=sorted(seen)).order_by("code")}
+             .filter(code__any_of=sorted(seen)).order_by("code")}
     for entry in parsed:
         pile = piles.get(entry["pile"])
         if pile is None:
@@ -122,10 +122,9 @@ def availability_report(ctx, tx):
             ctx.reject(f"pile {pile.code} excuses {entry['excused_seconds']} s on {day}; the grid outages flagged in "
                        f"its area cover at most {limit} connector-seconds")
 
-    for entry in parsed:
-        ctx.save(AvailabilityDay(
-            pile=piles[entry["pile"]], day=day, connectors=entry["connectors"], seconds=entry["seconds"],
-            up_seconds=entry["up_seconds"], down_seconds=entry["down_seconds"],
-            excused_seconds=entry["excused_seconds"], unknown_seconds=entry["unknown_seconds"], root=entry["root"],
-            events=entry["events"], reported_by=ctx.signer_id, height=ctx.block_height, tx_id=tx.id,
-        ))
+    ctx.bulk_insert([AvailabilityDay(
+        pile=piles[entry["pile"]], day=day, connectors=entry["connectors"], seconds=entry["seconds"],
+        up_seconds=entry["up_seconds"], down_seconds=entry["down_seconds"],
+        excused_seconds=entry["excused_seconds"], unknown_seconds=entry["unknown_seconds"], root=entry["root"],
+        events=entry["events"], reported_by=ctx.signer_id, height=ctx.block_height, tx_id=tx.id,
+    ) for entry in parsed])

@@ -171,14 +171,30 @@ def _curve(start, stop, energy_wh, readings):
     return points
 
 
+def _ms(delta: dt.timedelta) -> int:
+    """Whole milliseconds of a duration, as the split rule counts time."""
+    return int(delta.total_seconds() * 1000)
+
+
 def _value_at(points, at) -> Fraction:
     for (t0, e0), (t1, e1) in zip(points, points[1:]):
         if t0 <= at <= t1:
-            span = (t1 - t0).total_seconds()
+            span = _ms(t1 - t0)
             if span == 0:
                 return e1
-            return e0 + (e1 - e0) * Fraction(int((at - t0).total_seconds() * 1000), int(span * 1000))
+            return e0 + (e1 - e0) * Fraction(_ms(at - t0), span)
     return points[-1][1]
+
+
+def _largest_remainder(energy_wh: int, shares: list[tuple[object, int, int]]) -> list[int]:
+    """Whole Wh per slice from exact shares numerator/denominator (never negative): floors, then the Wh
+    left over one each to the largest remainders, ties to the earlier slice, so every node rounds alike."""
+    whole = [numerator // denominator for _, numerator, denominator in shares]
+    missing = energy_wh - sum(whole)
+    order = sorted(range(len(shares)), key=lambda i: (-Fraction(shares[i][1] % shares[i][2], shares[i][2]), i))
+    for i in order[:missing]:
+        whole[i] += 1
+    return whole
 
 
 def split_energy(
@@ -190,22 +206,25 @@ def split_energy(
         raise ValueError("negative energy")
     if stop <= start:
         return {_label(start, tariffs, tz): energy_wh}
-    points = _curve(start, stop, energy_wh, readings)
     edges = [start, *_cuts(start, stop, tariffs, tz), stop]
-    shares = []
-    previous = Fraction(0)
-    for a, b in zip(edges, edges[1:]):
-        value = _value_at(points, b)
-        shares.append((_label(a, tariffs, tz), value - previous))
-        previous = value
-    whole = [int(s) for _, s in shares]  # floor: shares are never negative
-    missing = energy_wh - sum(whole)
-    # Largest remainder; ties go to the earlier slice, so every node rounds alike.
-    order = sorted(range(len(shares)), key=lambda i: (-(shares[i][1] - whole[i]), i))
-    for i in order[:missing]:
-        whole[i] += 1
+    labels = [_label(a, tariffs, tz) for a in edges[:-1]]
+    if not any(start < at < stop for at, _ in readings):
+        # In proportion to time: the curve is the straight line from (start, 0) to (stop, energy), so
+        # a slice's share is energy x its milliseconds / the session's, in integers.
+        span = _ms(stop - start)
+        if span == 0:
+            return {labels[0]: energy_wh}
+        marks = [_ms(b - start) for b in edges]
+        shares = [(label, energy_wh * (b - a), span) for label, a, b in zip(labels, marks, marks[1:])]
+    else:
+        points = _curve(start, stop, energy_wh, readings)
+        shares, previous = [], Fraction(0)
+        for label, b in zip(labels, edges[1:]):
+            value = _value_at(points, b)
+            shares.append((label, (value - previous).numerator, (value - previous).denominator))
+            previous = value
     result: dict[tuple[str, str], int] = {}
-    for (label, _), wh in zip(shares, whole):
+    for (label, _, _), wh in zip(shares, _largest_remainder(energy_wh, shares)):
         result[label] = result.get(label, 0) + wh
     return result
 

@@ -88,7 +88,11 @@ def entry_bytes(instance: models.Model) -> bytes:
     """The canonical encoding of the row's state entry (what `canonical` would give for
     {"m", "k", "s"}; built directly, since every applied transaction encodes a few rows)."""
     value = {"m": instance._meta.label_lower, "k": str(instance.public_id), "s": state_of(instance)}
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _JSON.encode(value).encode("utf-8")
+
+
+# The settings of `ledger.chain.encoding.canonical`, in one encoder made once.
+_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 # Per model, one encoder per state field: the generic path of `_value(_field_value(...))`, with the

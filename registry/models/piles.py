@@ -99,6 +99,9 @@ class Pile(FieldKeyedConstraintsMixin, models.Model):
                 violation_error_message=_("A pile with this code already exists."),
             ),
         ]
+        # Contracts, the gateway and the pages find piles by their exact code (the unique index is on
+        # the lower-cased code, which only `code__iexact` uses).
+        indexes = [models.Index(fields=["code"], name="registry_pile_code")]
 
     def __str__(self) -> str:
         return self.code
