@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -15,6 +16,8 @@ from registry.access import is_manager, member_institution
 from settlement import billing, jobs
 from settlement.models import JobProgress
 from settlement.selectors_billing import closable_areas, jobs_for, statement_view, statements_for, tariffs_for
+
+ITEMS_PER_PAGE = 100
 
 
 class CloseForm(forms.Form):
@@ -54,7 +57,10 @@ def statement_detail(request, uid):
         raise Http404
     view = statement_view(request.user, statement)
     may_act = view["party"] and is_manager(request.user)
-    choices = [(f"{i.pile.code}|{i.band}", f"{i.pile.code} {i.band}") for i in view["items"]]
+    # A statement has an item per pile and band, thousands for a large operator: a page at a time,
+    # and the items of the page are the ones a dispute from it may name.
+    page_obj = Paginator(view["items"], ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+    choices = [(f"{i.pile.code}|{i.band}", f"{i.pile.code} {i.band}") for i in page_obj.object_list]
     dispute = DisputeForm(request.POST if request.POST.get("action") == "dispute" else None)
     dispute.fields["item"].choices = choices
     correct = CorrectForm(request.POST if request.POST.get("action") == "correct" else None)
@@ -84,7 +90,8 @@ def statement_detail(request, uid):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
     return render(request, "settlement/statement_detail.html", {
-        **view, "may_act": may_act, "dispute_form": dispute, "correct_form": correct})
+        **view, "items": page_obj.object_list, "page_obj": page_obj, "may_act": may_act, "dispute_form": dispute,
+        "correct_form": correct})
 
 
 @login_required

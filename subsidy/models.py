@@ -132,6 +132,12 @@ class ClaimExclusion(models.Model):
         ordering = ["line", "reason", "session"]
 
     @property
+    def reason_label(self) -> str:
+        from subsidy.eligibility import REASON_LABELS
+
+        return REASON_LABELS.get(self.reason, self.reason)
+
+    @property
     def public_id(self) -> str:
         return str(self.uid)
 

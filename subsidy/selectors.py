@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.paginator import Paginator
+
 from registry.access import is_platform_admin, member_institution
 from registry.roles import InstitutionRole
 from subsidy.models import Claim, Policy
@@ -28,9 +30,18 @@ def policies_for(user):
     return Policy.objects.none()
 
 
-def claim_detail(user, uid):
+LINES_PER_PAGE = 100
+
+
+def claim_detail(user, uid, *, page=1, held_only: bool = False):
+    """A claim with one page of its lines (a claim may cover thousands of piles) and their exclusions;
+    `held_only`: the lines with energy held."""
     claim = claims_for(user).filter(uid=uid).first()
     if claim is None:
         return None
-    lines = list(claim.lines.select_related("pile").prefetch_related("exclusions"))
-    return {"claim": claim, "lines": lines, "steps": list(claim.steps.all())}
+    lines = claim.lines.select_related("pile").prefetch_related("exclusions").order_by("pile__code")
+    if held_only:
+        lines = lines.filter(excluded_wh__gt=0)
+    page_obj = Paginator(lines, LINES_PER_PAGE).get_page(page)
+    return {"claim": claim, "lines": list(page_obj.object_list), "page_obj": page_obj, "held_only": held_only,
+            "lines_total": page_obj.paginator.count, "steps": list(claim.steps.all())}

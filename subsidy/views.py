@@ -52,7 +52,8 @@ def claim_list(request):
 
 @login_required
 def claim_detail(request, uid):
-    detail = selectors.claim_detail(request.user, uid)
+    detail = selectors.claim_detail(request.user, uid, page=request.GET.get("page"),
+                                    held_only=request.GET.get("held") == "1")
     if detail is None:
         raise Http404
     form = DecisionForm(request.POST or None) if _role(request.user) == "regulator" else None

@@ -17,7 +17,7 @@ class SessionSerializer(serializers.ModelSerializer):
         fields = ["uid", "pile", "connector_id", "transaction_id", "id_tag", "protocol", "started_at", "stopped_at",
                   "meter_start_wh", "meter_stop_wh", "energy_wh", "stop_reason", "signed_data", "signature_ok",
                   "signature_detail", "signed_energy_wh", "status", "status_detail", "opened_tx", "opened_height",
-                  "closed_tx", "closed_height", "settleable"]
+                  "closed_tx", "closed_height", "held_reason", "parts", "settleable"]
 
 
 class SessionListView(AuthChallengeMixin, APIView):

@@ -84,6 +84,7 @@ def test_the_run_command_brings_up_an_embedded_consortium_that_commits(tmp_path)
             return body.get("results", body) if isinstance(body, dict) else body
 
         assert wait_for(sessions_at_regulator, timeout=120, what="charging sessions at the regulator's node")
+        _sessions_settle_alike_at_every_node(sessions, ports)
         for port in ports:
             assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
         assert (tmp_path / "OPERATOR-A" / "db.sqlite3").exists()  # embedded mode: a file per node
@@ -101,6 +102,33 @@ def test_the_run_command_brings_up_an_embedded_consortium_that_commits(tmp_path)
     for port in ports:
         with pytest.raises(requests.ConnectionError):
             requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+
+
+def _sessions_settle_alike_at_every_node(sessions, ports):
+    """The fleet's closed sessions enter the totals at every node alike: the same reason held and the
+    same Wh per period and band at all four, and every node applied the block after the closing one,
+    whose header commits to the state root after it (a node whose totals differed would have stopped
+    as diverged)."""
+    regulator = f"http://127.0.0.1:{ports[3]}"
+
+    def closed_session():
+        body = sessions[ports[3]].get(f"{regulator}/api/settlement/sessions/?status=closed", timeout=10).json()
+        rows = body.get("results", body) if isinstance(body, dict) else body
+        return rows[0] if rows else None
+
+    closed = wait_for(closed_session, timeout=240, what="a closed charging session at the regulator's node")
+    assert closed["parts"] and sum(closed["parts"].values()) == closed["energy_wh"], closed
+
+    def past_the_close():
+        statuses = [sessions[p].get(f"http://127.0.0.1:{p}/api/ledger/status/", timeout=10).json() for p in ports]
+        assert not any(s["diverged"] for s in statuses), [s["diverged_reason"] for s in statuses]
+        return all(s["applied_height"] > closed["closed_height"] + 1 for s in statuses)
+
+    wait_for(past_the_close, timeout=120, what="every node past the block after the closing one")
+    for port in ports:
+        seen = sessions[port].get(f"http://127.0.0.1:{port}/api/settlement/sessions/{closed['uid']}/", timeout=10).json()
+        assert {k: seen[k] for k in ("held_reason", "parts", "energy_wh", "closed_height")} == {
+            k: closed[k] for k in ("held_reason", "parts", "energy_wh", "closed_height")}, port
 
 
 def _a_fault_travels_from_a_pile_to_every_node(sessions, ports, var_dir):

@@ -211,3 +211,25 @@ def test_decisions_trail_and_same_state_on_replay(month, world):
     replay_all(role_of=node.role_of)
     assert NodeState.objects.get().state_root == before_root
     assert sorted(entry_bytes(r) for m in (Claim, ClaimLine, ClaimExclusion) for r in m.objects.all()) == before_rows
+
+
+def test_the_claim_page_names_each_reason_in_the_reader_s_language(month, world, user_client, settings):
+    from subsidy import selectors
+
+    month.report_availability()
+    services.claim_submit(world.users["a_manager"], period="2030-03")
+    services.claim_submit(world.users["b_manager"], period="2030-03")
+    commit_pending(at=local(2030, 4, 2))
+    claim = Claim.objects.get(operator__code="OP-A")
+    page = user_client("a_manager").get(f"/subsidy/claims/{claim.uid}/?held=1")
+    assert page.status_code == 200
+    assert b"power above the rated power" in page.content and b'title="power_above_rated"' in page.content
+    client = user_client("a_manager")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    assert "功率超过额定功率".encode() in client.get(f"/subsidy/claims/{claim.uid}/").content
+    # The lines come a page at a time; "held only" keeps the piles with energy held.
+    reg = world.users["reg_manager"]
+    assert selectors.claim_detail(reg, claim.uid)["lines_total"] == 1
+    b = Claim.objects.get(operator__code="OP-B")
+    assert selectors.claim_detail(reg, b.uid, held_only=True)["lines_total"] == 1
+    assert selectors.claim_detail(world.users["b_manager"], claim.uid) is None
