@@ -289,6 +289,7 @@ def main() -> None:
     else:
         os.environ.setdefault("PILECHAIN_VAR_DIR", tempfile.mkdtemp(prefix="bench-settlement-"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DEBUG", "0")  # as a node runs: no query log
     t = time.perf_counter()
     codes = setup(args.piles)
     print(f"setup: {len(codes)} piles registered, verified and reported available through the ledger "

@@ -14,7 +14,6 @@ import datetime as dt
 import hashlib
 import logging
 import uuid
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -31,15 +30,13 @@ from ledger.models import Block, CommittedTx, NodeState, Submission, TxStatus
 from ledger.runs import Run, validation_reason
 from ledger.state.bulk import bulk_insert
 from ledger.state.muhash import MuHash
-from ledger.state.rows import entry_bytes, is_owned
+from ledger.state.rows import entry_bytes, is_owned, kept_key, replay_keys
 
 logger = logging.getLogger("pilechain.ledger")
 
 GENESIS_STATE_ROOT = sha256(b"pilechain genesis state").hex()
 ALREADY_COMMITTED = "transaction already committed"
 ID_NAMESPACE = uuid.UUID("6f1c2b1e-3b8e-5a52-9c3e-7d1f0a7e9b10")
-# During a replay: (model label, public id) -> the primary key the row had before.
-_replay_keys: ContextVar[dict | None] = ContextVar("pilechain_replay_keys", default=None)
 
 
 class Diverged(Exception):
@@ -88,23 +85,21 @@ class ContractContext:
 
     def save(self, instance: models.Model) -> None:
         old = self._current_entry(instance)
-        if instance.pk is None and (keep := _replay_keys.get()) is not None:
-            instance.pk = keep.get((instance._meta.label_lower, str(instance.public_id)))
-            if instance.pk is not None:
-                instance.save(force_insert=True)
-                self._record("save", None, entry_bytes(instance) if is_owned(type(instance)) else None)
-                return
+        if instance.pk is None and (kept := kept_key(instance)) is not None:
+            instance.pk = kept
+            instance.save(force_insert=True)
+            self._record("save", None, entry_bytes(instance) if is_owned(type(instance)) else None)
+            return
         instance.save()
         self._record("save", old, entry_bytes(instance) if is_owned(type(instance)) else None)
 
     def bulk_insert(self, instances: list[models.Model]) -> None:
         """Many new rows at once, model by model in the order given (parents before children): each is
         in the write set as if saved one by one."""
-        keep = _replay_keys.get()
         by_model: dict[type, list[models.Model]] = {}
         for instance in instances:
-            if instance.pk is None and keep is not None:
-                instance.pk = keep.get((instance._meta.label_lower, str(instance.public_id)))
+            if instance.pk is None:
+                instance.pk = kept_key(instance)
             by_model.setdefault(type(instance), []).append(instance)
         for model, rows in by_model.items():
             bulk_insert(model, rows, connection=connection)
@@ -387,7 +382,7 @@ def _run_contract(ctx: ContractContext, contract) -> tuple[str, str]:
 def _run_batch(run_handler, members: list[ContractContext]) -> None:
     try:
         with transaction.atomic():
-            run = Run(members, replay_keys=_replay_keys.get())
+            run = Run(members)
             run_handler(run)
             run.flush()
     except (DatabaseError, ValueError, TypeError, LookupError):
@@ -470,11 +465,11 @@ def replay_all(*, role_of: Callable[[str], str | None]) -> int:
         NodeState.objects.all().delete()
         Block.objects.update(applied=False, state_root_after="")
         node_state()
-        token = _replay_keys.set(keep)
+        token = replay_keys.set(keep)
         try:
             total = 0
             while done := apply_next_blocks(role_of=role_of, limit=200):
                 total += len(done)
         finally:
-            _replay_keys.reset(token)
+            replay_keys.reset(token)
     return total

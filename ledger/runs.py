@@ -29,7 +29,8 @@ from django.db import connection, models
 
 from ledger.contracts import ContractRejected
 from ledger.state.bulk import bulk_insert, bulk_update
-from ledger.state.rows import entry_bytes, is_owned
+from ledger.state.rows import entry_bytes, is_owned, kept_key
+
 
 def validation_reason(exc: ValidationError) -> str:
     if hasattr(exc, "error_dict"):
@@ -40,10 +41,9 @@ def validation_reason(exc: ValidationError) -> str:
 class Run:
     """The transactions of one run (their contexts, in block order) and the writes they staged."""
 
-    def __init__(self, contexts: list, *, replay_keys: dict | None = None):
+    def __init__(self, contexts: list):
         self.items = contexts
         self.writes: list[tuple[str, bytes | None, bytes | None]] = []  # run-level, after the items'
-        self._replay_keys = replay_keys
         # model -> {id(instance): instance}, in the order models were first staged (parents first).
         self._inserts: dict[type, dict[int, models.Model]] = {}
         self._updates: dict[type, dict[int, models.Model]] = {}
@@ -83,8 +83,8 @@ class Run:
     def stage_insert(self, instance: models.Model, *, owner=None) -> bytes | None:
         """A new row; returns its state entry (None for rows the ledger does not own)."""
         model = type(instance)
-        if instance.pk is None and self._replay_keys is not None:
-            instance.pk = self._replay_keys.get((model._meta.label_lower, str(instance.public_id)))
+        if instance.pk is None:
+            instance.pk = kept_key(instance)
         self._inserts.setdefault(model, {})[id(instance)] = instance
         new = entry_bytes(instance) if is_owned(model) else None
         self._record(owner, "save", None, new, ("insert", model, instance))
@@ -124,9 +124,7 @@ RunHandler = Callable[[Run], None]
 def apply_one(run_handler: RunHandler, ctx) -> None:
     """One transaction as a run of one (a dry run, a fallback, a lone transaction): raises the
     rejection as a plain contract would, so the caller's savepoint undoes its writes."""
-    from ledger.execution import _replay_keys
-
-    run = Run([ctx], replay_keys=_replay_keys.get())
+    run = Run([ctx])
     run_handler(run)
     if ctx.rejected is not None:
         raise ContractRejected(ctx.rejected)

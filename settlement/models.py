@@ -64,8 +64,10 @@ class ChargingSession(models.Model):
         indexes = [
             # The newest first, on the session pages.
             models.Index(fields=["started_at"], name="settlement_session_started"),
-            # Overlaps on a connector, and a pile's sessions in a period.
-            models.Index(fields=["pile", "connector_id", "started_at"], name="settlement_session_span"),
+            # A pile's sessions that ended after a moment: the overlaps a run of closings checks, a
+            # pile's sessions in a period. By the stop, not the start: "started before the end of
+            # the window" would reach back over the pile's whole history.
+            models.Index(fields=["pile", "stopped_at"], name="settlement_session_stop"),
             # Held sessions are few: the claim lists them per pile.
             models.Index(fields=["pile", "held_reason"], name="settlement_session_held",
                          condition=~models.Q(held_reason="")),

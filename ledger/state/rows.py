@@ -13,6 +13,7 @@ import datetime as dt
 import enum
 import json
 import uuid
+from contextvars import ContextVar
 from decimal import Decimal
 
 from django.core.exceptions import FieldDoesNotExist
@@ -22,6 +23,15 @@ from ledger.chain.encoding import _check
 from ledger.state.muhash import MuHash
 
 _owned: dict[str, type[models.Model]] = {}
+# During a replay (ledger.execution.replay_all): (model label, public id) -> the primary key the row
+# had before, so that rows come back under their keys and node-local rows pointing at them stay attached.
+replay_keys: ContextVar[dict | None] = ContextVar("pilechain_replay_keys", default=None)
+
+
+def kept_key(instance: models.Model):
+    """The primary key a replay gives back to this new row (None outside a replay, or for a new row)."""
+    keep = replay_keys.get()
+    return None if keep is None else keep.get((instance._meta.label_lower, str(instance.public_id)))
 
 
 def register(model: type[models.Model]) -> type[models.Model]:
