@@ -54,11 +54,11 @@ class ContractContext:
     # Set while the transaction is applied in a run (ledger.runs): its run, its rejection, its staged rows.
     run: object = None
     rejected: str | None = None
-    staged: list = field(default_factory=list)
+    staged: list | None = None
     # The outcome, once run; `trailing` holds writes of a whole run, folded in after this transaction's.
     status: str = ""
     reason: str = ""
-    trailing: list = field(default_factory=list)
+    trailing: list | tuple = ()
 
     @property
     def block_height(self) -> int:
@@ -392,7 +392,7 @@ def _run_batch(run_handler, members: list[ContractContext]) -> None:
         for ctx in members:
             ctx.writes.clear()
             ctx.after_commit.clear()
-            ctx.run, ctx.rejected, ctx.staged = None, None, []
+            ctx.run, ctx.rejected, ctx.staged = None, None, None
             ctx.status, ctx.reason = _run_contract(ctx, contracts.get(ctx.tx.type))
         return
     for ctx in members:

@@ -16,12 +16,12 @@ from __future__ import annotations
 import re
 
 from ledger.contracts import NODE, aware_time, register_run
-from ledger.state.rows import entry_bytes
+from ledger.state.rows import entry_bytes, new_row
 from registry.models import Pile
 from registry.models.piles import PileStatus
 from settlement.identifiers import session_uid
 from settlement.models import ChargingSession, SessionStatus
-from settlement.session_reads import CLOSE, OPEN, SessionReads
+from settlement.session_reads import CLOSE, OPEN, SessionReads, canonical_uid
 from settlement.signed_data import MAX_RECORDS, check_records
 from settlement.totals import TotalsDelta, assess, session_parts
 
@@ -94,8 +94,8 @@ def _open(ctx, reads: SessionReads) -> None:
     uid = session_uid(pile.code, transaction_id, p["started_at"])
     if str(uid) in reads.sessions:
         ctx.reject("this session is already open")
-    session = ChargingSession(
-        uid=uid, pile=pile, connector_id=connector_id, transaction_id=transaction_id,
+    session = new_row(
+        ChargingSession, uid=uid, pile=pile, connector_id=connector_id, transaction_id=transaction_id,
         id_tag=_text(ctx, p["id_tag"], "id_tag"), protocol=p["protocol"], started_at=started_at,
         meter_start_wh=_wh(ctx, p["meter_start_wh"], "meter_start_wh"), status=SessionStatus.OPEN,
         opened_tx=ctx.tx.id, opened_height=ctx.block_height,
@@ -110,7 +110,7 @@ def _close(ctx, reads: SessionReads, totals: TotalsDelta) -> None:
     if set(p) != CLOSE_FIELDS:
         ctx.reject(f"a session closes with exactly {', '.join(sorted(CLOSE_FIELDS))}")
     pile = _pile_of_signer(ctx, reads, p["pile"])
-    session = reads.sessions.get(p["session"]) if isinstance(p["session"], str) else None
+    session = reads.sessions.get(canonical_uid(p["session"]))
     if session is None or session.pile_id != pile.pk:
         ctx.reject(f"pile {pile.code} has no session {p['session']}")
     if session.status != SessionStatus.OPEN:

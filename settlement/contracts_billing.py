@@ -178,7 +178,7 @@ def build_statement(ctx, *, area, operator, period, uid_part: str, corrects=None
             counted[(pile_id, band)] += wh
             statement.energy_wh += wh
     keys = set(counted) | set(held)
-    piles = {pile.pk: pile for pile in Pile.objects.filter(pk__in={pile_id for pile_id, _ in keys})}
+    piles = {pile.pk: pile for pile in Pile.objects.filter(pk__any_of=sorted({pile_id for pile_id, _ in keys}))}
     total = Decimal("0.00")
     items = []
     for pile_id, band in sorted(keys, key=lambda key: (piles[key[0]].code, key[1])):

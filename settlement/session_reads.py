@@ -10,6 +10,7 @@ within the run and are kept here as the run goes.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections import defaultdict
 
 from calibration.models import ComplianceChange
@@ -24,6 +25,16 @@ OPEN = "settlement.session_open"
 CLOSE = "settlement.session_close"
 
 
+def canonical_uid(value) -> str | None:
+    """A session's public id as the payload names it, in the form rows are keyed by (None: not one)."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
 def _opened_uid(payload: dict) -> str | None:
     p = payload
     if isinstance(p.get("pile"), str) and isinstance(p.get("transaction_id"), str) and isinstance(p.get("started_at"), str):
@@ -36,7 +47,7 @@ class SessionReads:
         payloads = [(ctx.tx.type, ctx.tx.payload) for ctx in run]
         codes = sorted({p["pile"] for _, p in payloads if isinstance(p.get("pile"), str)})
         uids = sorted({u for u in (
-            (p.get("session") if t == CLOSE else _opened_uid(p)) for t, p in payloads) if isinstance(u, str)})
+            (canonical_uid(p.get("session")) if t == CLOSE else _opened_uid(p)) for t, p in payloads) if u})
         self.piles: dict[str, Pile] = {pile.code: pile for pile in Pile.objects.filter(code__any_of=codes)}
         # A run's piles share a few stations: each station (and its operator) is read once.
         stations = {station.pk: station for station in Station.objects.filter(
@@ -79,22 +90,22 @@ class SessionReads:
         self._load_counted(closing, payloads)
 
     def _load_counted(self, closing: set[int], payloads) -> None:
-        """Counted sessions on the closing piles whose span may meet a session closed in this run."""
+        """Counted sessions on the closing piles that stopped after the earliest start among the
+        sessions this run may close: only those can overlap one of them. Found through the index on
+        (pile, stop); the exact overlap is checked per session (settlement.checks)."""
         starts = [s.started_at for s in self.sessions.values() if s.pile_id in closing]
-        stops = []
         for t, p in payloads:
-            moment = p.get("stopped_at" if t == CLOSE else "started_at")
-            try:
-                moment = dt.datetime.fromisoformat(moment) if isinstance(moment, str) else None
-            except ValueError:
-                moment = None
-            if moment is not None and moment.tzinfo is not None:
-                (stops if t == CLOSE else starts).append(moment)
-        if not closing or not starts or not stops:
+            if t == OPEN and isinstance(p.get("started_at"), str):  # opened and closed in this run
+                try:
+                    moment = dt.datetime.fromisoformat(p["started_at"])
+                except ValueError:
+                    continue
+                if moment.tzinfo is not None:
+                    starts.append(moment)
+        if not closing or not starts:
             return
-        low, high = min(starts), max(stops)
-        rows = (ChargingSession.objects.filter(pile_id__any_of=sorted(closing), status=SessionStatus.CLOSED, held_reason="",
-                                               started_at__lte=high, stopped_at__gte=low)
+        rows = (ChargingSession.objects.filter(pile_id__any_of=sorted(closing), stopped_at__gte=min(starts),
+                                               status=SessionStatus.CLOSED, held_reason="")
                 .order_by("pile_id", "connector_id", "started_at", "uid")
                 .values_list("pile_id", "connector_id", "started_at", "stopped_at"))
         for pile_id, connector_id, started_at, stopped_at in rows:

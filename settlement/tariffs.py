@@ -11,6 +11,7 @@ per slice come from the largest-remainder method, so the slices add up to the se
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -137,21 +138,23 @@ def check_period(period) -> str:
 
 def _cuts(start: dt.datetime, stop: dt.datetime, tariffs: list[Tariff], tz: ZoneInfo) -> list[dt.datetime]:
     """Every instant in (start, stop) where the band or the period may change: window starts, midnights."""
-    cuts = set()
+    cuts = []
     day = start.astimezone(tz).date()
     last = stop.astimezone(tz).date()
     while day <= last:
-        midnight = dt.datetime.combine(day, dt.time(), tzinfo=tz)
-        minutes = {0}
         tariff = tariff_on(tariffs, day)
-        if tariff is not None:
-            minutes.update(w.start_minute for w in tariff.windows)
-        for m in minutes:
-            at = (midnight + dt.timedelta(minutes=m)).astimezone(dt.timezone.utc)
-            if start < at < stop:
-                cuts.add(at)
+        cuts.extend(at for at in _day_cuts(day, tariff.windows if tariff else (), tz) if start < at < stop)
         day += dt.timedelta(days=1)
-    return sorted(cuts)
+    return cuts
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_cuts(day: dt.date, windows: tuple, tz: ZoneInfo) -> tuple[dt.datetime, ...]:
+    """The local midnight and window starts of a day, in UTC and in order (the same for every session
+    of that day: computed once)."""
+    midnight = dt.datetime.combine(day, dt.time(), tzinfo=tz)
+    minutes = {0, *(w.start_minute for w in windows)}
+    return tuple(sorted((midnight + dt.timedelta(minutes=m)).astimezone(dt.timezone.utc) for m in minutes))
 
 
 def _label(moment: dt.datetime, tariffs: list[Tariff], tz: ZoneInfo) -> tuple[str, str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from ledger.state.rows import entry_bytes
+from ledger.state.rows import entry_bytes, new_row
 from settlement import checks
 from settlement.assessment import facts, local_tz
 from settlement.models import ChargingSession, EnergyTotal
@@ -88,12 +88,12 @@ class TotalsDelta:
             pile_id, period, band, reason = key
             pile = self._piles[pile_id]
             if key not in found:
-                run.stage_insert(EnergyTotal(pile=pile, period=period, band=band, reason=reason, energy_wh=wh,
-                                             sessions=sessions))
+                run.stage_insert(new_row(EnergyTotal, pile=pile, period=period, band=band, reason=reason, energy_wh=wh,
+                                         sessions=sessions))
                 continue
             pk, stored_wh, stored_sessions = found[key]
-            row = EnergyTotal(pk=pk, pile=pile, period=period, band=band, reason=reason, energy_wh=stored_wh,
-                              sessions=stored_sessions)
+            row = new_row(EnergyTotal, pk=pk, pile=pile, period=period, band=band, reason=reason,
+                          energy_wh=stored_wh, sessions=stored_sessions)
             old = entry_bytes(row)
             row.energy_wh += wh
             row.sessions += sessions

@@ -99,7 +99,7 @@ def _year_used(*, year: str, **filters) -> Decimal:
 
 
 def _year_used_by_pile(*, year: str, piles) -> dict[int, Decimal]:
-    rows = (ClaimLine.objects.filter(period__startswith=year, pile__in=piles).exclude(status=LineStatus.REJECTED)
+    rows = (ClaimLine.objects.filter(period__startswith=year, pile_id__any_of=[pile.pk for pile in piles]).exclude(status=LineStatus.REJECTED)
             .values("pile_id").annotate(s=Sum("amount_cny")).order_by("pile_id").values_list("pile_id", "s"))
     return {pile_id: total or ZERO for pile_id, total in rows}
 
@@ -123,14 +123,14 @@ def claim_submit(ctx, tx):
         ctx.reject(f"piles must list 1 to {MAX_PILES} pile codes")
     if not all(isinstance(code, str) for code in codes) or len(set(codes)) != len(codes):
         ctx.reject("piles must be distinct pile codes")
-    piles = {pile.code: pile for pile in Pile.objects.filter(code__in=codes).select_related("station__operator")}
+    piles = {pile.code: pile for pile in Pile.objects.filter(code__any_of=codes).select_related("station__operator")}
     for code in codes:
         pile = piles.get(code)
         if pile is None:
             ctx.reject(f"no pile {code}")
         if pile.station.operator.code != ctx.signer_id:
             ctx.reject(f"{ctx.signer_id} does not operate pile {code}")
-    taken = (ClaimLine.objects.filter(period=period, pile__code__in=codes).exclude(status=LineStatus.REJECTED)
+    taken = (ClaimLine.objects.filter(period=period, pile__code__any_of=codes).exclude(status=LineStatus.REJECTED)
              .order_by("pile__code").values_list("pile__code", flat=True).first())
     if taken:
         ctx.reject(f"a second claim for pile {taken} and period {period}")
@@ -145,7 +145,7 @@ def claim_submit(ctx, tx):
     year = period[:4]
     operator_left = policy.cap_per_operator_year_cny - _year_used(year=year, claim__operator=operator)
     pile_used = _year_used_by_pile(year=year, piles=ordered)
-    built = set(ClaimLine.objects.filter(pile__in=ordered, construction_cny__gt=0).exclude(status=LineStatus.REJECTED)
+    built = set(ClaimLine.objects.filter(pile_id__any_of=[pile.pk for pile in ordered], construction_cny__gt=0).exclude(status=LineStatus.REJECTED)
                 .values_list("pile_id", flat=True))
     standing = compliance_at_end(ordered, at=period_end, height=ctx.block_height)
     last_day = china_day(period_end - dt.timedelta(microseconds=1))
@@ -197,7 +197,7 @@ def claim_submit(ctx, tx):
 def compliance_at_end(piles, *, at: dt.datetime, height: int) -> dict[int, str]:
     """Each pile's verification standing at the period's end, as the ledger knew it at `height`."""
     changes = defaultdict(list)
-    for pile_id, since, status, due_on in (ComplianceChange.objects.filter(pile__in=piles, height__lte=height)
+    for pile_id, since, status, due_on in (ComplianceChange.objects.filter(pile_id__any_of=[pile.pk for pile in piles], height__lte=height)
                                            .order_by("pile_id", "-height").values_list("pile_id", "since", "status", "due_on")):
         changes[pile_id].append((since, status, due_on))
     return {pile.pk: ComplianceHistory.from_changes(changes.get(pile.pk, [])).status_at(at) for pile in piles}

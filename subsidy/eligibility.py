@@ -75,14 +75,17 @@ def period_figures(piles: list, period: str) -> dict[int, PileFigures]:
     start, end = period_bounds(period, tz)
     ids = [pile.pk for pile in piles]
     figures = {pile_id: PileFigures() for pile_id in ids}
-    for pile_id, reason, wh, sessions in (EnergyTotal.objects.filter(pile_id__in=ids, period=period, reason="")
+    for pile_id, reason, wh, sessions in (EnergyTotal.objects.filter(pile_id__any_of=ids, period=period, reason="")
                                           .order_by("pile_id", "band").values_list("pile_id", "reason", "energy_wh", "sessions")):
         figures[pile_id].counted_wh += wh
         figures[pile_id].sessions += sessions
-    held = (ChargingSession.objects.filter(pile_id__in=ids, started_at__lt=end, stopped_at__gt=start)
+    # By the stop only (the index on pile and stop time); the start is checked here.
+    held = (ChargingSession.objects.filter(pile_id__any_of=ids, stopped_at__gt=start)
             .exclude(held_reason="").order_by("pile_id", "started_at", "uid")
             .values_list("pile_id", "uid", "held_reason", "parts", "started_at"))
     for pile_id, uid, reason, parts, started_at in held:
+        if started_at >= end:
+            continue
         wh = _wh_in(parts, period)
         if wh or (not parts and start <= started_at < end):
             figures[pile_id].held.append((str(uid), reason, wh))
@@ -90,7 +93,7 @@ def period_figures(piles: list, period: str) -> dict[int, PileFigures]:
     last_day = (end - dt.timedelta(microseconds=1)).astimezone(tz).date()
     days = (last_day - first_day).days + 1
     day_seconds = int((end - start).total_seconds()) // days
-    connectors = dict(Connector.objects.filter(pile_id__in=ids).values("pile_id").annotate(n=Count("id"))
+    connectors = dict(Connector.objects.filter(pile_id__any_of=ids).values("pile_id").annotate(n=Count("id"))
                       .order_by("pile_id").values_list("pile_id", "n"))
     reported = reported_totals(piles=ids, start_day=first_day, end_day=last_day)
     for pile_id in ids:
@@ -106,11 +109,13 @@ def offline_sessions(pile, period: str) -> list[tuple[str, str, int]]:
     """Every session of a pile that was never online with energy in the period, held as never_online
     unless its own reason says more (in start order)."""
     start, end = period_bounds(period, local_tz())
-    rows = (ChargingSession.objects.filter(pile=pile, started_at__lt=end, stopped_at__gt=start)
+    rows = (ChargingSession.objects.filter(pile=pile, stopped_at__gt=start)
             .exclude(status=SessionStatus.OPEN).order_by("started_at", "uid")
             .values_list("uid", "held_reason", "parts", "started_at"))
     held = []
     for uid, reason, parts, started_at in rows:
+        if started_at >= end:
+            continue
         wh = _wh_in(parts, period)
         if wh or (not parts and start <= started_at < end):
             held.append((str(uid), reason if reason in STRONGER_THAN_OFFLINE else NEVER_ONLINE, wh))

@@ -114,3 +114,23 @@ def test_muhash_reduction_and_order_independence():
     forward.remove(items[3])
     assert forward.digest() == MuHash.of(items[:3] + items[4:]).digest()
     assert MuHash.from_hex(forward.to_hex()).digest() == forward.digest()
+
+
+def test_new_row_is_the_instance_the_model_would_make(world):
+    from registry.models import Pile
+    from settlement.models import ChargingSession, EnergyTotal
+    from ledger.state.rows import new_row
+
+    pile = Pile.objects.get(code="PILE-A1")
+    values = dict(pile=pile, period="2030-03", band="peak", reason="", energy_wh=7, sessions=1)
+    fast, slow = new_row(EnergyTotal, **values), EnergyTotal(**values)
+    assert entry_bytes(fast) == entry_bytes(slow) and fast.pile is pile and fast.pile_id == pile.pk
+    fast.save()
+    assert entry_bytes(EnergyTotal.objects.get(pk=fast.pk)) == entry_bytes(slow)
+    # Defaults are fresh values, not one shared dict.
+    a = new_row(ChargingSession, pile=pile, connector_id=1)
+    b = new_row(ChargingSession, pile_id=pile.pk, connector_id=2)
+    a.parts["x"] = 1
+    assert b.parts == {} and b.pile_id == pile.pk and b.status == "open"
+    with pytest.raises(TypeError, match="no field"):
+        new_row(EnergyTotal, pile=pile, nonsense=1)

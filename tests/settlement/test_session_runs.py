@@ -121,6 +121,8 @@ def test_a_rejection_in_a_run_keeps_the_others(world):
         ("OP-A", "settlement.session_close", closing("PILE-A1", "ok", start, start + dt.timedelta(hours=1), 2000)),
         ("OP-A", "settlement.session_close", closing("PILE-A1", "ok", start, start + dt.timedelta(hours=1), 2000)),
         ("OP-B", "settlement.session_open", opening("PILE-B1", "b", start, connector=2)),
+        ("OP-B", "settlement.session_close", {**closing("PILE-B1", "b", start, start, 1), "session": "not-a-uuid"}),
+        ("OP-B", "settlement.session_close", {**closing("PILE-B1", "b", start, start, 1), "session": 42}),
     ]
     for signer, type_, payload in items:
         node_submit(type=type_, payload=payload, institution=signer, check=False)
@@ -136,6 +138,8 @@ def test_a_rejection_in_a_run_keeps_the_others(world):
         ("applied", ""),
         ("rejected", "the session is not open"),
         ("applied", ""),
+        ("rejected", "pile PILE-B1 has no session not-a-uuid"),
+        ("rejected", "pile PILE-B1 has no session 42"),
     ]
     ok = ChargingSession.objects.get(transaction_id="ok")
     assert (ok.status, ok.energy_wh, ok.held_reason) == ("closed", 2000, "unverified")
