@@ -55,7 +55,10 @@ class SessionReads:
         for pile in self.piles.values():
             pile.station = stations[pile.station_id]
         by_id = {pile.pk: pile for pile in self.piles.values()}
-        self.connectors = set(Connector.objects.filter(pile_id__any_of=list(by_id)).values_list("pile_id", "connector_id"))
+        opening = sorted({self.piles[p["pile"]].pk for t, p in payloads
+                          if t == OPEN and isinstance(p.get("pile"), str) and p["pile"] in self.piles})
+        self.connectors = set(Connector.objects.filter(pile_id__any_of=opening).values_list("pile_id", "connector_id")
+                              if opening else ())
         self.sessions: dict[str, ChargingSession] = {}
         for session in ChargingSession.objects.filter(uid__any_of=uids).order_by("uid"):
             if session.pile_id in by_id:

@@ -78,8 +78,11 @@ class TotalsDelta:
         keys = sorted(self._add)
         wanted = set(keys)
         found = {}
+        # By pile alone, through the unique (pile, period, band, reason) index; with the period as
+        # well, the planner may take the (period, pile) index and test every row of the period
+        # against the whole list of piles. The exact keys are picked out here.
         for pk, pile_id, period, band, reason, energy_wh, sessions in (
-                EnergyTotal.objects.filter(pile_id__any_of=sorted({k[0] for k in keys}), period__in={k[1] for k in keys})
+                EnergyTotal.objects.filter(pile_id__any_of=sorted({k[0] for k in keys}))
                 .values_list("pk", "pile_id", "period", "band", "reason", "energy_wh", "sessions")):
             if (pile_id, period, band, reason) in wanted:
                 found[(pile_id, period, band, reason)] = (pk, energy_wh, sessions)
