@@ -136,30 +136,35 @@ def check_period(period) -> str:
     return period
 
 
-def _cuts(start: dt.datetime, stop: dt.datetime, tariffs: list[Tariff], tz: ZoneInfo) -> list[dt.datetime]:
-    """Every instant in (start, stop) where the band or the period may change: window starts, midnights."""
+def _cuts(start: dt.datetime, stop: dt.datetime, tariffs: list[Tariff], tz: ZoneInfo) -> list[tuple[dt.datetime, tuple]]:
+    """Every instant in (start, stop) where the band or the period may change (window starts,
+    midnights), in order, each with the label (period, band) of the slice it begins."""
     cuts = []
     day = start.astimezone(tz).date()
     last = stop.astimezone(tz).date()
     while day <= last:
         tariff = tariff_on(tariffs, day)
-        cuts.extend(at for at in _day_cuts(day, tariff.windows if tariff else (), tz) if start < at < stop)
+        cuts.extend(cut for cut in _day_cuts(day, tariff.windows if tariff else (), tz) if start < cut[0] < stop)
         day += dt.timedelta(days=1)
     return cuts
 
 
 @functools.lru_cache(maxsize=4096)
-def _day_cuts(day: dt.date, windows: tuple, tz: ZoneInfo) -> tuple[dt.datetime, ...]:
-    """The local midnight and window starts of a day, in UTC and in order (the same for every session
-    of that day: computed once)."""
+def _day_cuts(day: dt.date, windows: tuple, tz: ZoneInfo) -> tuple[tuple[dt.datetime, tuple], ...]:
+    """The local midnight and window starts of a day, in UTC and in order, with their labels as
+    `_label` gives them (the same for every session of that day: computed once)."""
     midnight = dt.datetime.combine(day, dt.time(), tzinfo=tz)
     minutes = {0, *(w.start_minute for w in windows)}
-    return tuple(sorted((midnight + dt.timedelta(minutes=m)).astimezone(dt.timezone.utc) for m in minutes))
+    instants = sorted((midnight + dt.timedelta(minutes=m)).astimezone(dt.timezone.utc) for m in minutes)
+    return tuple((at, _label_with(at, Tariff(day, windows, {}) if windows else None, tz)) for at in instants)
 
 
 def _label(moment: dt.datetime, tariffs: list[Tariff], tz: ZoneInfo) -> tuple[str, str]:
+    return _label_with(moment, tariff_on(tariffs, moment.astimezone(tz).date()), tz)
+
+
+def _label_with(moment: dt.datetime, tariff: Tariff | None, tz: ZoneInfo) -> tuple[str, str]:
     local = moment.astimezone(tz)
-    tariff = tariff_on(tariffs, local.date())
     band = tariff.band_at_minute(local.hour * 60 + local.minute) if tariff else "untariffed"
     return period_of(moment, tz), band
 
@@ -194,7 +199,10 @@ def _largest_remainder(energy_wh: int, shares: list[tuple[object, int, int]]) ->
     left over one each to the largest remainders, ties to the earlier slice, so every node rounds alike."""
     whole = [numerator // denominator for _, numerator, denominator in shares]
     missing = energy_wh - sum(whole)
-    order = sorted(range(len(shares)), key=lambda i: (-Fraction(shares[i][1] % shares[i][2], shares[i][2]), i))
+    if len({denominator for _, _, denominator in shares}) == 1:  # in proportion to time: one denominator
+        order = sorted(range(len(shares)), key=lambda i: (-(shares[i][1] % shares[i][2]), i))
+    else:
+        order = sorted(range(len(shares)), key=lambda i: (-Fraction(shares[i][1] % shares[i][2], shares[i][2]), i))
     for i in order[:missing]:
         whole[i] += 1
     return whole
@@ -209,8 +217,9 @@ def split_energy(
         raise ValueError("negative energy")
     if stop <= start:
         return {_label(start, tariffs, tz): energy_wh}
-    edges = [start, *_cuts(start, stop, tariffs, tz), stop]
-    labels = [_label(a, tariffs, tz) for a in edges[:-1]]
+    cuts = _cuts(start, stop, tariffs, tz)
+    edges = [start, *(at for at, _ in cuts), stop]
+    labels = [_label(start, tariffs, tz), *(label for _, label in cuts)]
     if not any(start < at < stop for at, _ in readings):
         # In proportion to time: the curve is the straight line from (start, 0) to (stop, energy), so
         # a slice's share is energy x its milliseconds / the session's, in integers.

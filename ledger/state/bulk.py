@@ -13,6 +13,7 @@ WHEN per column with a branch per row, evaluated row by row against every branch
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import json
 
@@ -141,13 +142,39 @@ def _copy_formatter(field):
 
 
 def _copy_rows(cursor, table: str, columns: str, rows, fields) -> None:
-    formatters = [(f.attname, _copy_formatter(f)) for f in fields]
+    line = _line_writer(tuple(fields))
     buffer = io.StringIO()
-    for row in rows:
-        buffer.write("\t".join(fmt(getattr(row, attname)) for attname, fmt in formatters))
-        buffer.write("\n")
+    buffer.writelines(line(row) for row in rows)
     buffer.seek(0)
     cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buffer)
+
+
+@functools.lru_cache(maxsize=256)
+def _line_writer(fields: tuple):
+    """One row's line of COPY text, compiled once per set of fields: each value of the common kind
+    (an int, a plain printable string, an aware datetime, a bool) is written at once, anything else
+    by its field's formatter above."""
+    formatters = [_copy_formatter(f) for f in fields]
+    parts = []
+    for i, f in enumerate(fields):
+        target = f.target_field if isinstance(f, models.ForeignKey) else f
+        value, generic = f"r.{f.attname}", f"_g[{i}](v)"
+        if isinstance(target, models.BooleanField):
+            parts.append(f'("t" if (v := {value}) is True else "f" if v is False else {generic})')
+        elif isinstance(target, (models.IntegerField, models.AutoField)):
+            parts.append(f"(str(v) if (v := {value}).__class__ is int else {generic})")
+        elif isinstance(target, models.DateTimeField):
+            parts.append(f"(v.isoformat() if (v := {value}).__class__ is _datetime and v.tzinfo is not None "
+                         f"else {generic})")
+        elif isinstance(target, (models.CharField, models.TextField)):
+            parts.append(f'(v if (v := {value}).__class__ is str and v.isprintable() and "\\\\" not in v '
+                         f"else {generic})")
+        else:
+            parts.append(f"_g[{i}]({value})")
+    source = "def line(r):\n    return '\\t'.join([" + ", ".join(parts) + "]) + '\\n'"
+    namespace = {"_g": formatters, "_datetime": dt.datetime}
+    exec(source, namespace)  # noqa: S102 - code built above from field names, not from data
+    return namespace["line"]
 
 
 def _copyable(fields) -> bool:

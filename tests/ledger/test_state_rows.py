@@ -67,7 +67,7 @@ def test_bulk_insert_and_update_round_trip():
     assert {entry_bytes(stored[row.pk]) for row in rows} == {entry_bytes(row) for row in rows}
     for row in rows[::2]:
         row.count *= 100
-        row.reference = "ref 'quoted' \u6d4b\u8bd5"
+        row.reference = "ref 'quoted' \u6d4b\u8bd5 tab\there back\\slash new\nline"
     bulk_update(Anchor, rows[::2], ["count", "reference"], connection=connection)
     for row in rows:
         fresh = Anchor.objects.get(pk=row.pk)

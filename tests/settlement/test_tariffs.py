@@ -111,3 +111,75 @@ def test_checks(facts, kw, reason):
     args = {"rated_kw": Decimal("7"), "compliance_status": "compliant", "online": True, "accepted": []}
     args.update(kw)
     assert checks.assess(facts, **args) == reason
+
+
+def _reference_split(*, start, stop, energy_wh, tariffs, tz, readings=()):
+    """The split rule as docs/settlement.md writes it, plainly: cut at every local midnight and
+    window start, the curve through the verified readings, exact fractions, largest remainder."""
+    from fractions import Fraction
+
+    from settlement.tariffs import tariff_on
+
+    def label(moment):
+        local = moment.astimezone(tz)
+        t = tariff_on(tariffs, local.date())
+        return f"{local.year:04d}-{local.month:02d}", (t.band_at_minute(local.hour * 60 + local.minute) if t else "untariffed")
+
+    def ms(delta):
+        return int(delta.total_seconds() * 1000)
+
+    if stop <= start:
+        return {label(start): energy_wh}
+    cuts, day = set(), start.astimezone(tz).date()
+    while day <= stop.astimezone(tz).date():
+        midnight = dt.datetime.combine(day, dt.time(), tzinfo=tz)
+        t = tariff_on(tariffs, day)
+        for minute in {0, *((w.start_minute for w in t.windows) if t else ())}:
+            at = (midnight + dt.timedelta(minutes=minute)).astimezone(UTC)
+            if start < at < stop:
+                cuts.add(at)
+        day += dt.timedelta(days=1)
+    points = [(start, Fraction(0))]
+    for at, wh in sorted(readings):
+        if start < at < stop and points[-1][0] < at:
+            points.append((at, Fraction(min(max(wh, points[-1][1]), energy_wh))))
+    points.append((stop, Fraction(energy_wh)))
+
+    def value(at):
+        for (t0, e0), (t1, e1) in zip(points, points[1:]):
+            if t0 <= at <= t1:
+                return e1 if ms(t1 - t0) == 0 else e0 + (e1 - e0) * Fraction(ms(at - t0), ms(t1 - t0))
+
+    edges = [start, *sorted(cuts), stop]
+    shares = [(label(a), value(b) - value(a)) for a, b in zip(edges, edges[1:])]
+    whole = [int(share) for _, share in shares]
+    for i in sorted(range(len(shares)), key=lambda i: (-(shares[i][1] - whole[i]), i))[:energy_wh - sum(whole)]:
+        whole[i] += 1
+    result = {}
+    for (key, _), wh in zip(shares, whole):
+        result[key] = result.get(key, 0) + wh
+    return result
+
+
+def test_the_split_matches_the_rule_as_written_on_random_sessions():
+    import random
+
+    rnd = random.Random(20300301)
+    night = build_tariff(valid_from=dt.date(2030, 3, 15), prices={"valley": "0.3", "peak": "1.2"},
+                         windows=[{"from": "00:00", "to": "07:00", "band": "valley"},
+                                  {"from": "07:00", "to": "24:00", "band": "peak"}])
+    tariffs = [tariff(), night]
+    for _ in range(1500):
+        start = dt.datetime(2030, 3, rnd.randint(1, 31), rnd.randint(0, 23), rnd.randint(0, 59), rnd.randint(0, 59),
+                            rnd.randint(0, 999) * 1000, tzinfo=CN)
+        stop = start + dt.timedelta(milliseconds=rnd.randint(0, 3 * 86_400_000))
+        energy = rnd.randint(0, 150_000)
+        readings = []
+        if rnd.random() < 0.3:  # verified intermediate readings, sometimes out of order or outside
+            for _ in range(rnd.randint(1, 4)):
+                readings.append((start + (stop - start) * rnd.random(), rnd.randint(0, energy)))
+        got = {(p, b): wh for (p, b), wh in split_energy(start=start, stop=stop, energy_wh=energy, tariffs=tariffs,
+                                                         tz=CN, readings=readings).items() if wh}
+        want = {k: wh for k, wh in _reference_split(start=start, stop=stop, energy_wh=energy, tariffs=tariffs, tz=CN,
+                                                     readings=readings).items() if wh}
+        assert got == want, (start, stop, energy, readings)
