@@ -273,7 +273,7 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "config.api_pagination.Pages",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
@@ -289,7 +289,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"PileKindEnum": "registry.models.PileKind", "KeyKindEnum": "registry.models.KeyKind"},
+    "ENUM_NAME_OVERRIDES": {
+        "PileKindEnum": "registry.models.PileKind", "KeyKindEnum": "registry.models.KeyKind",
+        "SessionStatusEnum": "settlement.models.SessionStatus", "StatementStatusEnum": "settlement.models.StatementStatus",
+        "ClaimStatusEnum": "subsidy.models.ClaimStatus", "ClaimLineStatusEnum": "subsidy.models.LineStatus",
+    },
 }
 
 # --- logging: one JSON object per line ----------------------------------------------------------

@@ -49,6 +49,10 @@ def tariffs_for(user):
     return Tariff.objects.none()
 
 
+# A statement has an item per pile and band: pages and the API show them a page at a time.
+ITEMS_PER_PAGE = 100
+
+
 def statement_view(user, statement: Statement) -> dict:
     """Items, the area meter comparison and the money as this node computes it (with the terms when it
     can read them)."""

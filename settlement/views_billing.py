@@ -15,9 +15,8 @@ from django.utils.translation import gettext_lazy
 from registry.access import is_manager, member_institution
 from settlement import billing, jobs
 from settlement.models import JobProgress
-from settlement.selectors_billing import closable_areas, jobs_for, statement_view, statements_for, tariffs_for
-
-ITEMS_PER_PAGE = 100
+from settlement.selectors_billing import (ITEMS_PER_PAGE, closable_areas, jobs_for, statement_view, statements_for,
+                                         tariffs_for)
 
 
 class CloseForm(forms.Form):

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from calibration import drafts, selectors, services
 from config.api_auth import AuthChallengeMixin
+from config.api_pagination import paginated
 from calibration.contracts_records import FILE
 from calibration.filing import FilingError
 from ledger.contracts import ContractRejected
@@ -74,7 +75,7 @@ def _filing_error(exc: FilingError):
 
 
 class RecordsView(CalibrationAPIView):
-    """GET: the verification records the user may see. POST: a field agent's upload."""
+    """GET: the verification records the user may see, a page at a time. POST: a field agent's upload."""
 
     @extend_schema(summary="Verification records the user may see (?pile=CODE)", operation_id="calibration_records_list",
                    responses={200: OpenApiTypes.OBJECT})
@@ -83,7 +84,7 @@ class RecordsView(CalibrationAPIView):
         pile = request.query_params.get("pile")
         if pile:
             qs = qs.filter(pile__code__iexact=pile)
-        return Response([record_json(r) for r in qs.order_by("-height")[:200]])
+        return paginated(self, qs.order_by("-height", "uid"), render=lambda rows: [record_json(r) for r in rows])
 
     @extend_schema(summary="Upload a test box record: {record, kind, observations} to file it, a bare record "
                            "to keep it as a draft for the web form", request=OpenApiTypes.OBJECT,

@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 from ledger.selectors import tx_receipt
 from config.api_auth import AuthChallengeMixin
+from config.api_pagination import paginated
 from monitoring.api import serializers as s
 from monitoring.models import Webhook
 from monitoring.selectors import anchoring, availability, telemetry, workorders
@@ -214,7 +215,7 @@ class FaultListView(MonitoringView):
         faults = workorders.fault_list(user=request.user)
         if request.query_params.get("pile"):
             faults = faults.filter(pile__code__iexact=request.query_params["pile"])
-        return Response({"results": s.FaultSerializer(faults[:500], many=True).data})
+        return paginated(self, faults, s.FaultSerializer)
 
 
 def _submission_response(submission, http_status=status.HTTP_202_ACCEPTED):
@@ -230,7 +231,7 @@ class WorkOrderListView(MonitoringView):
             user=request.user, state=p.get("state", ""), pile=p.get("pile", ""), severity=p.get("severity", ""),
             assignee=p.get("assignee", ""), overdue=p.get("overdue") in ("1", "true"), open_only=p.get("open") in ("1", "true"),
         )
-        return Response({"results": s.WorkOrderSerializer(orders[:500], many=True, context={"now": timezone.now()}).data})
+        return paginated(self, orders, s.WorkOrderSerializer, context={"now": timezone.now()})
 
 
 class WorkOrderDetailView(MonitoringView):

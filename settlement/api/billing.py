@@ -10,10 +10,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api_auth import AuthChallengeMixin
+from config.api_pagination import PAGE_PARAMETERS, PageInfoSerializer, Pages, lines_page, page_info, paginated
 from config.api_schema import errors
 from settlement import exports
 from settlement.models import Statement, StatementItem, StatementStep, Tariff
-from settlement.selectors_billing import statement_view, statements_for
+from settlement.selectors_billing import ITEMS_PER_PAGE, statement_view, statements_for
 
 
 class TariffSerializer(serializers.ModelSerializer):
@@ -37,7 +38,7 @@ class StatementSerializer(serializers.ModelSerializer):
                   "height", "changed_height"]
 
 
-class ItemSerializer(serializers.ModelSerializer):
+class StatementItemSerializer(serializers.ModelSerializer):
     pile = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:
@@ -45,7 +46,7 @@ class ItemSerializer(serializers.ModelSerializer):
         fields = ["pile", "band", "energy_wh", "excluded", "tariff_price", "tariff_amount_cny", "disputed"]
 
 
-class StepSerializer(serializers.ModelSerializer):
+class StatementStepSerializer(serializers.ModelSerializer):
     class Meta:
         model = StatementStep
         fields = ["action", "institution", "detail", "height", "tx_id"]
@@ -63,6 +64,8 @@ STATEMENT_FILTERS = {"period": "period", "status": "status", "area": "area__code
 
 
 class StatementListView(AuthChallengeMixin, APIView):
+    pagination_class = Pages
+
     @extend_schema(parameters=[
         OpenApiParameter("period", str, description="YYYY-MM"), OpenApiParameter("status", str),
         OpenApiParameter("area", str, description="grid area code"), OpenApiParameter("operator", str),
@@ -79,7 +82,8 @@ class StatementListView(AuthChallengeMixin, APIView):
                     raise ValidationError({key: exc.detail}) from exc
             if value:
                 qs = qs.filter(**{lookup: value})
-        return Response(StatementSerializer(qs[:200], many=True).data)
+        return paginated(self, qs.order_by("-period", "area__code", "operator__code", "-height", "uid"),
+                         StatementSerializer)
 
 
 def _statement(request, uid):
@@ -89,15 +93,31 @@ def _statement(request, uid):
     return statement
 
 
+class StatementDetailSerializer(StatementSerializer):
+    """For the schema: the statement with a page of its items (config.api_pagination)."""
+
+    items = StatementItemSerializer(many=True)
+    items_page = PageInfoSerializer()
+    trail = StatementStepSerializer(many=True)
+    area_meter_difference_wh = serializers.IntegerField(allow_null=True)
+    money = serializers.DictField(allow_null=True, help_text="with_terms, subtotal, discount, total: as this node computes them")
+
+    class Meta(StatementSerializer.Meta):
+        fields = [*StatementSerializer.Meta.fields, "items", "items_page", "trail", "area_meter_difference_wh", "money"]
+
+
 class StatementDetailView(AuthChallengeMixin, APIView):
-    @extend_schema(responses={200: StatementSerializer, **errors(401, 404)})
+    @extend_schema(parameters=PAGE_PARAMETERS, responses={200: StatementDetailSerializer, **errors(401, 404)})
     def get(self, request, uid):
         view = statement_view(request.user, _statement(request, uid))
         money = view["money"]
+        # An item per pile and band: thousands for a large operator, so a page of them at a time.
+        page = lines_page(request, view["items"], default_size=ITEMS_PER_PAGE)
         return Response({
             **StatementSerializer(view["statement"]).data,
-            "items": ItemSerializer(view["items"], many=True).data,
-            "trail": StepSerializer(view["steps"], many=True).data,
+            "items": StatementItemSerializer(page.object_list, many=True).data,
+            "items_page": page_info(request, page),
+            "trail": StatementStepSerializer(view["steps"], many=True).data,
             "area_meter_difference_wh": view["meter_difference_wh"],
             "money": None if money is None else {
                 "with_terms": view["complete"], "subtotal": str(money.subtotal), "discount": str(money.discount),

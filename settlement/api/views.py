@@ -1,11 +1,12 @@
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api_auth import AuthChallengeMixin
-from settlement.models import ChargingSession
+from settlement.models import ChargingSession, SessionStatus
 from settlement.selectors import sessions_for
 
 
@@ -20,15 +21,24 @@ class SessionSerializer(serializers.ModelSerializer):
                   "closed_tx", "closed_height", "held_reason", "parts", "settleable"]
 
 
-class SessionListView(AuthChallengeMixin, APIView):
-    @extend_schema(responses=SessionSerializer(many=True))
-    def get(self, request):
-        qs = sessions_for(request.user)
-        if request.query_params.get("pile"):
-            qs = qs.filter(pile__code__iexact=request.query_params["pile"])
-        if request.query_params.get("status"):
-            qs = qs.filter(status=request.query_params["status"])
-        return Response(SessionSerializer(qs[:200], many=True).data)
+@extend_schema(parameters=[OpenApiParameter("pile", str, description="pile code"),
+                           OpenApiParameter("status", str, enum=[c for c, _ in SessionStatus.choices])])
+class SessionListView(AuthChallengeMixin, generics.ListAPIView):
+    """Newest first, a page at a time (config.api_pagination)."""
+
+    serializer_class = SessionSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        qs = sessions_for(self.request.user)
+        params = self.request.query_params
+        if params.get("pile"):
+            qs = qs.filter(pile__code__iexact=params["pile"])
+        if params.get("status"):
+            if params["status"] not in SessionStatus.values:
+                raise ValidationError({"status": [f"one of {', '.join(SessionStatus.values)}"]})
+            qs = qs.filter(status=params["status"])
+        return qs
 
 
 class SessionDetailView(AuthChallengeMixin, APIView):

@@ -14,10 +14,10 @@ from urllib.parse import urlencode
 from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api_auth import AuthChallengeMixin
+from config.api_pagination import Pages, paginated
 from config.api_schema import accepted_responses
 from ledger.api import accepted
 from settlement import billing
@@ -70,6 +70,7 @@ class WriteView(AuthChallengeMixin, APIView):
 
 class TariffsView(WriteView):
     input_class = inputs.TariffInput
+    pagination_class = Pages
 
     @extend_schema(parameters=[OpenApiParameter("area", str, description="grid area code")],
                    responses=TariffSerializer(many=True))
@@ -77,7 +78,7 @@ class TariffsView(WriteView):
         qs = tariffs_for(request.user)
         if request.query_params.get("area"):
             qs = qs.filter(area__code__iexact=request.query_params["area"])
-        return Response(TariffSerializer(qs[:500], many=True).data)
+        return paginated(self, qs.order_by("area__code", "-valid_from", "uid"), TariffSerializer)
 
     @extend_schema(summary="Publish a time-of-use tariff for an area (its grid company's managers)",
                    request=inputs.TariffInput, responses=accepted_responses(400, 401, 403))

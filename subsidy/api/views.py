@@ -8,10 +8,12 @@ from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api_auth import AuthChallengeMixin
+from config.api_pagination import PAGE_PARAMETERS, PageInfoSerializer, Pages, lines_page, page_info, paginated
 from config.api_schema import accepted_responses, errors
 from ledger.api import accepted
 from subsidy import selectors, services
@@ -25,7 +27,7 @@ class PolicySerializer(serializers.ModelSerializer):
                   "cap_per_pile_year_cny", "cap_per_operator_year_cny", "note", "published_by", "height", "tx_id"]
 
 
-class LineSerializer(serializers.ModelSerializer):
+class ClaimLineSerializer(serializers.ModelSerializer):
     pile = serializers.SlugRelatedField(slug_field="code", read_only=True)
     exclusions = serializers.SerializerMethodField()
 
@@ -38,7 +40,7 @@ class LineSerializer(serializers.ModelSerializer):
         return [{"session": e.session, "reason": e.reason, "energy_wh": e.energy_wh} for e in line.exclusions.all()]
 
 
-class StepSerializer(serializers.ModelSerializer):
+class ClaimStepSerializer(serializers.ModelSerializer):
     class Meta:
         model = ClaimStep
         fields = ["action", "institution", "piles", "reason", "amount_cny", "height", "tx_id"]
@@ -73,13 +75,15 @@ class PolicyListView(AuthChallengeMixin, APIView):
 
 
 class ClaimListView(AuthChallengeMixin, APIView):
+    pagination_class = Pages
+
     @extend_schema(parameters=[OpenApiParameter("period", str, description="YYYY-MM")],
                    responses=ClaimSerializer(many=True))
     def get(self, request):
         qs = selectors.claims_for(request.user)
         if request.query_params.get("period"):
             qs = qs.filter(period=request.query_params["period"])
-        return Response(ClaimSerializer(qs[:200], many=True).data)
+        return paginated(self, qs, ClaimSerializer)
 
     @extend_schema(summary="Claim for a period, for every (or the named) piles of the caller's operator",
                    request=ClaimCreateSerializer, responses=accepted_responses(400, 401, 403))
@@ -92,22 +96,42 @@ class ClaimListView(AuthChallengeMixin, APIView):
         return accepted(submission, object_url=f"{reverse('subsidy-claim-list')}?{urlencode({'period': period})}")
 
 
+class ClaimDetailSerializer(ClaimSerializer):
+    """For the schema: the claim with a page of its lines (config.api_pagination)."""
+
+    lines = ClaimLineSerializer(many=True)
+    lines_page = PageInfoSerializer()
+    trail = ClaimStepSerializer(many=True)
+
+    class Meta(ClaimSerializer.Meta):
+        fields = [*ClaimSerializer.Meta.fields, "lines", "lines_page", "trail"]
+
+
 class ClaimDetailView(AuthChallengeMixin, APIView):
-    @extend_schema(responses={200: ClaimSerializer, **errors(401, 404)})
+    @extend_schema(parameters=[*PAGE_PARAMETERS,
+                               OpenApiParameter("held", bool, description="only the lines with energy held")],
+                   responses={200: ClaimDetailSerializer, **errors(401, 404)})
     def get(self, request, uid):
-        detail = selectors.claim_detail(request.user, uid)
-        if detail is None:
+        held = request.query_params.get("held", "false")
+        if held not in ("true", "false"):
+            raise ValidationError({"held": ["true or false"]})
+        claim = selectors.claims_for(request.user).filter(uid=uid).first()
+        if claim is None:
             raise Http404
-        return Response({**ClaimSerializer(detail["claim"]).data,
-                         "lines": LineSerializer(detail["lines"], many=True).data,
-                         "trail": StepSerializer(detail["steps"], many=True).data})
+        # A line per pile: thousands for a large operator, so a page of them at a time.
+        page = lines_page(request, selectors.claim_lines(claim, held_only=held == "true"),
+                          default_size=selectors.LINES_PER_PAGE)
+        return Response({**ClaimSerializer(claim).data,
+                         "lines": ClaimLineSerializer(page.object_list, many=True).data,
+                         "lines_page": page_info(request, page),
+                         "trail": ClaimStepSerializer(claim.steps.all(), many=True).data})
 
 
 class ClaimDecisionView(AuthChallengeMixin, APIView):
     @extend_schema(summary="Approve or reject a claim's pending lines (the regulator's managers)",
                    request=DecisionSerializer, responses=accepted_responses(400, 401, 403, 404))
     def post(self, request, uid):
-        if selectors.claim_detail(request.user, uid) is None:
+        if not selectors.claims_for(request.user).filter(uid=uid).exists():
             raise Http404
         data = DecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)

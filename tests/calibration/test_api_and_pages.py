@@ -39,7 +39,7 @@ def test_upload_pending_then_committed(metro_api):
     assert done["status"] == "applied" and done["height"] == block.height
     assert done["record"]["conclusion"] == "pass" and done["record"]["height"] == block.height
     listing = metro_api.get("/api/calibration/records/?pile=PILE-A1").json()
-    assert [r["id"] for r in listing] == [done["record"]["id"]]
+    assert [r["id"] for r in listing["results"]] == [done["record"]["id"]] and listing["count"] == 1
     compliance = metro_api.get(f"/api/calibration/compliance/PILE-A1/?height={block.height}").json()
     assert compliance["status"] == "compliant" and compliance["compliant"] is True
     assert metro_api.get(f"/api/calibration/compliance/PILE-A1/?height={block.height - 1}").json()["status"] == \

@@ -80,8 +80,7 @@ def test_the_run_command_brings_up_an_embedded_consortium_that_commits(tmp_path)
         regulator = sessions[ports[3]]
 
         def sessions_at_regulator():
-            body = regulator.get(f"http://127.0.0.1:{ports[3]}/api/settlement/sessions/", timeout=10).json()
-            return body.get("results", body) if isinstance(body, dict) else body
+            return regulator.get(f"http://127.0.0.1:{ports[3]}/api/settlement/sessions/", timeout=10).json()["results"]
 
         assert wait_for(sessions_at_regulator, timeout=120, what="charging sessions at the regulator's node")
         _sessions_settle_alike_at_every_node(sessions, ports)
@@ -112,8 +111,7 @@ def _sessions_settle_alike_at_every_node(sessions, ports):
     regulator = f"http://127.0.0.1:{ports[3]}"
 
     def closed_session():
-        body = sessions[ports[3]].get(f"{regulator}/api/settlement/sessions/?status=closed", timeout=10).json()
-        rows = body.get("results", body) if isinstance(body, dict) else body
+        rows = sessions[ports[3]].get(f"{regulator}/api/settlement/sessions/?status=closed", timeout=10).json()["results"]
         return rows[0] if rows else None
 
     closed = wait_for(closed_session, timeout=240, what="a closed charging session at the regulator's node")
@@ -177,10 +175,8 @@ def _a_fault_travels_from_a_pile_to_every_node(sessions, ports, var_dir):
     assert verify_receipt(definition.validators(), Anchor.genesis(ZERO_HASH), chain, confirmed["receipt"]).ok
 
     def work_order():
-        body = sessions[ports[3]].get(f"{regulator}/api/monitoring/work-orders/", params={"pile": "E2E-P1"},
-                                      timeout=10).json()
-        rows = body.get("results", body) if isinstance(body, dict) else body
-        return rows
+        return sessions[ports[3]].get(f"{regulator}/api/monitoring/work-orders/", params={"pile": "E2E-P1"},
+                                      timeout=10).json()["results"]
 
     assert wait_for(work_order, timeout=60, what="the work order at the regulator's node")
 

@@ -103,12 +103,23 @@ def test_session_api_shows_sessions_to_their_operator_and_overseers(world, api_c
     _, uid = _open()
     services.session_close(pile="PILE-A1", session=uid, stopped_at=T0 + dt.timedelta(hours=1), meter_stop_wh=2500)
     commit_pending()
-    mine = api_client("a_viewer").get("/api/settlement/sessions/").json()
+    mine = api_client("a_viewer").get("/api/settlement/sessions/").json()["results"]
     assert [(s["uid"], s["pile"], s["energy_wh"], s["status"], s["settleable"]) for s in mine] == [
         (str(uid), "PILE-A1", 1500, "closed", True)
     ]
     assert api_client("reg_manager").get(f"/api/settlement/sessions/{uid}/").status_code == 200
-    assert api_client("b_manager").get("/api/settlement/sessions/").json() == []
+    # A page at a time; a filter value that cannot match is refused, not answered with nothing.
+    _open(transaction_id="tx-2", started_at=T0 + dt.timedelta(hours=2))
+    commit_pending()
+    paged = api_client("a_viewer").get("/api/settlement/sessions/", {"page_size": 1}).json()
+    assert paged["count"] == 2 and [s["status"] for s in paged["results"]] == ["open"]  # newest first
+    assert api_client("a_viewer").get(paged["next"]).json()["results"][0]["uid"] == str(uid)
+    closed = api_client("a_viewer").get("/api/settlement/sessions/", {"status": "closed"}).json()
+    assert [s["uid"] for s in closed["results"]] == [str(uid)]
+    bad = api_client("a_viewer").get("/api/settlement/sessions/", {"status": "finished"})
+    assert bad.status_code == 400 and "status" in bad.json()["error"]["fields"]
+    assert api_client("a_viewer").get("/api/settlement/sessions/", {"page": 3}).status_code == 404
+    assert api_client("b_manager").get("/api/settlement/sessions/").json()["results"] == []
     assert api_client("b_manager").get(f"/api/settlement/sessions/{uid}/").status_code == 404
-    assert api_client("grid_manager").get("/api/settlement/sessions/").json() == []
+    assert api_client("grid_manager").get("/api/settlement/sessions/").json()["results"] == []
     assert api_client(None).get("/api/settlement/sessions/").status_code in (401, 403)

@@ -39,6 +39,8 @@ def test_work_order_steps_over_the_api(order, token_client, api_client):
     listing = api_client("grid_manager").get("/api/monitoring/work-orders/", {"pile": "PILE-A1"}).json()["results"]
     assert [o["uid"] for o in listing] == [str(order.uid)]
     assert api_client("grid2_manager").get("/api/monitoring/work-orders/").json()["results"] == []
+    paged = api_client("reg_manager").get("/api/monitoring/faults/", {"page_size": 1}).json()
+    assert len(paged["results"]) == 1 and paged["count"] >= 1 and paged["previous"] is None
     faults = api_client("reg_manager").get("/api/monitoring/faults/").json()["results"]
     assert faults[0]["work_order"] == str(order.uid) and faults[0]["error_code"] == "InternalError"
 

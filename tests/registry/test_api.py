@@ -188,6 +188,18 @@ class TestPileAPI(LedgerAPIEndpointCase):
         assert codes(q="jing'an") == {"PILE-B1"}  # address of the station
         assert codes(q="pile-a") == {"PILE-A1"}
 
+    def test_pages_of_a_chosen_size(self, world, api_client):
+        client = api_client("reg_manager")
+        everything = client.get(self.url(), {"page_size": 1000}).json()
+        assert everything["count"] == len(everything["results"]) >= 2 and everything["next"] is None
+        first = client.get(self.url(), {"page_size": 1}).json()
+        assert len(first["results"]) == 1 and first["count"] == everything["count"] and "page_size=1" in first["next"]
+        assert client.get(first["next"]).json()["results"][0]["code"] == everything["results"][1]["code"]
+        assert len(client.get(self.url(), {"page_size": 5000}).json()["results"]) == everything["count"]  # capped at 1000
+        for size in ("0", "ten"):
+            response = client.get(self.url(), {"page_size": size})
+            assert response.status_code == 400 and "page_size" in response.json()["error"]["fields"]
+
     def test_code_cannot_change(self, world, api_client):
         before = counts()
         response = api_client("a_manager").put(

@@ -28,6 +28,15 @@ def test_schema_endpoint_and_validation(api_client, consortium):
     schema = SchemaGenerator().get_schema(request=None, public=True)
     validate_schema(schema)  # raises on an invalid document
     assert not GENERATOR_STATS._error_cache, dict(GENERATOR_STATS._error_cache)
+    assert not GENERATOR_STATS._warn_cache, dict(GENERATOR_STATS._warn_cache)  # e.g. two components of one name
+    lists = {"/api/settlement/sessions/": "PaginatedSessionList", "/api/settlement/statements/": "PaginatedStatementList",
+             "/api/settlement/tariffs/": "PaginatedTariffList", "/api/subsidy/claims/": "PaginatedClaimList"}
+    for path, component in lists.items():  # a page at a time, like the registry's lists
+        ok = schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert ok == {"$ref": f"#/components/schemas/{component}"}, path
+    for path, pages in (("/api/settlement/statements/{uid}/", "items_page"), ("/api/subsidy/claims/{uid}/", "lines_page")):
+        ok = schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert pages in schema["components"]["schemas"][ok["$ref"].rsplit("/", 1)[1]]["properties"], path
     for path in ("/api/piles/", "/api/piles/{code}/", "/api/stations/", "/api/grid-areas/", "/api/connectors/",
                  "/api/test-boxes/", "/api/device-keys/", "/api/device-keys/{fingerprint}/revoke/",
                  "/api/institutions/"):

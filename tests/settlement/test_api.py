@@ -65,7 +65,7 @@ def test_publishing_tariffs_fees_meters_and_terms(world, api_client):
     error(grid.post(f"{API}/tariffs/", {**tariff, "valid_from": "soon"}, format="json"), 400)
     assert Submission.objects.count() == sent
     commit_pending(at=local(2030, 1, 2))
-    assert [t["valid_from"] for t in grid.get(body["object"]).json()] == ["2030-01-01"]
+    assert [t["valid_from"] for t in grid.get(body["object"]).json()["results"]] == ["2030-01-01"]
     # The contract's dry run refuses a second tariff from the same day: a 400 with its reason.
     again = error(grid.post(f"{API}/tariffs/", tariff, format="json"), 400)
     assert again["fields"] == {"non_field_errors": ["area AREA-1 already has a tariff from 2030-01-01"]}
@@ -112,7 +112,7 @@ def test_closing_confirming_disputing_and_correcting(month, world, api_client):
     assert not Submission.objects.filter(type="settlement.period_close").exists()
     body = accepted(grid.post(f"{API}/closings/", close, format="json"), "settlement.period_close")
     commit_pending(at=local(2030, 4, 2))
-    [listed] = grid.get(body["object"]).json()
+    [listed] = grid.get(body["object"]).json()["results"]
     statement = Statement.objects.get()
     assert listed["uid"] == str(statement.uid) and listed["tariff_amount_cny"] == "7.29"  # 4.04 + 3.25
     uid = statement.uid
@@ -151,6 +151,18 @@ def test_closing_confirming_disputing_and_correcting(month, world, api_client):
     assert detail["status"] == "disputed" and detail["operator_hash"]
     assert sorted(s["action"] for s in detail["trail"]) == ["closed", "confirmed", "disputed"]
     assert {i["band"]: i["disputed"] for i in detail["items"]} == {"flat": "", "peak": "GRID-1: meter shows less"}
+    assert detail["items_page"] == {"count": 2, "page": 1, "pages": 1, "next": None, "previous": None}
+    # Items a page at a time: the money is still the whole statement's.
+    first = grid.get(f"{API}/statements/{uid}/", {"page_size": 1}).json()
+    assert [i["band"] for i in first["items"]] == ["flat"] and first["money"] == detail["money"]
+    assert first["items_page"]["pages"] == 2 and first["items_page"]["previous"] is None
+    second = grid.get(first["items_page"]["next"]).json()
+    assert [i["band"] for i in second["items"]] == ["peak"] and second["items_page"]["next"] is None
+    assert second["items_page"]["previous"].endswith(f"/statements/{uid}/?page=1&page_size=1")
+    assert error(grid.get(f"{API}/statements/{uid}/", {"page": 3}), 404)["detail"] == "Invalid page."
+    assert error(grid.get(f"{API}/statements/{uid}/", {"page": "last"}), 404)["detail"] == "Invalid page."
+    for size in ("0", "-1", "many"):
+        assert "page_size" in error(grid.get(f"{API}/statements/{uid}/", {"page_size": size}), 400)["fields"]
 
     correct = f"{API}/statements/{uid}/correct/"
     assert error(grid.post(correct, {"reason": " "}, format="json"), 400)["fields"] == {
@@ -158,7 +170,7 @@ def test_closing_confirming_disputing_and_correcting(month, world, api_client):
     body = accepted(grid.post(correct, {"reason": "recounted"}, format="json"), "settlement.statement_correct")
     assert body["object"] == f"{API}/statements/?corrects={uid}"
     commit_pending(at=local(2030, 4, 4))
-    [fresh] = grid.get(body["object"]).json()
+    [fresh] = grid.get(body["object"]).json()["results"]
     assert (fresh["corrects"], fresh["correction_reason"], fresh["status"]) == (str(uid), "recounted", "open")
     assert "corrects" in error(grid.get(f"{API}/statements/?corrects=nope"), 400)["fields"]
     # The contract's own refusal, from the dry run: a corrected statement cannot be confirmed.

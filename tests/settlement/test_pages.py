@@ -63,7 +63,7 @@ def test_close_job_progress_pages_and_exports(month, world, user_client, api_cli
     assert body["money"] == {"with_terms": True, "subtotal": "6.22", "discount": "0.16", "total": "6.06"}
     assert [(i["band"], i["energy_wh"], i["tariff_amount_cny"]) for i in body["items"]] == [
         ("flat", 5000, "3.37"), ("peak", 3000, "3.25")]
-    assert api_client("grid2_manager").get("/api/settlement/statements/").json() == []
+    assert api_client("grid2_manager").get("/api/settlement/statements/").json()["results"] == []
     csv_text = api_client("a_manager").get(f"/api/settlement/statements/{statement.uid}/csv/").content.decode()
     assert "PILE-A1,flat,5000,0,0.67400,3.37,0.67400,3.37," in csv_text and "total,6.06" in csv_text
     pdf = user_client("a_manager").get(f"/settlement/statements/{statement.uid}/export.pdf")

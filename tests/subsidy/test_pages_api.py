@@ -52,7 +52,7 @@ def test_claim_flow_through_pages_and_api(claim, world, user_client, api_client)
     # Another operator and a grid company see nothing of it.
     assert user_client("b_manager").get(f"/subsidy/claims/{claim.uid}/").status_code == 404
     assert api_client("grid_manager").get(f"/api/subsidy/claims/{claim.uid}/").status_code == 404
-    assert api_client("b_manager").get("/api/subsidy/claims/").json() == []
+    assert api_client("b_manager").get("/api/subsidy/claims/").json()["results"] == []
     # The regulator decides through the API; the trail shows both heights.
     reg = api_client("reg_manager")
     unreasoned = reg.post(f"/api/subsidy/claims/{claim.uid}/decision/", {"decision": "reject"}, format="json")
@@ -67,7 +67,15 @@ def test_claim_flow_through_pages_and_api(claim, world, user_client, api_client)
     body = reg.get(f"/api/subsidy/claims/{claim.uid}/").json()
     assert body["status"] == "approved" and body["approved_cny"] == "701.60" and body["payment_due_on"] == "2030-05-31"
     assert [(s["action"], s["height"]) for s in body["trail"]] == [("submitted", block.height), ("approved", decided.height)]
-    assert body["lines"][0]["pile"] == "PILE-A1"
+    assert [line["pile"] for line in body["lines"]] == ["PILE-A1"]
+    assert body["lines_page"] == {"count": 1, "page": 1, "pages": 1, "next": None, "previous": None}
+    held = reg.get(f"/api/subsidy/claims/{claim.uid}/", {"held": "true"}).json()
+    assert held["lines_page"]["count"] == len(held["lines"]) == sum(1 for line in body["lines"] if line["excluded_wh"])
+    assert "held" in reg.get(f"/api/subsidy/claims/{claim.uid}/", {"held": "yes"}).json()["error"]["fields"]
+    assert reg.get(f"/api/subsidy/claims/{claim.uid}/", {"page": 2}).status_code == 404
+    assert reg.get(f"/api/subsidy/claims/{claim.uid}/", {"page_size": "0"}).status_code == 400
+    listed = reg.get("/api/subsidy/claims/", {"page_size": 1}).json()
+    assert (listed["count"], [c["uid"] for c in listed["results"]], listed["next"]) == (1, [str(claim.uid)], None)
 
 
 def test_policy_page_is_for_the_regulator_to_publish(world, user_client):
