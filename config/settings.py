@@ -204,6 +204,7 @@ CELERY_BEAT_SCHEDULE = {
     "monitoring-retention": {"task": "monitoring.retention", "schedule": 3600.0},
     # Reports only days not yet reported: hourly catches yesterday soon after midnight.
     "monitoring-report-availability": {"task": "monitoring.report_availability", "schedule": 3600.0},
+    "settlement-expire-jobs": {"task": "settlement.expire_jobs", "schedule": 600.0},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -328,3 +329,9 @@ LEDGER_MAX_PEER_BODY = int(env("PILECHAIN_MAX_PEER_BODY", str(32 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(env("DATA_UPLOAD_MAX_MEMORY_SIZE", str(16 * 1024 * 1024)))
 
 HEALTHZ_CELERY_TIMEOUT_S = float(env("HEALTHZ_CELERY_TIMEOUT_S", "1.5"))
+
+# --- settlement ----------------------------------------------------------------------------------
+# Long jobs (closing many areas, exports): a job with no progress for this long is marked failed, and
+# jobs are deleted with their files after this many days (settlement.expire_jobs, every 10 minutes).
+SETTLEMENT_JOB_STALE_MINUTES = int(env("PILECHAIN_JOB_STALE_MINUTES", "60"))
+SETTLEMENT_JOB_KEEP_DAYS = int(env("PILECHAIN_JOB_KEEP_DAYS", "7"))

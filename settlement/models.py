@@ -7,6 +7,7 @@ to a session without changing these fields; JobProgress is node-local (progress 
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 import ledger.state.rows
@@ -308,6 +309,8 @@ class JobProgress(models.Model):
     result_name = models.CharField(max_length=200, blank=True)
     result = models.BinaryField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by every progress step (jobs._update): a job that stops moving is marked failed (expire_jobs).
+    updated_at = models.DateTimeField(default=timezone.now)
 
     @property
     def percent(self) -> int:
