@@ -27,16 +27,17 @@ from settlement.terms import open_terms, seal_terms
 def _acting(user, roles: set[str]):
     institution = member_institution(user)
     if institution is None or institution.role not in roles or not is_manager(user):
-        raise PermissionDenied("you may not do this")
+        raise PermissionDenied(_("You may not do this."))
     return institution
 
 
 def _own_area(institution, code: str) -> GridArea:
     area = GridArea.objects.filter(code__iexact=code).select_related("owner").first()
     if area is None:
-        raise ValidationError({"area": f"no grid area {code}"})
+        raise ValidationError({"area": _("No grid area %(code)s.") % {"code": code}})
     if area.owner_id != institution.pk:
-        raise PermissionDenied(f"{institution.code} does not own grid area {area.code}")
+        raise PermissionDenied(_("%(institution)s does not own grid area %(area)s.") % {
+            "institution": institution.code, "area": area.code})
     return area
 
 
@@ -67,9 +68,9 @@ def terms_publish(actor, *, area: str, operator: str, valid_from: dt.date, terms
     institution = _acting(actor, {"grid", "operator"})
     area_row = GridArea.objects.filter(code__iexact=area).select_related("owner").first()
     if area_row is None:
-        raise ValidationError({"area": f"no grid area {area}"})
+        raise ValidationError({"area": _("No grid area %(code)s.") % {"code": area}})
     if institution.code not in (area_row.owner.code, operator):
-        raise PermissionDenied("only a party may publish terms")
+        raise PermissionDenied(_("Only a party may publish terms."))
     if node.role_of(operator) != "operator":  # sealing needs the operator's published key
         raise ValidationError({"operator": _("%(code)s is not an operator of the consortium.") % {"code": operator}})
     section = seal_terms(terms, operator=operator, grid=area_row.owner.code, regulators=regulators())
@@ -97,15 +98,17 @@ def period_close(actor, *, area: str, period: str, check: bool = True):
         raise ValidationError({"period": str(exc)}) from exc
     area_row = GridArea.objects.filter(code__iexact=area).select_related("owner").first()
     if area_row is None:
-        raise ValidationError({"area": f"no grid area {area}"})
+        raise ValidationError({"area": _("No grid area %(code)s.") % {"code": area}})
     if institution.role == "grid" and area_row.owner_id != institution.pk:
-        raise PermissionDenied(f"{institution.code} does not own grid area {area_row.code}")
+        raise PermissionDenied(_("%(institution)s does not own grid area %(area)s.") % {
+            "institution": institution.code, "area": area_row.code})
     if institution.role == "operator" and not Station.objects.filter(grid_area=area_row, operator=institution).exists():
-        raise PermissionDenied(f"{institution.code} has no piles in grid area {area_row.code}")
-    _, end = period_bounds(period, local_tz())
+        raise PermissionDenied(_("%(institution)s has no piles in grid area %(area)s.") % {
+            "institution": institution.code, "area": area_row.code})
+    end = period_bounds(period, local_tz())[1]
     tip = Block.objects.order_by("-height").values_list("timestamp_ms", flat=True).first() or 0
     if tip < end.timestamp() * 1000:
-        raise ValidationError({"period": f"the period {period} is not over yet on the ledger"})
+        raise ValidationError({"period": _("The period %(period)s is not over yet on the ledger.") % {"period": period}})
     return submit_checked(type="settlement.period_close", submitted_by=actor, institution=institution.code,
                        payload={"area": area_row.code, "period": period}, check=False)
 
@@ -126,10 +129,10 @@ def statement_money(statement: Statement, *, reader: str | None = None) -> tuple
 def statement_confirm(actor, *, statement: Statement):
     institution = _acting(actor, {"grid", "operator"})
     if institution.pk not in (statement.operator_id, statement.grid_id):
-        raise PermissionDenied("only a party confirms a statement")
+        raise PermissionDenied(_("Only a party confirms a statement."))
     result, complete = statement_money(statement, reader=institution.code)
     if not complete:
-        raise PermissionDenied("this node cannot read the statement's terms")
+        raise PermissionDenied(_("This node cannot read the statement's terms."))
     digest = statement_hash(statement=str(statement.uid), result=result, terms_commitment=statement.terms_commitment)
     return submit_checked(type="settlement.statement_confirm", submitted_by=actor, institution=institution.code,
                        payload={"statement": str(statement.uid), "hash": digest})
@@ -138,7 +141,7 @@ def statement_confirm(actor, *, statement: Statement):
 def statement_dispute(actor, *, statement: Statement, items: list[dict]):
     institution = _acting(actor, {"grid", "operator"})
     if not items or any(not (i.get("reason") or "").strip() for i in items):
-        raise ValidationError({"items": "each disputed item needs a reason"})
+        raise ValidationError({"items": _("Each disputed item needs a reason.")})
     return submit_checked(type="settlement.statement_dispute", submitted_by=actor, institution=institution.code,
                        payload={"statement": str(statement.uid), "items": [
                            {"pile": i["pile"], "band": i["band"], "reason": i["reason"].strip()} for i in items]})
@@ -147,7 +150,7 @@ def statement_dispute(actor, *, statement: Statement, items: list[dict]):
 def statement_correct(actor, *, statement: Statement, reason: str):
     institution = _acting(actor, {"grid", "operator"})
     if not (reason or "").strip():
-        raise ValidationError({"reason": "a correction needs a reason"})
+        raise ValidationError({"reason": _("A correction needs a reason.")})
     return submit_checked(type="settlement.statement_correct", submitted_by=actor, institution=institution.code,
                        payload={"statement": str(statement.uid), "reason": reason.strip()})
 

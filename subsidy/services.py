@@ -10,6 +10,7 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext as _
 
 from ledger.models import Block
 from ledger.services import submit_checked
@@ -28,7 +29,8 @@ POLICY_KEYS = ("per_kwh_cny", "construction_per_kw_cny", "min_availability", "ca
 def _acting(user, role: str):
     institution = member_institution(user)
     if institution is None or institution.role != role or not is_manager(user):
-        raise PermissionDenied(f"only a manager of a {role} institution may do this")
+        raise PermissionDenied(_("Only a manager of a %(role)s may do this.") % {
+            "role": InstitutionRole(role).label.lower()})
     return institution
 
 
@@ -46,7 +48,7 @@ def policy_publish(actor, *, valid_from: str, note: str = "", **rates) -> object
         try:
             payload[key] = format(Decimal(str(rates[key])), "f")
         except (KeyError, InvalidOperation):
-            raise ValidationError({key: "a decimal number is required"}) from None
+            raise ValidationError({key: _("A decimal number is required.")}) from None
     latest = Policy.objects.order_by("-version").first()
     payload["version"] = (latest.version + 1) if latest else 1
     return submit_checked(type="subsidy.policy_publish", payload=payload, submitted_by=actor, institution=institution.code)
@@ -62,18 +64,20 @@ def claim_submit(actor, *, period: str, piles: list[str] | None = None):
         own = own.filter(code__in=piles)
         missing = sorted(set(piles) - set(own.values_list("code", flat=True)))
         if missing:
-            raise ValidationError({"piles": f"not piles of {institution.code}: {', '.join(missing)}"})
+            raise ValidationError({"piles": _("Not piles of %(operator)s: %(piles)s.") % {
+                "operator": institution.code, "piles": ", ".join(missing)}})
     codes = list(own.values_list("code", flat=True))
     if not codes:
-        raise ValidationError({"piles": "no piles to claim for"})
+        raise ValidationError({"piles": _("No piles to claim for.")})
     taken = (ClaimLine.objects.filter(period=period, pile__code__in=codes).exclude(status=LineStatus.REJECTED)
              .order_by("pile__code").values_list("pile__code", flat=True).first())
     if taken:
-        raise ValidationError({"piles": f"a second claim for pile {taken} and period {period}"})
-    _, period_end = period_bounds(period, local_tz())
+        raise ValidationError({"piles": _("A second claim for pile %(pile)s and period %(period)s.") % {
+            "pile": taken, "period": period}})
+    period_end = period_bounds(period, local_tz())[1]
     tip = Block.objects.order_by("-height").values_list("timestamp_ms", flat=True).first() or 0
     if tip < period_end.timestamp() * 1000:
-        raise ValidationError({"period": f"the period {period} is not over yet on the ledger"})
+        raise ValidationError({"period": _("The period %(period)s is not over yet on the ledger.") % {"period": period}})
     # No dry run: the contract reads the month's totals of every pile; running it twice would double
     # the cost. The checks above are the ones a user can fix; the contract repeats them and computes.
     return submit_checked(type="subsidy.claim_submit", payload={"period": period, "piles": codes},
@@ -84,13 +88,13 @@ def claim_decide(actor, *, claim: str, decision: str, piles: list[str] = (), rea
                  payment_due_on: dt.date | None = None):
     institution = _acting(actor, InstitutionRole.REGULATOR)
     if not Claim.objects.filter(uid=claim).exists():
-        raise ValidationError({"claim": f"no claim {claim}"})
+        raise ValidationError({"claim": _("No claim %(claim)s.") % {"claim": claim}})
     if decision not in ("approve", "reject"):
-        raise ValidationError({"decision": "approve or reject"})
+        raise ValidationError({"decision": _("Approve or reject.")})
     if decision == "reject" and not (reason or "").strip():
-        raise ValidationError({"reason": "a rejection needs a reason"})
+        raise ValidationError({"reason": _("A rejection needs a reason.")})
     if decision == "approve" and payment_due_on is None:
-        raise ValidationError({"payment_due_on": "an approval names the payment's due date"})
+        raise ValidationError({"payment_due_on": _("An approval names the payment's due date.")})
     return submit_checked(
         type="subsidy.claim_decide",
         payload={"claim": str(claim), "decision": decision, "piles": sorted(set(piles or [])), "reason": reason or "",

@@ -80,7 +80,7 @@ def test_close_areas_and_export_jobs_run_on_a_worker(node_url, world):
     started = requests.post(f"{api}/jobs/close-areas/", json={"period": "2030-04"}, headers=grid, timeout=10)
     job = finished(f"{node_url}{started.json()['url']}", grid)
     assert (job["state"], job["done"], job["detail"]) == (
-        "failed", 1, "AREA-1: period: the period 2030-04 is not over yet on the ledger"), job
+        "failed", 1, "AREA-1: period: The period 2030-04 is not over yet on the ledger."), job
     assert not Submission.objects.filter(type="settlement.period_close").exists()
 
     # Closing every area of the grid company (AREA-1) as a job: the worker submits the period_close.

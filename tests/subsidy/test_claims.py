@@ -92,7 +92,7 @@ def test_second_claim_for_the_same_pile_and_period_is_refused(month, world):
     month.report_availability()
     services.claim_submit(world.users["a_manager"], period="2030-03")
     commit_pending(at=local(2030, 4, 2))
-    with pytest.raises(ValidationError, match="a second claim for pile PILE-A1 and period 2030-03"):
+    with pytest.raises(ValidationError, match="A second claim for pile PILE-A1 and period 2030-03"):
         services.claim_submit(world.users["a_manager"], period="2030-03")
     # The same claim signed straight by the node (bypassing the service) is refused by the contract.
     again = node_submit(type="subsidy.claim_submit", institution="OP-A", check=False, payload={
@@ -105,7 +105,7 @@ def test_second_claim_for_the_same_pile_and_period_is_refused(month, world):
 def test_claim_refusals(month, world):
     with pytest.raises(PermissionDenied):
         services.claim_submit(world.users["reg_manager"], period="2030-03")
-    with pytest.raises(ValidationError, match="not piles of OP-A"):
+    with pytest.raises(ValidationError, match="Not piles of OP-A"):
         services.claim_submit(world.users["a_manager"], period="2030-03", piles=["PILE-B1"])
     cases = [
         ({"period": "2030-13", "piles": []}, "a period is YYYY-MM"),

@@ -31,19 +31,22 @@ def claim(world):
 def test_claim_flow_through_pages_and_api(claim, world, user_client, api_client):
     refused = api_client("reg_manager").post("/api/subsidy/claims/", {"period": "2030-03"}, format="json")
     assert refused.status_code == 403 and refused.json()["error"]["detail"] == (
-        "only a manager of a operator institution may do this")
+        "Only a manager of a charge-point operator may do this.")
     bad = api_client("a_manager").post("/api/subsidy/claims/", {"period": "March"}, format="json")
     assert bad.status_code == 400 and list(bad.json()["error"]["fields"]) == ["period"]
     early = api_client("a_manager").post("/api/subsidy/claims/", {"period": "2030-05"}, format="json")
     assert early.status_code == 400 and early.json()["error"]["fields"] == {
-        "period": ["the period 2030-05 is not over yet on the ledger"]}
+        "period": ["The period 2030-05 is not over yet on the ledger."]}
+    chinese = api_client("a_manager").post("/api/subsidy/claims/", {"period": "2030-05"}, format="json",
+                                           HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert chinese.json()["error"]["fields"] == {"period": ["账本上的结算周期 2030-05 尚未结束。"]}
     assert not Submission.objects.filter(type="subsidy.claim_submit").exists()
     response = user_client("a_manager").post("/subsidy/", {"period": "2030-03"})
     assert response.status_code == 302, response.content.decode()[-3000:]
     block = commit_pending(at=local(2030, 4, 2))
     # Through the API, a second claim for the same pile and period is refused, keyed by field.
     again = api_client("a_manager").post("/api/subsidy/claims/", {"period": "2030-03"}, format="json")
-    assert again.status_code == 400 and "a second claim" in again.json()["error"]["fields"]["piles"][0]
+    assert again.status_code == 400 and "A second claim" in again.json()["error"]["fields"]["piles"][0]
     claim = Claim.objects.get()
     assert str(claim.eligible_cny) == "701.60"  # (6 + 2) kWh x 0.2000 + 7 kW x 100.00
     page = user_client("a_manager").get(f"/subsidy/claims/{claim.uid}/")
@@ -57,7 +60,7 @@ def test_claim_flow_through_pages_and_api(claim, world, user_client, api_client)
     reg = api_client("reg_manager")
     unreasoned = reg.post(f"/api/subsidy/claims/{claim.uid}/decision/", {"decision": "reject"}, format="json")
     assert unreasoned.status_code == 400 and unreasoned.json() == {"error": {
-        "status": 400, "code": "invalid", "detail": "Invalid input.", "fields": {"reason": ["a rejection needs a reason"]}}}
+        "status": 400, "code": "invalid", "detail": "Invalid input.", "fields": {"reason": ["A rejection needs a reason."]}}}
     ok = reg.post(f"/api/subsidy/claims/{claim.uid}/decision/",
                   {"decision": "approve", "payment_due_on": "2030-05-31", "reason": "ok"}, format="json")
     assert ok.status_code == 202 and ok.json()["status"] == "pending" and ok.json()["type"] == "subsidy.claim_decide"
