@@ -21,12 +21,11 @@ from django.utils import timezone
 from ledger.execution import validation_reason
 from settlement.models import JobProgress
 
+logger = logging.getLogger(__name__)
+
 
 def job_start(*, kind: str, user, total: int = 0) -> JobProgress:
     return JobProgress.objects.create(uid=uuid.uuid4(), kind=kind, user=user, total=total)
-
-
-logger = logging.getLogger(__name__)
 
 
 def _update(job_uid, **fields):
