@@ -92,10 +92,12 @@ def bulk_insert(model: type[models.Model], rows: list[models.Model], *, connecti
     for row in rows:
         for f in meta.concrete_fields:
             if isinstance(f, models.ForeignKey):
-                # An object assigned before it was saved: take its key now that it has one.
+                # An object assigned before it was saved: take its key now that it has one. Assigned
+                # again by name, as Django's own save does: setting the id alone would drop the cached
+                # object, and the state entry of each row would then read it back with a query.
                 related = f.get_cached_value(row, None)
                 if related is not None and getattr(row, f.attname) is None:
-                    setattr(row, f.attname, related.pk)
+                    setattr(row, f.name, related)
     fresh = [row for row in rows if row.pk is None]
     with connection.cursor() as cursor:
         if fresh:

@@ -105,6 +105,37 @@ def test_bulk_writes_convert_dates_decimals_and_documents(world):
     assert entry_bytes(ChargingSession.objects.get(uid=session.uid)) == entry_bytes(session)
 
 
+def test_children_of_rows_inserted_together_keep_their_parents(world, django_assert_num_queries):
+    """Rows whose parent was assigned before it had a key (a claim's exclusions and their lines) take
+    the key at the insert and keep the parent object: encoding them reads nothing back (a claim of
+    10,000 piles once spent 27 s in a query per exclusion)."""
+    from registry.models import Institution, Pile
+    from subsidy.models import Claim, ClaimExclusion, ClaimLine, Policy
+
+    policy = Policy(version=1, valid_from="2030-01", per_kwh_cny=Decimal("0.2000"),
+                    construction_per_kw_cny=Decimal("100.00"), min_availability=Decimal("0.9"),
+                    cap_per_pile_year_cny=Decimal("5000.00"), cap_per_operator_year_cny=Decimal("100000.00"),
+                    published_by="REG", height=3, tx_id="ab" * 32)
+    policy.save()
+    claim = Claim(uid=uuid.uuid4(), operator=Institution.objects.get(code="OP-A"), period="2030-03", policy=policy,
+                  eligible_cny=Decimal("0"), submitted_height=5, height=5)
+    claim.save()
+    piles = list(Pile.objects.order_by("code")[:2])
+    lines = [ClaimLine(uid=uuid.uuid4(), claim=claim, pile=pile, period="2030-03", sessions=1, energy_wh=1000,
+                       excluded_wh=10, operating_cny=Decimal("0.20"), construction_cny=Decimal("0"),
+                       amount_cny=Decimal("0.20")) for pile in piles]
+    exclusions = [ClaimExclusion(uid=uuid.uuid4(), line=line, session=str(uuid.uuid4()), reason="overlapping",
+                                 energy_wh=10) for line in lines for _ in range(3)]
+    assert all(e.line_id is None for e in exclusions)  # assigned before the lines had keys
+    bulk_insert(ClaimLine, lines, connection=connection)
+    bulk_insert(ClaimExclusion, exclusions, connection=connection)
+    assert [e.line_id for e in exclusions] == [line.pk for line in lines for _ in range(3)]
+    with django_assert_num_queries(0):
+        encoded = [entry_bytes(e) for e in exclusions]
+    stored = {e.uid: e for e in ClaimExclusion.objects.all()}
+    assert encoded == [entry_bytes(stored[e.uid]) for e in exclusions]
+
+
 def test_muhash_reduction_and_order_independence():
     for x in (0, 1, PRIME - 1, PRIME, PRIME + 5, (PRIME - 1) ** 2, 2**3072 * 12345 + 678):
         assert _reduce(x) == x % PRIME
