@@ -33,7 +33,15 @@ class LedgerView:
                 raise RuntimeError(f"header refused: {verdict.reason}")
 
     def session_records(self, pile_code: str) -> list[dict]:
-        return self._get("/api/settlement/sessions/", pile=pile_code)
+        """Every session of the pile, following the list's pages."""
+        page = self._get("/api/settlement/sessions/", pile=pile_code, page_size=1000)
+        rows = page["results"]
+        while page["next"]:
+            response = self.session.get(page["next"], timeout=10)
+            response.raise_for_status()
+            page = response.json()
+            rows += page["results"]
+        return rows
 
     def verify_tx(self, tx_id: str) -> tuple[bool, str]:
         """(verified, why): the transaction is committed in a header this client verified."""
