@@ -195,7 +195,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     # A watchdog, not a clock: the drain loop ticks itself; this only restarts a loop that died.
     "ledger-drive": {"task": "ledger.drive", "schedule": 5.0, "options": {"expires": 5.0}},
-    "ledger-audit": {"task": "ledger.audit", "schedule": float(env("PILECHAIN_AUDIT_EVERY_S", "60"))},
+    "ledger-audit": {"task": "ledger.audit", "schedule": float(env("PILECHAIN_AUDIT_EVERY_S", "60")),
+                     "options": {"expires": float(env("PILECHAIN_AUDIT_EVERY_S", "60"))}},
     "calibration-due-requests": {"task": "calibration.raise_due_requests", "schedule": 3600.0},
     "monitoring-anchor": {"task": "monitoring.anchor", "schedule": 30.0},
     "monitoring-detect-silent": {"task": "monitoring.detect_silent", "schedule": 60.0},

@@ -9,9 +9,10 @@ itself diverged stops applying and says so in its status; `manage.py ledger repl
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ledger.execution import node_state
@@ -30,24 +31,44 @@ class AuditResult:
     found: str
 
 
+@contextmanager
+def _tables_as_of_one_moment():
+    """The node's state row and the tables as they stood at one moment.
+
+    On PostgreSQL, outside any other transaction (the beat task, the command), a read-only REPEATABLE
+    READ transaction: a snapshot, so blocks go on being applied while the audit reads (at millions of
+    rows it takes minutes; holding the state row's lock that long would stall the node). Elsewhere
+    (SQLite, or inside a caller's transaction) the state row is locked for the read: SQLite has one
+    writer at a time anyway."""
+    snapshot = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with transaction.atomic():
+        if snapshot:
+            with connection.cursor() as cursor:  # the transaction's first statement, as it must be
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield NodeState.objects.get()
+        else:
+            yield NodeState.objects.select_for_update().get()
+
+
 def audit_tables() -> AuditResult:
     node_state()
-    with transaction.atomic():
-        # Locking the state row keeps blocks from being applied while the tables are read.
-        state = NodeState.objects.select_for_update().get()
+    with _tables_as_of_one_moment() as state:
+        height = state.applied_height
         expected = MuHash.from_hex(state.rows_muhash).digest()
         found = tables_digest().digest()
-        ok = expected == found
+    ok = expected == found
+    with transaction.atomic():
+        state = NodeState.objects.select_for_update().get()
         state.last_audit_at = timezone.now()
         state.last_audit_ok = ok
         fields = ["last_audit_at", "last_audit_ok"]
         if not ok and not state.diverged:
             state.diverged = True
             state.diverged_reason = (
-                f"audit at height {state.applied_height}: the ledger-owned tables hash to {found[:16]}, "
+                f"audit at height {height}: the ledger-owned tables hash to {found[:16]}, "
                 f"the chain says {expected[:16]}"
             )
             fields += ["diverged", "diverged_reason"]
             logger.error("audit failed: %s", state.diverged_reason)
         state.save(update_fields=fields)
-    return AuditResult(ok=ok, height=state.applied_height, expected=expected, found=found)
+    return AuditResult(ok=ok, height=height, expected=expected, found=found)

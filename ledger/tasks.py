@@ -35,14 +35,28 @@ def drive(self) -> None:
             drive.delay()
 
 
+AUDIT_RUNNING_KEY = "ledger:audit:running"
+AUDIT_LOCK_SECONDS = 6 * 3600  # a worker that died mid-audit holds it no longer than this
+
+
 @shared_task(name="ledger.audit", ignore_result=True)
 def audit() -> None:
-    """Recompute the ledger-owned tables' digest and compare it with the chain (beat, every minute)."""
+    """Recompute the ledger-owned tables' digest and compare it with the chain (beat, every
+    PILECHAIN_AUDIT_EVERY_S). Its time grows with the rows (minutes at millions): one at a time per
+    node, and a run that could not start before the next one is due is dropped (the beat entry expires)."""
     if not node.configured():
         return
+    from django.core.cache import cache
+
     from ledger.audit import audit_tables
 
-    result = audit_tables()
+    if not cache.add(AUDIT_RUNNING_KEY, 1, timeout=AUDIT_LOCK_SECONDS):
+        logger.info("audit skipped: the previous one is still running")
+        return
+    try:
+        result = audit_tables()
+    finally:
+        cache.delete(AUDIT_RUNNING_KEY)
     if not result.ok:
         logger.error("audit failed at height %s: tables %s, chain %s", result.height, result.found, result.expected)
 

@@ -4,6 +4,7 @@ Blocks are built here as the replica would hand them out; consensus itself is te
 from __future__ import annotations
 
 import itertools
+import threading
 
 import pytest
 from django.db import connection
@@ -14,6 +15,7 @@ from ledger.chain.crypto import SigningKey
 from ledger.chain.tx import Transaction
 from ledger.execution import Diverged, apply_next_blocks, node_state, replay_all, store_block
 from ledger.models import Anchor, Block, CommittedTx, NodeState
+from ledger.state.muhash import MuHash
 
 pytestmark = pytest.mark.django_db
 
@@ -114,6 +116,57 @@ def test_state_roots_chain_and_replay_reproduces_them():
     assert replay_all(role_of=role_of) == 3
     assert node_state().state_root == roots[-1]
     assert sorted(Anchor.objects.values_list("uid", "root", "height")) == anchors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_audit_reads_the_tables_without_holding_up_blocks():
+    """On PostgreSQL the audit reads a snapshot: a block being applied (holding the node's state row,
+    its writes not committed yet) neither waits for the audit's read nor shows in it. SQLite has one
+    writer at a time; there the audit locks the state row for its read, as a block does."""
+    from ledger.audit import _tables_as_of_one_moment
+    from ledger.state.rows import tables_digest
+
+    commit(anchor_tx(), anchor_tx(reference="x"))
+    apply()
+    if connection.vendor != "postgresql":
+        assert audit_tables().ok
+        return
+
+    class Rollback(Exception):
+        pass
+
+    held, release = threading.Event(), threading.Event()
+
+    def apply_a_block_slowly():
+        from django.db import connection as own, transaction
+
+        try:
+            with transaction.atomic():
+                NodeState.objects.select_for_update().get()
+                Anchor.objects.filter(reference="x").update(count=999)
+                held.set()
+                release.wait(30)
+                raise Rollback
+        except Rollback:
+            pass
+        finally:
+            own.close()
+
+    block = threading.Thread(target=apply_a_block_slowly)
+    block.start()
+    try:
+        assert held.wait(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '3s'")  # waiting for the state row would fail here
+        with _tables_as_of_one_moment() as state:
+            expected, found = MuHash.from_hex(state.rows_muhash).digest(), tables_digest().digest()
+        assert found == expected  # the block's uncommitted change is not in the snapshot
+    finally:
+        release.set()
+        block.join(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = 0")
+    assert audit_tables().ok
 
 
 def test_the_audit_finds_a_row_changed_behind_the_ledgers_back():
