@@ -31,10 +31,15 @@ def _acting(user, roles: set[str]):
     return institution
 
 
-def _own_area(institution, code: str) -> GridArea:
+def _area(code: str) -> GridArea:
     area = GridArea.objects.filter(code__iexact=code).select_related("owner").first()
     if area is None:
         raise ValidationError({"area": _("No grid area %(code)s.") % {"code": code}})
+    return area
+
+
+def _own_area(institution, code: str) -> GridArea:
+    area = _area(code)
     if area.owner_id != institution.pk:
         raise PermissionDenied(_("%(institution)s does not own grid area %(area)s.") % {
             "institution": institution.code, "area": area.code})
@@ -66,9 +71,7 @@ def service_fee_publish(actor, *, valid_from: dt.date, per_kwh: str):
 def terms_publish(actor, *, area: str, operator: str, valid_from: dt.date, terms: Terms):
     """Seal the terms on this node for the operator, the area's grid company and the regulator(s)."""
     institution = _acting(actor, {"grid", "operator"})
-    area_row = GridArea.objects.filter(code__iexact=area).select_related("owner").first()
-    if area_row is None:
-        raise ValidationError({"area": _("No grid area %(code)s.") % {"code": area}})
+    area_row = _area(area)
     if institution.code not in (area_row.owner.code, operator):
         raise PermissionDenied(_("Only a party may publish terms."))
     if node.role_of(operator) != "operator":  # sealing needs the operator's published key
@@ -96,27 +99,33 @@ def period_close(actor, *, area: str, period: str, check: bool = True):
         period = check_period(period)
     except TariffError as exc:
         raise ValidationError({"period": str(exc)}) from exc
-    area_row = GridArea.objects.filter(code__iexact=area).select_related("owner").first()
-    if area_row is None:
-        raise ValidationError({"area": _("No grid area %(code)s.") % {"code": area}})
+    area_row = _area(area)
     if institution.role == "grid" and area_row.owner_id != institution.pk:
         raise PermissionDenied(_("%(institution)s does not own grid area %(area)s.") % {
             "institution": institution.code, "area": area_row.code})
     if institution.role == "operator" and not Station.objects.filter(grid_area=area_row, operator=institution).exists():
         raise PermissionDenied(_("%(institution)s has no piles in grid area %(area)s.") % {
             "institution": institution.code, "area": area_row.code})
-    end = period_bounds(period, local_tz())[1]
-    tip = Block.objects.order_by("-height").values_list("timestamp_ms", flat=True).first() or 0
-    if tip < end.timestamp() * 1000:
-        raise ValidationError({"period": _("The period %(period)s is not over yet on the ledger.") % {"period": period}})
+    require_period_over(period)
     return submit_checked(type="settlement.period_close", submitted_by=actor, institution=institution.code,
                        payload={"area": area_row.code, "period": period}, check=False)
 
 
-def statement_money(statement: Statement, *, reader: str | None = None) -> tuple[Money, bool]:
+def require_period_over(period: str) -> None:
+    """Refuse a period the ledger's latest block has not passed the end of (what closing and claiming
+    contracts refuse too)."""
+    end = period_bounds(period, local_tz())[1]
+    tip = Block.objects.order_by("-height").values_list("timestamp_ms", flat=True).first() or 0
+    if tip < end.timestamp() * 1000:
+        raise ValidationError({"period": _("The period %(period)s is not over yet on the ledger.") % {"period": period}})
+
+
+def statement_money(statement: Statement, *, reader: str | None = None, items=None) -> tuple[Money, bool]:
     """The money as this node can compute it: with the sealed terms when it is a reader (True), else
-    at the published tariff (False). Raises sealed.SealError if the section fails to open."""
-    items = [Item(i.pile.code, i.band, i.energy_wh, i.tariff_price) for i in statement.items.select_related("pile")]
+    at the published tariff (False). Raises sealed.SealError if the section fails to open. `items`:
+    the statement's items with their piles when the caller has them already."""
+    rows = statement.items.select_related("pile") if items is None else items
+    items = [Item(i.pile.code, i.band, i.energy_wh, i.tariff_price) for i in rows]
     if statement.terms_id is None:
         return compute(items, Terms.none()), True
     try:

@@ -63,7 +63,7 @@ def statement_view(user, statement: Statement) -> dict:
     institution = member_institution(user)
     money, complete, problem = None, False, ""
     try:
-        money, complete = statement_money(statement)
+        money, complete = statement_money(statement, items=items)
     except SealError as exc:
         problem = str(exc)
     difference = None

@@ -12,13 +12,12 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 
-from ledger.models import Block
 from ledger.services import submit_checked
 from registry.access import is_manager, member_institution
 from registry.models import Pile
 from registry.roles import InstitutionRole
-from settlement.assessment import local_tz
-from settlement.tariffs import TariffError, check_period, period_bounds
+from settlement.billing import require_period_over
+from settlement.tariffs import TariffError, check_period
 from subsidy.models import Claim, ClaimLine, LineStatus, Policy
 
 POLICY_KEYS = ("per_kwh_cny", "construction_per_kw_cny", "min_availability", "cap_per_pile_year_cny",
@@ -74,10 +73,7 @@ def claim_submit(actor, *, period: str, piles: list[str] | None = None):
     if taken:
         raise ValidationError({"piles": _("A second claim for pile %(pile)s and period %(period)s.") % {
             "pile": taken, "period": period}})
-    period_end = period_bounds(period, local_tz())[1]
-    tip = Block.objects.order_by("-height").values_list("timestamp_ms", flat=True).first() or 0
-    if tip < period_end.timestamp() * 1000:
-        raise ValidationError({"period": _("The period %(period)s is not over yet on the ledger.") % {"period": period}})
+    require_period_over(period)
     # No dry run: the contract reads the month's totals of every pile; running it twice would double
     # the cost. The checks above are the ones a user can fix; the contract repeats them and computes.
     return submit_checked(type="subsidy.claim_submit", payload={"period": period, "piles": codes},
