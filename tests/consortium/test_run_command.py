@@ -170,7 +170,12 @@ def _a_fault_travels_from_a_pile_to_every_node(sessions, ports, var_dir):
     assert reported["pile"] == confirmed["pile"] == "E2E-P1"
     assert confirmed["height"] >= 1 and confirmed["receipt"]["height"] == confirmed["height"]
     definition = Consortium.load(var_dir / "consortium.json")
-    headers = sessions[ports[2]].get(f"{grid}/api/ledger/blocks/", params={"limit": 500}, timeout=30).json()["results"]
+    # The grid company's node may store the block a moment after the regulator's confirmed it.
+    def headers_to_the_receipt():
+        rows = sessions[ports[2]].get(f"{grid}/api/ledger/blocks/", params={"limit": 500}, timeout=30).json()["results"]
+        return rows if any(h["height"] >= confirmed["height"] for h in rows) else None
+
+    headers = wait_for(headers_to_the_receipt, timeout=30, what="the receipt's block at the grid company's node")
     chain = [(h["header"], h["certificate"]) for h in headers if h["height"] <= confirmed["height"]]
     assert verify_receipt(definition.validators(), Anchor.genesis(ZERO_HASH), chain, confirmed["receipt"]).ok
 
