@@ -227,6 +227,11 @@ class LocalNet:
         deadline = time.monotonic() + timeout
         pending = set(self.nodes)
         while pending and time.monotonic() < deadline:
+            dead = [f"{code} {which} exited ({proc.returncode})" for code in sorted(pending)
+                    for which in ("web", "worker") if (proc := getattr(self.nodes[code], which)) is not None
+                    and proc.poll() is not None]
+            if dead:  # no point waiting out the timeout for a process that is gone
+                raise RuntimeError(f"nodes not healthy: {'; '.join(dead)}", sorted(pending))
             for code in list(pending):
                 try:
                     with urllib.request.urlopen(self.nodes[code].spec.url + "/healthz", timeout=3) as r:
@@ -236,7 +241,19 @@ class LocalNet:
                     pass
             time.sleep(0.3)
         if pending:
-            raise RuntimeError(f"nodes not healthy after {timeout:.0f}s: {', '.join(sorted(pending))}")
+            raise RuntimeError(f"nodes not healthy after {timeout:.0f}s: {', '.join(sorted(pending))}", sorted(pending))
+
+    def explain(self, codes, lines: int = 15) -> None:
+        """Why nodes failed, for the person who started them: the end of each process's log."""
+        for code in codes:
+            log_dir = self.var_dir / code / "log"
+            for name in ("web", "worker", "beat"):
+                path = log_dir / f"{name}.log"
+                if not path.exists():
+                    continue
+                tail = path.read_text(errors="replace").splitlines()[-lines:]
+                print(f"--- {code} {name} ({path}), last {len(tail)} lines:", file=sys.stderr)
+                print("\n".join(tail), file=sys.stderr)
 
 
     def seed_demo(self, timeout: float = 300) -> dict[str, str]:
@@ -274,8 +291,14 @@ def main(argv=None) -> int:
     parser.add_argument("--seed-demo", action="store_true", help="load the demo data (as transactions) once healthy")
     parser.add_argument("--fleet", type=int, default=4,
                         help="with --seed-demo: simulated charge points at the operator's node (0: none)")
+    parser.add_argument("--debug", action="store_true",
+                        help="run the nodes with Django's DEBUG on (error pages with tracebacks and settings)")
     args = parser.parse_args(argv)
-    net = LocalNet(parse_specs(args.node, args.base_port), var_dir=Path(args.var_dir))
+    base_env = dict(os.environ)
+    # A node is never a debug server unless asked: DEBUG's pages show settings and every URL.
+    base_env["DEBUG"] = "1" if args.debug else "0"
+    net = LocalNet(parse_specs(args.node, args.base_port), var_dir=Path(args.var_dir), base_env=base_env)
+    failed = None  # why the consortium stopped on its own, if it did
     stopping = False
 
     def on_signal(signum, frame):
@@ -287,7 +310,13 @@ def main(argv=None) -> int:
     try:
         net.prepare()
         net.start()
-        net.wait_healthy()
+        try:
+            net.wait_healthy()
+        except RuntimeError as exc:
+            failed = exc.args[0]
+            net.explain(exc.args[1])
+            print(failed, file=sys.stderr)
+            return 1
         seeded = {}
         if args.seed_demo:
             print("loading the demo data through the ledger...", flush=True)
@@ -312,12 +341,14 @@ def main(argv=None) -> int:
                 for which in ("web", "worker"):
                     proc = getattr(node, which)
                     if proc is not None and proc.poll() is not None:
-                        print(f"{node.spec.code} {which} exited ({proc.returncode}); stopping", file=sys.stderr)
+                        failed = f"{node.spec.code} {which} exited ({proc.returncode})"
+                        print(f"{failed}; stopping", file=sys.stderr)
+                        net.explain([node.spec.code])
                         stopping = True
             time.sleep(0.5)
     finally:
         net.stop()
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
