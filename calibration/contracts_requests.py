@@ -10,19 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from core import localtime
 from ledger.contracts import NODE, register
 
 from calibration.requests import open_request
 
 OPEN = "calibration.request_open"
 DUE_SOON_DAYS = 30
-CHINA = dt.timezone(dt.timedelta(hours=8))
-
-
-def china_day(moment: dt.datetime) -> dt.date:
-    return moment.astimezone(CHINA).date()
-
-
 @register(OPEN, signer_kinds=(NODE,), roles={"operator", "metrology", "regulator"})
 def request_open(ctx, tx):
     """Open (or count on) a verification request for a pile."""
@@ -37,7 +31,7 @@ def request_open(ctx, tx):
     if pile is None:
         ctx.reject(f"no pile {p['pile']!r}")
     reason = p["reason"]
-    today = china_day(ctx.block_time)
+    today = localtime.local_day(ctx.block_time)
     compliance = PileCompliance.objects.filter(pile=pile).first()
     if reason in ("due_soon", "overdue"):
         if compliance is None:

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from calibration.contracts_requests import DUE_SOON_DAYS, china_day
+from core import localtime
+
+from calibration.contracts_requests import DUE_SOON_DAYS
 from calibration.models import (
     ComplianceChange, ComplianceStatus, PileCompliance, RequestStatus, VerificationRecord, VerificationRequest,
 )
@@ -50,9 +52,9 @@ def compliance_at(pile, *, height: int | None = None, at: dt.datetime | None = N
     if change is None:
         return ComplianceAnswer(pile.code, UNVERIFIED, None, None, None)
     status = change.status
-    day = china_day(at) if at is not None else (china_day(_block_time(height)) if height is not None else None)
+    day = localtime.local_day(at) if at is not None else (localtime.local_day(_block_time(height)) if height is not None else None)
     if day is None:
-        day = china_day(dt.datetime.now(dt.timezone.utc))
+        day = localtime.local_day(dt.datetime.now(dt.timezone.utc))
     if status == ComplianceStatus.COMPLIANT and day > change.due_on:
         status = OVERDUE
     return ComplianceAnswer(pile.code, status, change.height, change.due_on, str(change.record.uid))
@@ -105,7 +107,7 @@ def pile_rows(user, *, state: str = "", operator: str = "", area: str = "", date
               today: dt.date | None = None):
     """One row per visible pile: (pile, compliance or None, state). States: due (within DUE_SOON_DAYS),
     overdue, passed, failed (non-compliant), unverified. date_from/to filter on the due date."""
-    today = today or china_day(dt.datetime.now(dt.timezone.utc))
+    today = today or localtime.local_day(dt.datetime.now(dt.timezone.utc))
     piles = visible_piles(user).order_by("code")
     if operator:
         piles = piles.filter(station__operator__code__iexact=operator)

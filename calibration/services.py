@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from calibration.contracts_records import FILE
 from calibration.contracts_requests import OPEN
 from calibration.filing import FilingError, check_filing
+from core import localtime
 from ledger.contracts import ContractRejected
 from ledger.models import Submission, TxStatus
 from ledger.services import node_submit
@@ -84,14 +85,13 @@ def raise_due_requests(*, today=None, institution: str | None = None) -> list[Su
     re-checks the due date against the block time, and deduplicates against any request opened meanwhile."""
     import datetime as dt
 
-    from calibration.contracts_requests import china_day
     from calibration.selectors import piles_needing_request
     from ledger.runtime import node
 
     code = institution or node.me().code  # another (hosted) member only in tests and single-host demos
     if node.role_of(code) != InstitutionRole.METROLOGY:
         return []
-    today = today or china_day(dt.datetime.now(dt.timezone.utc))
+    today = today or localtime.local_day(dt.datetime.now(dt.timezone.utc))
     submitted = []
     for compliance in piles_needing_request(today):
         reason = "overdue" if compliance.due_on < today else "due_soon"

@@ -239,7 +239,8 @@ EMAIL_PORT = int(env("EMAIL_PORT", "25"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "pilechain@localhost")
 
 # --- time, units, languages ---------------------------------------------------------------------
-# Datetimes are stored in UTC (USE_TZ); TIME_ZONE is the local zone for display and business periods.
+# Datetimes are stored in UTC (USE_TZ); TIME_ZONE is the zone this node's pages display times in.
+# Business days and periods follow the consortium's rules.time_zone (core.localtime), never this.
 USE_TZ = True
 TIME_ZONE = env("PILECHAIN_LOCAL_TZ", "Asia/Shanghai")
 USE_I18N = True

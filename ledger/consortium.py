@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ledger.chain.block import Validator, ValidatorSet
 from ledger.chain.crypto import ED25519, InvalidKey, PublicKey
@@ -42,6 +43,39 @@ class Member:
         }
 
 
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The parameters the contracts' rules use, agreed by the consortium: part of the definition, so
+    of its digest and of the genesis, never a node's own setting."""
+
+    # The business time zone: local days (availability, calibration due dates) and settlement periods.
+    time_zone: str = DEFAULT_TIME_ZONE
+
+    def __post_init__(self):
+        if not isinstance(self.time_zone, str):
+            raise ConsortiumError("rules.time_zone must be an IANA zone name")
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConsortiumError(f"rules.time_zone {self.time_zone!r} is not a known IANA zone") from exc
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    def to_dict(self) -> dict:
+        return {"time_zone": self.time_zone}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Rules":
+        if not isinstance(data, dict) or set(data) - {"time_zone"}:
+            raise ConsortiumError("rules holds only: time_zone")
+        return cls(**data)
+
+
 @dataclass(frozen=True)
 class Consortium:
     chain_id: str
@@ -49,6 +83,7 @@ class Consortium:
     checkpoint_interval: int = 16
     genesis_time_ms: int = 0
     timeouts: dict = field(default_factory=dict)
+    rules: Rules = field(default_factory=Rules)
 
     def __post_init__(self):
         codes = [m.code for m in self.members]
@@ -74,6 +109,7 @@ class Consortium:
             "checkpoint_interval": self.checkpoint_interval,
             "genesis_time_ms": self.genesis_time_ms,
             "timeouts": self.timeouts,
+            "rules": self.rules.to_dict(),
             "members": [m.to_dict() for m in self.members],
         }
 
@@ -107,6 +143,7 @@ class Consortium:
                 checkpoint_interval=int(data.get("checkpoint_interval", 16)),
                 genesis_time_ms=int(data.get("genesis_time_ms", 0)),
                 timeouts=dict(data.get("timeouts", {})),
+                rules=Rules.from_dict(data.get("rules", {})),
             )
         except (KeyError, TypeError, ValueError, InvalidKey) as exc:
             if isinstance(exc, ConsortiumError):

@@ -24,6 +24,7 @@ from django.utils import translation
 from ledger.chain.block import ZERO_HASH, BlockHeader, CommitCertificate
 from ledger.chain.encoding import canonical, sha256
 from ledger.chain.tx import Transaction
+from ledger import definition as in_force
 from ledger import signers
 from ledger.contracts import DEVICE, NODE, ContractRejected, contracts
 from ledger.models import Block, CommittedTx, NodeState, Submission, TxStatus
@@ -150,11 +151,19 @@ def initial_state_root() -> str:
 
 
 def node_state() -> NodeState:
+    from ledger.runtime import node
+
     state = NodeState.objects.first()
     if state is None:
         state = NodeState.objects.create(
-            applied_height=0, state_root=initial_state_root(), rows_muhash=MuHash().to_hex()
+            applied_height=0, state_root=initial_state_root(), rows_muhash=MuHash().to_hex(),
+            definition=node.consortium().to_dict() if node.configured() else {},
         )
+    elif not state.definition and state.applied_height == 0 and node.configured():
+        # A state made before the node had its definition: the genesis root is bound to it now.
+        state.definition = node.consortium().to_dict()
+        state.state_root = initial_state_root()
+        state.save(update_fields=["definition", "state_root"])
     return state
 
 
@@ -212,6 +221,9 @@ def _apply(*, block: Block, role_of) -> AppliedBlock:
         state = NodeState.objects.select_for_update().filter(pk=node_state().pk).get()
         if state.diverged:
             raise Diverged(state.diverged_reason)
+        definition = in_force.parse(state.definition) if state.definition else None
+        if definition is not None:
+            in_force.mirror_members(definition)
         if header.height <= state.applied_height:
             return AppliedBlock(header.height, Block.objects.get(height=header.height).state_root_after, 0, 0)
         if header.height != state.applied_height + 1:
@@ -227,11 +239,12 @@ def _apply(*, block: Block, role_of) -> AppliedBlock:
         # Committed in an earlier block, or earlier in this one: never applied a second time.
         seen: set[str] = set(CommittedTx.objects.filter(tx_id__in=[tx.id for tx in transactions])
                              .values_list("tx_id", flat=True))
-        contexts = run_contracts(
-            [ContractContext(tx=tx, header=header, index=index, signer_role=_signer_role(tx, role_of))
-             for index, tx in enumerate(transactions)],
-            committed=seen,
-        )
+        with in_force.in_force(definition):
+            contexts = run_contracts(
+                [ContractContext(tx=tx, header=header, index=index, signer_role=_signer_role(tx, role_of))
+                 for index, tx in enumerate(transactions)],
+                committed=seen,
+            )
         applied = rejected = 0
         recorded: set[str] = set()
         for ctx in contexts:
@@ -421,7 +434,7 @@ def dry_run(*, tx: Transaction, role_of: Callable[[str], str | None]) -> None:
     if contract is None:
         raise ContractRejected(f"no contract for type {tx.type}")
     try:
-        with transaction.atomic():
+        with transaction.atomic(), in_force.in_force(in_force.parse(state.definition) if state.definition else None):
             # The contract's own checks first: they name the field that is wrong.
             contract.handler(ctx, tx)
             raise _DryRun()

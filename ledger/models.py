@@ -86,6 +86,9 @@ class NodeState(models.Model):
     applied_height = models.BigIntegerField(default=0)
     state_root = models.CharField(max_length=64)
     rows_muhash = models.TextField()  # MuHash value (hex) of the ledger-owned rows
+    # The consortium definition the genesis committed to, stored with the state: the contracts' rules
+    # read it (ledger.definition), never the file the process loaded.
+    definition = models.JSONField(default=dict)
     diverged = models.BooleanField(default=False)
     diverged_reason = models.TextField(blank=True)
     last_audit_at = models.DateTimeField(null=True, blank=True)

@@ -17,7 +17,7 @@ import re
 from django.db.models import Count
 
 from ledger.contracts import NODE, register
-from monitoring import days
+from core import localtime
 from monitoring.availability import SECOND, covered, floor_second, merge
 from monitoring.models import AvailabilityDay, GridOutage
 from registry.models import Connector, Pile
@@ -78,12 +78,12 @@ def availability_report(ctx, tx):
     p = tx.payload
     if not isinstance(p, dict) or set(p) != {"day", "piles"}:
         ctx.reject("a report has exactly the keys day, piles")
-    day = days.parse_day(p["day"])
+    day = localtime.parse_day(p["day"])
     if day is None:
         ctx.reject("day must be a date written YYYY-MM-DD")
-    tz = days.local_tz()
-    start, end = days.bounds(day, tz)
-    length = days.length_s(day, tz)
+    tz = localtime.zone()
+    start, end = localtime.day_bounds(day, tz)
+    length = localtime.day_length_s(day, tz)
     if ctx.block_time < end:
         ctx.reject(f"{day} is not over at this block's time (it ends {end.isoformat()})")
     entries = p["piles"]

@@ -61,13 +61,13 @@ def report_availability(day: str | None = None) -> int:
     days before it not yet reported (beat, e.g. hourly). Idempotent: piles already reported, or in a
     report still waiting for its block, are skipped. Returns the number of piles submitted."""
     from ledger.runtime import node
-    from monitoring import days
+    from core import localtime
     from monitoring.services.availability import availability_report_day, report_due_days
 
     if not node.configured():
         return 0
     if day is not None:
-        parsed = days.parse_day(day)
+        parsed = localtime.parse_day(day)
         if parsed is None:
             raise ValueError(f"day must be YYYY-MM-DD, not {day!r}")
         return availability_report_day(day=parsed).piles

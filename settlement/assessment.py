@@ -10,18 +10,10 @@ past its due date is overdue; no change at all is unverified). The changes are r
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
-
-from django.conf import settings
-
-from calibration.contracts_requests import china_day
+from core import localtime
 from calibration.models import ComplianceChange
 from settlement import checks
 from settlement.models import ChargingSession
-
-
-def local_tz() -> ZoneInfo:
-    return ZoneInfo(getattr(settings, "PILECHAIN_LOCAL_TZ", None) or settings.TIME_ZONE)
 
 
 class ComplianceHistory:
@@ -41,7 +33,7 @@ class ComplianceHistory:
     def status_at(self, at: dt.datetime) -> str:
         for since, status, due_on in self.changes:
             if since <= at:
-                if status == "compliant" and china_day(at) > due_on:
+                if status == "compliant" and localtime.local_day(at) > due_on:
                     return "overdue"
                 return status
         return "unverified"

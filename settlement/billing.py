@@ -9,17 +9,17 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 
+from core import localtime
 from ledger.chain import sealed
 from ledger.models import Block
 from ledger.runtime import node
 from ledger.services import submit_checked
 from registry.access import is_manager, member_institution
 from registry.models import GridArea, Station
-from settlement.assessment import local_tz
 from settlement.contracts_billing import regulators
 from settlement.models import Statement
 from settlement.statements import Item, Money, Terms, compute, statement_hash
-from settlement.tariffs import TariffError, build_tariff, check_period, parse_price, period_bounds
+from settlement.tariffs import TariffError, build_tariff, check_period, parse_price
 from settlement.terms import open_terms, seal_terms
 
 
@@ -114,7 +114,7 @@ def period_close(actor, *, area: str, period: str, check: bool = True):
 def require_period_over(period: str) -> None:
     """Refuse a period the ledger's latest block has not passed the end of (what closing and claiming
     contracts refuse too)."""
-    end = period_bounds(period, local_tz())[1]
+    end = localtime.period_bounds(period)[1]
     tip = Block.objects.order_by("-height").values_list("timestamp_ms", flat=True).first() or 0
     if tip < end.timestamp() * 1000:
         raise ValidationError({"period": _("The period %(period)s is not over yet on the ledger.") % {"period": period}})

@@ -13,16 +13,16 @@ import re
 from collections import defaultdict
 from decimal import Decimal
 
+from core import localtime
 from ledger.contracts import NODE, register
-from ledger.runtime import node
+from ledger import definition
 from registry.models import GridArea, Institution, Pile
-from settlement.assessment import local_tz
 from settlement.models import (
     AreaMeterReading, EnergyTotal, SealedTerms, ServiceFee, Statement, StatementItem, StatementStatus, StatementStep,
     Tariff,
 )
 from settlement.tariffs import (
-    CENT, TariffError, build_tariff, check_period, money, parse_price, period_bounds, tariff_on,
+    CENT, TariffError, build_tariff, check_period, money, parse_price, tariff_on,
 )
 from settlement.terms import readers_match
 
@@ -104,7 +104,7 @@ def _parties(ctx, area_code, operator_code) -> tuple[GridArea, Institution]:
     if area is None:
         ctx.reject(f"no grid area {area_code}")
     operator = Institution.objects.filter(code=operator_code if isinstance(operator_code, str) else None).first()
-    if operator is None or node.role_of(operator.code) != "operator":
+    if operator is None or definition.stored().role_of(operator.code) != "operator":
         ctx.reject(f"{operator_code} is not an operator")
     if ctx.signer_id not in (area.owner.code, operator.code):
         ctx.reject(f"{ctx.signer_id} is not a party to terms between {operator.code} and {area.owner.code}")
@@ -112,7 +112,8 @@ def _parties(ctx, area_code, operator_code) -> tuple[GridArea, Institution]:
 
 
 def regulators() -> list[str]:
-    return sorted(m.code for m in node.consortium().members if m.role == "regulator")
+    """The consortium's regulators, by code point (never a database collation)."""
+    return sorted(m.code for m in definition.stored().members if m.role == "regulator")
 
 
 @register("settlement.terms_publish", signer_kinds=(NODE,), roles={"operator", "grid"})
@@ -149,8 +150,8 @@ def area_meter_report(ctx, tx):
 
 def build_statement(ctx, *, area, operator, period, uid_part: str, corrects=None, reason="") -> Statement:
     """A statement from the totals of the operator's piles in the area for the period."""
-    tz = local_tz()
-    _, end = period_bounds(period, tz)
+    tz = localtime.zone()
+    _, end = localtime.period_bounds(period, tz)
     last_day = (end - dt.timedelta(microseconds=1)).astimezone(tz).date()
     tariff_rows = Tariff.objects.filter(area=area, valid_from__lte=last_day).order_by("valid_from", "height")
     tariffs = [build_tariff(valid_from=t.valid_from, windows=t.windows, prices=t.prices) for t in tariff_rows]
@@ -206,7 +207,7 @@ def period_close(ctx, tx):
     if area is None:
         ctx.reject(f"no grid area {p['area']}")
     period = _period(ctx, p["period"])
-    if ctx.block_time < period_bounds(period, local_tz())[1]:
+    if ctx.block_time < localtime.period_bounds(period)[1]:
         ctx.reject(f"the period {period} is not over yet")
     operators = list(Institution.objects.filter(
         code__in=Pile.objects.filter(station__grid_area=area).values("station__operator__code")).order_by("code"))

@@ -17,6 +17,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
+from core.localtime import period_of
+
 BANDS = ("peak", "flat", "valley")
 CENT = Decimal("0.01")
 PRICE_PLACES = Decimal("0.00001")
@@ -107,21 +109,6 @@ def tariff_on(tariffs: list[Tariff], day: dt.date) -> Tariff | None:
         if t.valid_from <= day and (best is None or t.valid_from > best.valid_from):
             best = t
     return best
-
-
-# Settlement periods are calendar months in local time: "2026-03".
-
-
-def period_of(moment: dt.datetime, tz: ZoneInfo) -> str:
-    local = moment.astimezone(tz)
-    return f"{local.year:04d}-{local.month:02d}"
-
-
-def period_bounds(period: str, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
-    year, month = int(period[:4]), int(period[5:7])
-    start = dt.datetime(year, month, 1, tzinfo=tz)
-    end = dt.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=tz)
-    return start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc)
 
 
 def check_period(period) -> str:

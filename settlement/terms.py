@@ -6,6 +6,7 @@ Sealing and opening happen on a node, never in a contract: contracts only check 
 
 from __future__ import annotations
 
+from ledger import definition as in_force
 from ledger.chain import sealed
 from ledger.runtime import node
 from settlement.statements import Terms
@@ -34,7 +35,7 @@ def readers_match(section, expected: list[str]) -> str | None:
         return f"the sealed terms are malformed: {exc}"
     if sorted(readers) != sorted(set(expected)):
         return f"the terms must be sealed for exactly {', '.join(sorted(set(expected)))}"
-    definition = node.consortium()
+    definition = in_force.stored()  # read by a contract: the definition in force, not the file
     for entry in section["readers"]:
         member = definition.member(entry["id"])
         if member is None or entry["pk"] != member.encryption_key:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+from core import localtime
 from ledger.state.rows import entry_bytes, new_row
 from settlement import checks
-from settlement.assessment import facts, local_tz
+from settlement.assessment import facts
 from settlement.models import ChargingSession, EnergyTotal
 from settlement.tariffs import split_energy
 
@@ -49,7 +50,7 @@ def session_parts(session: ChargingSession, *, tariffs) -> dict[str, int]:
     if not session.energy_wh:
         return {}
     split = split_energy(start=session.started_at, stop=session.stopped_at, energy_wh=session.energy_wh,
-                         tariffs=tariffs, tz=local_tz(), readings=signed_readings(session))
+                         tariffs=tariffs, tz=localtime.zone(), readings=signed_readings(session))
     return {f"{period}/{band}": wh for (period, band), wh in split.items() if wh}
 
 

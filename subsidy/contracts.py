@@ -14,12 +14,12 @@ from decimal import Decimal, InvalidOperation
 
 from django.db.models import Sum
 
-from calibration.contracts_requests import china_day
+from core import localtime
 from calibration.models import ComplianceChange
 from ledger.contracts import NODE, register
 from registry.models import Institution, Pile
-from settlement.assessment import ComplianceHistory, local_tz
-from settlement.tariffs import TariffError, check_period, period_bounds
+from settlement.assessment import ComplianceHistory
+from settlement.tariffs import TariffError, check_period
 from subsidy.amounts import ZERO, line_amounts
 from subsidy.eligibility import BELOW_AVAILABILITY, NOT_PUBLIC, offline_sessions, period_figures
 from subsidy.models import Claim, ClaimExclusion, ClaimLine, ClaimStatus, ClaimStep, LineStatus, Policy
@@ -111,8 +111,8 @@ def claim_submit(ctx, tx):
     if set(p) != CLAIM_FIELDS:
         ctx.reject(f"a claim has exactly {', '.join(sorted(CLAIM_FIELDS))}")
     period = _period(ctx, p["period"])
-    tz = local_tz()
-    _, period_end = period_bounds(period, tz)
+    tz = localtime.zone()
+    _, period_end = localtime.period_bounds(period, tz)
     if ctx.block_time < period_end:
         ctx.reject(f"the period {period} is not over yet")
     policy = policy_for(period)
@@ -148,7 +148,7 @@ def claim_submit(ctx, tx):
     built = set(ClaimLine.objects.filter(pile_id__any_of=[pile.pk for pile in ordered], construction_cny__gt=0).exclude(status=LineStatus.REJECTED)
                 .values_list("pile_id", flat=True))
     standing = compliance_at_end(ordered, at=period_end, height=ctx.block_height)
-    last_day = china_day(period_end - dt.timedelta(microseconds=1))
+    last_day = localtime.local_day(period_end - dt.timedelta(microseconds=1))
     total = ZERO
     lines, exclusions = [], []
     for pile in ordered:

@@ -25,12 +25,11 @@ from decimal import Decimal
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
+from core import localtime
 from registry.models import Connector
 
 from settlement import checks
-from settlement.assessment import local_tz
 from settlement.models import ChargingSession, EnergyTotal, SessionStatus
-from settlement.tariffs import period_bounds
 
 NEVER_ONLINE = checks.NEVER_ONLINE
 NOT_PUBLIC = "not_public"
@@ -71,8 +70,8 @@ def period_figures(piles: list, period: str) -> dict[int, PileFigures]:
     """Per pile id: counted sessions and Wh, held sessions, reported availability; ordered reads only."""
     from monitoring.selectors.availability import NO_REPORT, ratio, reported_totals
 
-    tz = local_tz()
-    start, end = period_bounds(period, tz)
+    tz = localtime.zone()
+    start, end = localtime.period_bounds(period, tz)
     ids = [pile.pk for pile in piles]
     figures = {pile_id: PileFigures() for pile_id in ids}
     # The period's counted rows, picked out by pile here: a claim names most of an operator's piles,
@@ -111,7 +110,7 @@ def period_figures(piles: list, period: str) -> dict[int, PileFigures]:
 def offline_sessions(pile, period: str) -> list[tuple[str, str, int]]:
     """Every session of a pile that was never online with energy in the period, held as never_online
     unless its own reason says more (in start order)."""
-    start, end = period_bounds(period, local_tz())
+    start, end = localtime.period_bounds(period)
     rows = (ChargingSession.objects.filter(pile=pile, stopped_at__gt=start)
             .exclude(status=SessionStatus.OPEN).order_by("started_at", "uid")
             .values_list("uid", "held_reason", "parts", "started_at"))

@@ -9,6 +9,7 @@ from django.conf import settings
 
 from ledger.chain.encoding import canonical, sha256
 from ledger.consortium import Consortium, ConsortiumError, Member
+from ledger import definition as in_force
 from ledger import node_keys
 
 
@@ -109,6 +110,7 @@ def announce_consortium() -> bool:
 
 
 def reset_caches() -> None:
+    in_force.forget()
     consortium.cache_clear()
     keys.cache_clear()
     _hosted_keys.cache_clear()

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Max, Sum
 
-from monitoring import days as local_days
+from core import localtime
 from monitoring.access import restrict, visible_piles
 from monitoring.availability import compute
 from monitoring.models import AvailabilityDay, GridOutage, StatusEvent
@@ -109,7 +109,7 @@ def reported_totals(*, piles, start_day: dt.date, end_day: dt.date, height: int 
 
 def period_days(start: dt.datetime, end: dt.datetime) -> tuple[dt.date, dt.date]:
     """The local days a period [start, end) touches, first and last."""
-    return local_days.local_day(start), local_days.local_day(end - dt.timedelta(microseconds=1))
+    return localtime.local_day(start), localtime.local_day(end - dt.timedelta(microseconds=1))
 
 
 def reported(*, user, start_day: dt.date, end_day: dt.date, pile: str = "", with_days: bool = False) -> list[dict]:

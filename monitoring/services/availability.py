@@ -20,7 +20,8 @@ from ledger.chain.merkle import merkle_root
 from ledger.contracts import ContractRejected
 from ledger.models import Submission, TxStatus
 from ledger.services import node_submit
-from monitoring import conf, days
+from core import localtime
+from monitoring import conf
 from monitoring.availability import ZERO, compute_seconds
 from monitoring.contracts_availability import MAX_PILES, REPORT
 from monitoring.leaves import status_leaf
@@ -49,7 +50,7 @@ def pile_figures(*, piles: list[Pile], day: dt.date) -> list[dict]:
     """The report entries of `piles` (with their stations loaded) for `day`, in the piles' order:
     a query for the connectors with the status each had when the day began, one for the day's
     status events, one for the flagged outages."""
-    start, end = days.bounds(day)
+    start, end = localtime.day_bounds(day)
     ids = [pile.pk for pile in piles]
     before = (StatusEvent.objects.filter(pile_id=OuterRef("pile_id"), connector_id=OuterRef("connector_id"), ts__lt=start)
               .order_by("-ts", "-id").values("status")[:1])
@@ -112,7 +113,7 @@ def availability_report_day(*, day: dt.date, operators: list[str] | None = None,
     """Report `day` for every pile not yet reported of the operators this node signs for (or the
     named ones). Raises DayNotOver for a day that has not ended yet."""
     now = now or timezone.now()
-    _, end = days.bounds(day)
+    _, end = localtime.day_bounds(day)
     if now < end:
         raise DayNotOver(f"{day} is not over yet (it ends {end.isoformat()})")
     result = DayReport(day=day)
@@ -136,11 +137,11 @@ def availability_report_day(*, day: dt.date, operators: list[str] | None = None,
 
 def days_due(*, now: dt.datetime) -> list[dt.date]:
     """Yesterday and the days before it (conf: catch-up days) that have been over long enough, oldest first."""
-    latest = days.yesterday(now)
+    latest = localtime.yesterday(now)
     due = []
     for back in range(conf.availability_catch_up_days() - 1, -1, -1):
         day = latest - dt.timedelta(days=back)
-        if days.bounds(day)[1] + dt.timedelta(seconds=conf.availability_delay_s()) <= now:
+        if localtime.day_bounds(day)[1] + dt.timedelta(seconds=conf.availability_delay_s()) <= now:
             due.append(day)
     return due
 

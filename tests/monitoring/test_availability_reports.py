@@ -10,10 +10,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.management import CommandError, call_command
 
+from core import localtime
 from ledger.contracts import ContractRejected
+from ledger.execution import node_state
 from ledger.models import CommittedTx
 from ledger.services import node_submit
-from monitoring import days, tasks
+from monitoring import tasks
 from monitoring.availability import compute_seconds
 from monitoring.leaves import status_leaf
 from monitoring.models import AvailabilityDay, StatusEvent
@@ -137,9 +139,9 @@ def test_refusals_are_committed_with_their_reason_and_write_nothing(world, paylo
 
 
 def test_a_day_is_reported_only_once_it_is_over_at_the_block_time(world):
-    today = days.local_day(dt.datetime.now(dt.timezone.utc))
+    today = localtime.local_day(dt.datetime.now(dt.timezone.utc))
     committed = send({"day": today.isoformat(), "piles": [entry()]})
-    _, end = days.bounds(today)
+    _, end = localtime.day_bounds(today)
     assert (committed.status, committed.reason) == ("rejected", f"{today} is not over at this block's time (it ends {end.isoformat()})")
     assert not AvailabilityDay.objects.exists()
     # Block time decides, not the wall clock: the same day at a block after its end goes through.
@@ -187,17 +189,34 @@ def test_one_bad_pile_rejects_the_whole_report(world):
     assert not AvailabilityDay.objects.exists()
 
 
-def test_the_day_length_comes_from_the_local_zone(world, settings):
+def _consortium_zone(zone: str) -> None:
+    """The consortium's business zone, as a definition that says so would put it in the state."""
+    state = node_state()
+    state.definition = {**state.definition, "rules": {"time_zone": zone}}
+    state.save(update_fields=["definition"])
+
+
+def test_the_day_length_comes_from_the_consortium_zone(world):
     # A zone with daylight saving time: 2026-03-29 has 23 hours in Berlin.
-    settings.PILECHAIN_LOCAL_TZ = "Europe/Berlin"
-    assert days.length_s(dt.date(2026, 3, 29)) == 82800 and days.length_s(dt.date(2026, 10, 25)) == 90000
+    berlin = ZoneInfo("Europe/Berlin")
+    assert localtime.day_length_s(dt.date(2026, 3, 29), berlin) == 82800
+    assert localtime.day_length_s(dt.date(2026, 10, 25), berlin) == 90000
+    _consortium_zone("Europe/Berlin")
     assert send({"day": "2026-03-29", "piles": [entry()]}).reason == (
         "seconds of pile PILE-A1 must be connectors x 82800 (the length of 2026-03-29) = 82800, not 86400")
     assert send({"day": "2026-03-29", "piles": [entry(seconds=82800, up_seconds=79200)]}).status == "applied"
-    settings.PILECHAIN_LOCAL_TZ = "Asia/Shanghai"
-    assert days.length_s(dt.date(2026, 3, 29)) == 86400
-    assert days.bounds(DAY) == (dt.datetime(2026, 2, 28, 16, tzinfo=dt.timezone.utc),
-                                dt.datetime(2026, 3, 1, 16, tzinfo=dt.timezone.utc))
+    _consortium_zone("Asia/Shanghai")
+    assert localtime.day_length_s(dt.date(2026, 3, 29)) == 86400
+    assert localtime.day_bounds(DAY) == (dt.datetime(2026, 2, 28, 16, tzinfo=dt.timezone.utc),
+                                         dt.datetime(2026, 3, 1, 16, tzinfo=dt.timezone.utc))
+
+
+def test_a_node_s_own_time_zone_setting_changes_no_verdict(world, settings):
+    # PILECHAIN_LOCAL_TZ is how this node's pages show times; the contracts keep the consortium's zone.
+    settings.PILECHAIN_LOCAL_TZ = settings.TIME_ZONE = "Europe/Berlin"
+    assert send({"day": "2026-03-29", "piles": [entry(seconds=82800, up_seconds=79200)]}).reason == (
+        "seconds of pile PILE-A1 must be connectors x 86400 (the length of 2026-03-29) = 86400, not 82800")
+    assert send({"day": "2026-03-29", "piles": [entry()]}).status == "applied"
 
 
 def test_the_dry_run_refuses_before_anything_is_queued(world):
@@ -215,7 +234,7 @@ def status(pile: str, connector: int, value: str, ts: dt.datetime, code: str = "
 
 
 def test_compute_seconds_by_hand():
-    start, end = days.bounds(DAY)
+    start, end = localtime.day_bounds(DAY, ZoneInfo("Asia/Shanghai"))
     result = compute_seconds(
         start=start, end=end, before="Available",
         changes=[(local(2026, 3, 1, 10, 0, 0, 400000), "Faulted"), (local(2026, 3, 1, 12, 30), "Available")],
@@ -287,7 +306,7 @@ def test_a_refused_report_is_computed_again_by_the_next_run(day_of_events):
 
 
 def test_the_service_refuses_a_day_that_is_not_over(world):
-    today = days.local_day(dt.datetime.now(dt.timezone.utc))
+    today = localtime.local_day(dt.datetime.now(dt.timezone.utc))
     with pytest.raises(service.DayNotOver):
         service.availability_report_day(day=today)
     assert not submissions(REPORT).exists()
@@ -312,7 +331,7 @@ def test_reports_go_in_chunks_and_skip_piles_not_in_service_that_day(day_of_even
     assert sorted(AvailabilityDay.objects.values_list("pile__code", flat=True)) == ["PILE-A1", "PILE-A2"]
 
 
-def test_days_due_are_yesterday_and_the_catch_up_days_once_over_long_enough(settings):
+def test_days_due_are_yesterday_and_the_catch_up_days_once_over_long_enough(ledger_node, settings):
     settings.MONITORING_AVAILABILITY_CATCH_UP_DAYS = 3
     settings.MONITORING_AVAILABILITY_DELAY_S = 900
     assert service.days_due(now=local(2026, 3, 2, 0, 10)) == [dt.date(2026, 2, 27), dt.date(2026, 2, 28)]
@@ -326,7 +345,7 @@ def test_the_task_reports_the_days_due_once(day_of_events, settings):
     # Each day not yet reported: yesterday and the day before, for the two operators' piles.
     assert tasks.report_availability() == 4
     assert tasks.report_availability() == 0
-    yesterday = days.yesterday(dt.datetime.now(dt.timezone.utc))
+    yesterday = localtime.yesterday(dt.datetime.now(dt.timezone.utc))
     assert sorted({s.body["payload"]["day"] for s in submissions(REPORT)}) == [
         (yesterday - dt.timedelta(days=1)).isoformat(), yesterday.isoformat()]
     assert tasks.report_availability("2026-03-01") == 2

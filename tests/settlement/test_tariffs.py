@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from settlement import checks
-from settlement.tariffs import TariffError, build_tariff, money, period_bounds, split_energy
+from core.localtime import period_bounds
+from settlement.tariffs import TariffError, build_tariff, money, split_energy
 
 CN = ZoneInfo("Asia/Shanghai")
 UTC = dt.timezone.utc

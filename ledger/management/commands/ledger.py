@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from ledger import node_keys
-from ledger.consortium import ROLES, Consortium, ConsortiumError
+from ledger.consortium import DEFAULT_TIME_ZONE, ROLES, Consortium, ConsortiumError
 from ledger.runtime import node as this_node
 
 
@@ -45,6 +45,8 @@ class Command(BaseCommand):
         local.add_argument("--host", default="127.0.0.1")
         local.add_argument("--out", default=None, help="definition file (default: the configured one)")
         local.add_argument("--timeouts", default="{}", help="JSON of replica tuning values")
+        local.add_argument("--time-zone", default=DEFAULT_TIME_ZONE,
+                           help="the consortium's business time zone (local days, settlement periods)")
 
         genesis = sub.add_parser("genesis", help="show the genesis this definition gives; compare with peers")
         genesis.add_argument("--check-peers", action="store_true")
@@ -72,7 +74,7 @@ class Command(BaseCommand):
             "encryption_key": generated.encryption.public_hex(),
         }, indent=2))
 
-    def do_local_consortium(self, *, node, chain_id, host, out, timeouts, **_):
+    def do_local_consortium(self, *, node, chain_id, host, out, timeouts, time_zone, **_):
         members = []
         var_dir = Path(settings.VAR_DIR)
         for spec in node:
@@ -94,7 +96,7 @@ class Command(BaseCommand):
             })
         tuning = {**LOCAL_TUNING, **json.loads(timeouts)}
         data = {"chain_id": chain_id, "checkpoint_interval": tuning.pop("checkpoint_interval"), "timeouts": tuning,
-                "members": members}
+                "rules": {"time_zone": time_zone}, "members": members}
         try:
             Consortium.from_dict(data)
         except ConsortiumError as exc:

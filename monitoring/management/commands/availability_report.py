@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from ledger.runtime import node
-from monitoring import days
+from core import localtime
 from monitoring.services.anchoring import signing_operators
 from monitoring.services.availability import DayNotOver, availability_report_day, report_due_days
 
@@ -27,7 +27,7 @@ class Command(BaseCommand):
             if unknown:
                 raise CommandError(f"not an operator this node signs for: {', '.join(unknown)}")
         if options["day"]:
-            day = days.parse_day(options["day"])
+            day = localtime.parse_day(options["day"])
             if day is None:
                 raise CommandError(f"--day must be YYYY-MM-DD, not {options['day']!r}")
             try:
