@@ -10,6 +10,7 @@ after the database commit.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -28,7 +29,7 @@ from ledger import definition as in_force
 from ledger import signers
 from ledger.contracts import DEVICE, NODE, ContractRejected, contracts
 from ledger.models import Block, CommittedTx, NodeState, Submission, TxStatus
-from ledger.runs import Run, validation_reason
+from ledger.runs import Run, net_writes, validation_reason
 from ledger.state.bulk import bulk_insert
 from ledger.state.muhash import MuHash
 from ledger.state.rows import entry_bytes, is_owned, kept_key, replay_keys
@@ -38,6 +39,18 @@ logger = logging.getLogger("pilechain.ledger")
 GENESIS_STATE_ROOT = sha256(b"pilechain genesis state").hex()
 ALREADY_COMMITTED = "transaction already committed"
 ID_NAMESPACE = uuid.UUID("6f1c2b1e-3b8e-5a52-9c3e-7d1f0a7e9b10")
+
+
+# Context managers entered around the contracts of every block (and left before the executor's own
+# bookkeeping): the test suite installs one that refuses every node-local input (tests/utils/determinism.py).
+CONTRACT_GUARDS: list[Callable[[], contextlib.AbstractContextManager]] = []
+
+
+def _contract_guards() -> contextlib.ExitStack:
+    stack = contextlib.ExitStack()
+    for guard in CONTRACT_GUARDS:
+        stack.enter_context(guard())
+    return stack
 
 
 class Diverged(Exception):
@@ -143,26 +156,35 @@ class AppliedBlock:
     rejected: int
 
 
-def initial_state_root() -> str:
-    """Before block 1: bound to the consortium definition when the node has one."""
+def initial_state_root(definition: dict | None = None) -> str:
+    """Before block 1: bound to the consortium definition (the node's own when none is given)."""
     from ledger.runtime import node
 
+    if definition:
+        return node.genesis_state_root(in_force.parse(definition))
     return node.genesis_state_root(node.consortium()) if node.configured() else GENESIS_STATE_ROOT
 
 
-def node_state() -> NodeState:
+def _file_definition() -> dict:
     from ledger.runtime import node
 
+    return node.consortium().to_dict() if node.configured() else {}
+
+
+def node_state(*, definition: dict | None = None) -> NodeState:
+    """This node's state row, created at the genesis with the definition it commits to (`definition`,
+    else the file's)."""
     state = NodeState.objects.first()
     if state is None:
+        definition = definition or _file_definition()
         state = NodeState.objects.create(
-            applied_height=0, state_root=initial_state_root(), rows_muhash=MuHash().to_hex(),
-            definition=node.consortium().to_dict() if node.configured() else {},
+            applied_height=0, state_root=initial_state_root(definition), rows_muhash=MuHash().to_hex(),
+            definition=definition,
         )
-    elif not state.definition and state.applied_height == 0 and node.configured():
+    elif not state.definition and state.applied_height == 0 and (definition := _file_definition()):
         # A state made before the node had its definition: the genesis root is bound to it now.
-        state.definition = node.consortium().to_dict()
-        state.state_root = initial_state_root()
+        state.definition = definition
+        state.state_root = initial_state_root(definition)
         state.save(update_fields=["definition", "state_root"])
     return state
 
@@ -239,7 +261,7 @@ def _apply(*, block: Block, role_of) -> AppliedBlock:
         # Committed in an earlier block, or earlier in this one: never applied a second time.
         seen: set[str] = set(CommittedTx.objects.filter(tx_id__in=[tx.id for tx in transactions])
                              .values_list("tx_id", flat=True))
-        with in_force.in_force(definition):
+        with in_force.in_force(definition), _contract_guards():
             contexts = run_contracts(
                 [ContractContext(tx=tx, header=header, index=index, signer_role=_signer_role(tx, role_of))
                  for index, tx in enumerate(transactions)],
@@ -382,6 +404,7 @@ def _run_contract(ctx: ContractContext, contract) -> tuple[str, str]:
     except (ContractRejected, ValidationError) as exc:
         ctx.writes.clear()
         ctx.after_commit.clear()
+        ctx.trailing = ()
         return TxStatus.REJECTED, exc.reason if isinstance(exc, ContractRejected) else validation_reason(exc)
     except (DatabaseError, ValueError, TypeError, LookupError) as exc:
         # Same code and same state on every node: the failure is deterministic, so it is recorded
@@ -389,6 +412,7 @@ def _run_contract(ctx: ContractContext, contract) -> tuple[str, str]:
         logger.exception("contract %s failed on tx %s", tx.type, tx.id)
         ctx.writes.clear()
         ctx.after_commit.clear()
+        ctx.trailing = ()
         return TxStatus.REJECTED, f"contract error: {exc.__class__.__name__}: {exc}"
 
 
@@ -402,16 +426,21 @@ def _run_batch(run_handler, members: list[ContractContext]) -> None:
         # Deterministic like any contract failure: every node falls back alike, one at a time.
         logger.exception("run of %s transactions failed from tx %s; applying them one by one",
                          len(members), members[0].tx.id)
+        trailing = []
         for ctx in members:
             ctx.writes.clear()
             ctx.after_commit.clear()
-            ctx.run, ctx.rejected, ctx.staged = None, None, None
+            ctx.run, ctx.rejected, ctx.staged, ctx.trailing = None, None, None, []
             ctx.status, ctx.reason = _run_contract(ctx, contracts.get(ctx.tx.type))
+            trailing.extend(ctx.trailing)
+            ctx.trailing = ()
+        # The same write set as the run at once: the run's rows once each, after all its transactions.
+        members[-1].trailing = net_writes(trailing)
         return
     for ctx in members:
         ctx.run = None
         ctx.status, ctx.reason = (TxStatus.REJECTED, ctx.rejected) if ctx.rejected is not None else (TxStatus.APPLIED, "")
-    members[-1].trailing = run.writes
+    members[-1].trailing = net_writes(run.writes)
 
 
 class _DryRun(Exception):
@@ -434,7 +463,8 @@ def dry_run(*, tx: Transaction, role_of: Callable[[str], str | None]) -> None:
     if contract is None:
         raise ContractRejected(f"no contract for type {tx.type}")
     try:
-        with transaction.atomic(), in_force.in_force(in_force.parse(state.definition) if state.definition else None):
+        with transaction.atomic(), in_force.in_force(in_force.parse(state.definition) if state.definition else None), \
+                _contract_guards():
             # The contract's own checks first: they name the field that is wrong.
             contract.handler(ctx, tx)
             raise _DryRun()
@@ -475,9 +505,10 @@ def replay_all(*, role_of: Callable[[str], str | None]) -> int:
             # No collector: references from node-local rows are checked at commit, by then restored.
             model._base_manager.all()._raw_delete(model._base_manager.db)
         CommittedTx.objects.all().delete()
+        definition = node_state().definition  # the chain's, kept: a replay is under the same genesis
         NodeState.objects.all().delete()
         Block.objects.update(applied=False, state_root_after="")
-        node_state()
+        node_state(definition=definition)
         token = replay_keys.set(keep)
         try:
             total = 0

@@ -21,6 +21,7 @@ one at a time (each a run of one); every node does the same, so the state stays 
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from typing import Callable
 
@@ -121,6 +122,34 @@ class Run:
 RunHandler = Callable[[Run], None]
 
 
+def _row_key(entry: bytes) -> tuple[str, str]:
+    data = json.loads(entry)
+    return data["m"], data["k"]
+
+
+def net_writes(records) -> list[tuple[str, bytes | None, bytes | None]]:
+    """The run-level writes of one run as the write set records them: one write per row, from its
+    entry before the run to its entry after, in the order of the rows' (model, public id). A run
+    applied at once and the same transactions applied one by one (the fallback) change those rows
+    through different steps; this makes both record the same bytes."""
+    first_old: dict[tuple[str, str], bytes | None] = {}
+    last_new: dict[tuple[str, str], bytes | None] = {}
+    ops: dict[tuple[str, str], str] = {}
+    for op, old, new in records:
+        key = _row_key(old if old is not None else new)
+        if key not in first_old:
+            first_old[key] = old
+        last_new[key] = new
+        ops[key] = op
+    net = []
+    for key in sorted(first_old):
+        old, new = first_old[key], last_new[key]
+        if old == new:
+            continue  # changed and changed back: nothing to record, as the run at once would not
+        net.append(("save" if new is not None else ops[key], old, new))
+    return net
+
+
 def apply_one(run_handler: RunHandler, ctx) -> None:
     """One transaction as a run of one (a dry run, a fallback, a lone transaction): raises the
     rejection as a plain contract would, so the caller's savepoint undoes its writes."""
@@ -129,5 +158,6 @@ def apply_one(run_handler: RunHandler, ctx) -> None:
     if ctx.rejected is not None:
         raise ContractRejected(ctx.rejected)
     run.flush()
-    ctx.writes.extend(run.writes)
+    # Kept apart from the transaction's own writes: the executor nets a run's trailing writes.
+    ctx.trailing = list(ctx.trailing) + run.writes
     ctx.run = None

@@ -50,6 +50,14 @@ MEMBER_USERNAMES = tuple(USERS)
 ALL_USERNAMES = (*USERS, "admin")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _contracts_see_no_node_local_input():
+    """Every block applied in this suite runs its contracts under the determinism guard."""
+    from tests.utils import determinism
+
+    determinism.install()
+
+
 def signing_key(seed: int) -> SigningKey:
     """A deterministic Ed25519 key for tests."""
     return SigningKey.from_seed(bytes([seed]) * 32)

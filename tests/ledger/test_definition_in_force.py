@@ -62,3 +62,4 @@ def test_the_rules_are_in_the_digest_and_checked():
         Consortium.from_dict({**base, "rules": {"time_zone": "Mars/Olympus"}})
     with pytest.raises(ConsortiumError, match="rules holds only"):
         Consortium.from_dict({**base, "rules": {"time_zone": "UTC", "vat": "0.13"}})
+

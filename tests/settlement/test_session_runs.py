@@ -10,6 +10,8 @@ import datetime as dt
 
 import pytest
 from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ledger.audit import audit_tables
 from ledger.chain.block import BlockHeader, CommitCertificate, tx_root
@@ -200,3 +202,56 @@ def test_a_transaction_repeated_in_a_run_is_applied_once(world):
     assert ChargingSession.objects.get(transaction_id="t").energy_wh == 2500
     assert EnergyTotal.objects.get(pile__code="PILE-A1").sessions == 1
     assert audit_tables().ok
+
+
+def _block_under(mode: str, monkeypatch) -> tuple[str, list]:
+    """Commit the pending submissions in one block with the session runs applied at once ("run") or
+    forced to their one-by-one fallback ("fallback"); return the state root and outcomes, then undo."""
+    import dataclasses
+
+    from ledger.contracts import contracts
+
+    types = ("settlement.session_open", "settlement.session_close")
+    if mode == "fallback":
+        real = contracts.get(types[0]).run_handler
+
+        def failing(run):  # a bug every node hits alike: the executor falls back to one at a time
+            real(run)
+            raise ValueError("the run fails after deciding")
+
+        for type_ in types:
+            monkeypatch.setitem(contracts._contracts, type_,
+                                dataclasses.replace(contracts.get(type_), run_handler=failing))
+    result = {}
+    try:
+        with transaction.atomic():
+            commit_pending(at=local(2030, 4, 1, 12))
+            result["root"] = node_state().state_root
+            result["outcomes"] = list(CommittedTx.objects.order_by("-block__height", "index")
+                                      .filter(block__height=Block.objects.order_by("-height").first().height)
+                                      .values_list("status", flat=True))
+            raise _Undo()
+    except _Undo:
+        pass
+    monkeypatch.undo()
+    return result["root"], result["outcomes"]
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.integers(min_value=0, max_value=len(story()) - 1), min_size=1, max_size=12))
+def test_a_run_and_its_fallback_write_the_same_bytes(world, monkeypatch, picks):
+    """Random blocks of session opens and closes: the run at once and the one-by-one fallback record
+    the same write set, so the same state root (the fallback must never fork a node)."""
+    items = [story()[i] for i in picks]
+    try:
+        with transaction.atomic():  # each example from the same state
+            Month(world).prepare()
+            for signer, type_, payload in items:
+                node_submit(type=type_, payload=payload, institution=signer, check=False)
+            run_root, run_outcomes = _block_under("run", monkeypatch)
+            fallback_root, fallback_outcomes = _block_under("fallback", monkeypatch)
+            raise _Undo()
+    except _Undo:
+        pass
+    assert fallback_outcomes == run_outcomes
+    assert fallback_root == run_root
