@@ -1,7 +1,15 @@
-"""One error body for the whole API: {"error": {"status", "code", "detail", "fields"}}."""
+"""One error body for the whole API: {"error": {"status", "code", "detail", "fields"}}.
 
-from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
-from django.http import Http404
+Two roads lead here: what a view raises goes through DRF's exception handler (`exception_handler`);
+what fails before or around a view (an unmatched URL, a body over the size limit, an uncaught
+exception) reaches Django's error handlers, which answer under /api/ with `failure_response`.
+"""
+
+from django.core.exceptions import (
+    BadRequest as DjangoBadRequest, PermissionDenied, RequestDataTooBig, SuspiciousOperation,
+    TooManyFieldsSent, TooManyFilesSent, ValidationError as DjangoValidationError,
+)
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -13,12 +21,35 @@ class NotConfigured(exceptions.APIException):
     default_detail = _("This node is not part of a consortium yet.")
 
 
+class BadRequest(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "bad_request"
+    default_detail = _("The request is malformed.")
+
+
+class TooManyFields(BadRequest):
+    default_code = "too_many_fields"
+    default_detail = _("The request has too many fields.")
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+    default_detail = _("The request body is too large.")
+
+
+class ServerError(exceptions.APIException):
+    status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
+    default_code = "server_error"
+    default_detail = _("The server failed to answer this request. The failure has been logged.")
+
+
 def exception_handler(exc, context):
     exc = _from_services(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    body = {"status": response.status_code, "code": _code(exc), "detail": "", "fields": {}}
+    body = _body(exc, response.status_code)
     data = response.data
     if isinstance(exc, exceptions.ValidationError) and isinstance(data, dict):
         body["detail"] = "Invalid input."
@@ -32,6 +63,35 @@ def exception_handler(exc, context):
         body["detail"] = str(data)
     response.data = {"error": body}
     return response
+
+
+def failure_response(exc=None) -> JsonResponse:
+    """The error body for a failure Django's handlers caught under /api/ (None: an uncaught exception)."""
+    failure = as_api_exception(exc)
+    body = _body(failure, failure.status_code)
+    body["detail"] = str(failure.detail)
+    return JsonResponse({"error": body}, status=failure.status_code,
+                        json_dumps_params={"ensure_ascii": False, "separators": (",", ":")})  # as DRF renders
+
+
+def _body(exc, status_code: int) -> dict:
+    return {"status": status_code, "code": _code(exc), "detail": "", "fields": {}}
+
+
+def as_api_exception(exc) -> exceptions.APIException:
+    """What Django refuses before a view runs, in the API's terms. Its messages are not repeated:
+    a resolver's 404 holds the URL patterns tried, and a refused host or size is the server's business."""
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge()
+    if isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
+        return TooManyFields()
+    if isinstance(exc, (SuspiciousOperation, DjangoBadRequest)):
+        return BadRequest()
+    if isinstance(exc, (Http404, PermissionDenied)):
+        return _from_services(exc)
+    if isinstance(exc, exceptions.APIException):
+        return exc
+    return ServerError()
 
 
 def _from_services(exc):

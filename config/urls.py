@@ -1,5 +1,8 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
+from django.views.generic import RedirectView
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -7,6 +10,9 @@ from config.health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Browsers ask for /favicon.ico whatever the page says. Not permanent: in production the static
+    # file's name carries its hash, which changes with the icon. Lazy: the manifest is read on use.
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.ico"))),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
@@ -23,6 +29,13 @@ urlpatterns = [
     path("subsidy/", include("subsidy.urls")),
     path("", include("dashboards.urls")),
 ]
+
+# With DEBUG off, failures answer the API's error body under /api/ and a page in the
+# site's layout elsewhere.
+handler400 = "config.error_views.bad_request"
+handler403 = "config.error_views.permission_denied"
+handler404 = "config.error_views.page_not_found"
+handler500 = "config.error_views.server_error"
 
 admin.site.site_header = "pilechain"
 admin.site.site_title = "pilechain"

@@ -11,12 +11,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 MAX_SAFE_INT = 2**63 - 1
 # A fixed nesting limit, because the interpreter's recursion limit differs between processes and two
 # nodes must never disagree on whether a value is encodable.
 MAX_DEPTH = 64
+# A value at depth MAX_DEPTH may itself be an array or object: that many containers plus one can be open.
+MAX_OPEN_CONTAINERS = MAX_DEPTH + 1
+
+# JSON strings (whose brackets are text, not structure) and every byte that is not a bracket.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
+_OPENING = frozenset(b"[{")
 
 
 class EncodingError(ValueError):
@@ -60,6 +68,26 @@ def _check_text(text: str, path: str) -> None:
         raise EncodingError(f"{path}: string is not valid Unicode text") from exc
 
 
+def check_nesting(data: bytes, limit: int = MAX_OPEN_CONTAINERS) -> None:
+    """Refuse JSON text with more than `limit` arrays and objects open at once, before any parser sees it.
+
+    Python's json parser recurses once per level, so a document a few thousand brackets deep ends in a
+    RecursionError (or, in a deep enough stack, worse) instead of an answer. This reads the bytes without
+    recursing and counts as the parser would, so unbalanced or truncated text is measured too.
+    """
+    brackets = _JSON_STRING.sub(b"", bytes(data)).translate(None, _NOT_BRACKETS)
+    if brackets.count(b"[") + brackets.count(b"{") <= limit:
+        return
+    depth = 0
+    for byte in brackets:
+        if byte in _OPENING:
+            depth += 1
+            if depth > limit:
+                raise EncodingError(f"nested deeper than {limit} levels")
+        else:
+            depth -= 1
+
+
 def canonical(value: Any) -> bytes:
     """The canonical bytes of a JSON-like value."""
     _check(value, "$")
@@ -71,11 +99,12 @@ def decode(data: bytes) -> Any:
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise EncodingError("canonical data is bytes")
     data = bytes(data)
+    check_nesting(data)
     try:
         value = json.loads(data.decode("utf-8"), parse_float=_refuse_float, parse_constant=_refuse_float)
     except EncodingError:
         raise
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+    except (UnicodeDecodeError, ValueError) as exc:
         # ValueError covers JSONDecodeError and the interpreter's limit on integer digits.
         raise EncodingError(f"not canonical JSON: {exc}") from exc
     if canonical(value) != data:

@@ -29,18 +29,16 @@ class RegistryViewSet(AuthChallengeMixin, mixins.ListModelMixin, mixins.Retrieve
     def get_queryset(self):
         return type(self).selector(user=self.request.user)
 
-
-class ServiceWriteMixin:
-    """Writes through the model's services, never serializer.save(). A write is a transaction: the
-    answer is 202 with the transaction to follow and the object's address once it commits. Listed
-    first among the bases so these win over DRF's Create/UpdateModelMixin."""
-
-    create_service = None
-    update_service = None
-    update_kwarg = ""
-
     def object_url(self, lookup: str) -> str:
         return reverse(f"{self.basename}-detail", kwargs={self.lookup_field: lookup})
+
+
+class ServiceCreateMixin:
+    """Writes through the model's services, never serializer.save(). A write is a transaction: the
+    answer is 202 with the transaction to follow and the object's address once it commits. Listed
+    first among the bases so these win over DRF's CreateModelMixin."""
+
+    create_service = None
 
     def created_lookup(self, data: dict) -> str | None:
         """The public id the new object will have once its transaction commits."""
@@ -52,6 +50,14 @@ class ServiceWriteMixin:
         submission = type(self).create_service(actor=request.user, **serializer.validated_data)
         lookup = self.created_lookup(serializer.validated_data)
         return accepted(submission, object_url=self.object_url(lookup) if lookup else None)
+
+
+class ServiceUpdateMixin:
+    """PUT and PATCH through the model's update service. Only for models the ledger has an update
+    contract for: the router routes PUT to any viewset with an `update`, and the schema advertises it."""
+
+    update_service = None
+    update_kwarg = ""
 
     def update(self, request, *args, **kwargs):
         instance = self.get_object()
@@ -65,7 +71,8 @@ class ServiceWriteMixin:
         return accepted(submission, object_url=self.object_url(getattr(instance, self.lookup_field)))
 
 
-class WritableRegistryViewSet(ServiceWriteMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, RegistryViewSet):
+class WritableRegistryViewSet(ServiceCreateMixin, ServiceUpdateMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
+                              RegistryViewSet):
     # Registry entries are retired, not deleted: the ledger keeps their history.
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
@@ -112,7 +119,8 @@ class PileViewSet(WritableRegistryViewSet):
     ordering_fields = ["code", "rated_power_kw", "commissioned_on", "status"]
 
 
-class ConnectorViewSet(ServiceWriteMixin, mixins.CreateModelMixin, RegistryViewSet):
+class ConnectorViewSet(ServiceCreateMixin, mixins.CreateModelMixin, RegistryViewSet):
+    # The ledger has no contract that changes a connector: nothing to route PUT or PATCH to.
     selector = staticmethod(selectors.connector_list)
     create_service = staticmethod(services.connector_add)
     serializer_class = serializers.ConnectorSerializer
@@ -136,7 +144,8 @@ class FieldTestBoxViewSet(WritableRegistryViewSet):
     ordering_fields = ["serial", "certificate_expires_on"]
 
 
-class DeviceKeyViewSet(ServiceWriteMixin, mixins.CreateModelMixin, RegistryViewSet):
+class DeviceKeyViewSet(ServiceCreateMixin, mixins.CreateModelMixin, RegistryViewSet):
+    # The ledger has no contract that edits a key (it is added, rotated or revoked): no PUT or PATCH.
     selector = staticmethod(selectors.device_key_list)
     create_service = staticmethod(services.device_key_add)
     serializer_class = serializers.DeviceKeySerializer

@@ -21,7 +21,7 @@ def _tokens(request):
 @login_required
 def token_list(request):
     if not access.is_manager(request.user) and not access.is_platform_admin(request.user):
-        raise PermissionDenied
+        raise PermissionDenied(_("API tokens are issued by the managers of an institution."))
     form = ApiTokenForm(request.POST or None)
     new_key = None
     if request.method == "POST" and form.is_valid():

@@ -9,9 +9,11 @@ from hypothesis import strategies as st
 
 from ledger.chain.encoding import (
     MAX_DEPTH,
+    MAX_OPEN_CONTAINERS,
     MAX_SAFE_INT,
     EncodingError,
     canonical,
+    check_nesting,
     decode,
     digest,
     hexdigest,
@@ -166,6 +168,44 @@ def test_nesting_limit_is_fixed():
     assert decode(canonical(deep)) == deep
     with pytest.raises(EncodingError):
         canonical([deep])
+
+
+def test_the_nesting_check_agrees_with_the_encoder():
+    """What canonical() takes passes check_nesting; one level more does not."""
+    deepest = []
+    for level in range(MAX_DEPTH):
+        deepest = {"k": deepest} if level % 2 else [deepest]
+    check_nesting(canonical(deepest))
+    with pytest.raises(EncodingError):
+        canonical([deepest])
+    with pytest.raises(EncodingError, match=f"deeper than {MAX_OPEN_CONTAINERS} levels"):
+        check_nesting(json.dumps([deepest]).encode())
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"[" * 100_000 + b"]" * 100_000,  # json.loads would raise RecursionError
+        b"[" * 100_000,  # truncated: the parser recurses before it finds the end
+        b'{"a":' * 5_000 + b"1" + b"}" * 5_000,
+        b"[1,[2,{\"x\":" * 40 + b"0" + b"}]]" * 40,  # interleaved with values and closers
+    ],
+)
+def test_too_deep_text_is_refused_without_parsing(data):
+    with pytest.raises(EncodingError, match="deeper than"):
+        check_nesting(data)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        ["[" * 1_000, "{" * 1_000],  # brackets inside strings are text
+        {"quote\"[[[": "\\", "k": ["]]]{{{"]},  # escaped quotes and backslashes do not end a string early
+        [[]] * 50_000,  # many containers, never deep
+    ],
+)
+def test_brackets_that_do_not_nest_pass(value):
+    check_nesting(json.dumps(value).encode())
 
 
 def test_known_bytes():
