@@ -70,3 +70,23 @@ def csrf_failure(request, reason: str = ""):
         return api_errors.failure_response(exceptions.PermissionDenied(_("CSRF verification failed.")))
     # Django's reason ("CSRF cookie not set.") is for developers; the page tells the user what to do.
     return render(request, "403_csrf.html", status=403)
+
+
+class MethodNotAllowedPage:
+    """Django's require_POST and its kin answer 405 with an empty body: give it the page (or, under
+    /api/, the error body) every other failure has. The Allow header stays."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code != 405 or response.content:
+            return response
+        if _is_api(request):
+            page = api_errors.failure_response(exceptions.MethodNotAllowed(request.method))
+        else:
+            page = render(request, "405.html", status=405)
+        if response.has_header("Allow"):
+            page["Allow"] = response["Allow"]
+        return page

@@ -19,12 +19,12 @@ from tests.processes import asgi_server, free_port, manage, node_env, shared_dat
 LANGUAGES = ("en", "zh-hans")
 WORDS = {
     "en": {
-        400: "Bad request", 403: "Access denied", 404: "Page not found", 500: "Server error",
-        "csrf": "The form was not accepted", "too_large": "The request body is too large.",
+        400: "Bad request", 403: "Access denied", 404: "Page not found", 405: "Not allowed this way",
+        500: "Server error", "csrf": "The form was not accepted", "too_large": "The request body is too large.",
         "tokens": "API tokens are issued by the managers of an institution.", "home": "Go to the home page",
     },
     "zh-hans": {
-        400: "请求有误", 403: "无权访问", 404: "页面不存在", 500: "服务器错误",
+        400: "请求有误", 403: "无权访问", 404: "页面不存在", 405: "不能以这种方式访问", 500: "服务器错误",
         "csrf": "表单未被接受", "too_large": "请求体过大。",
         "tokens": "API 令牌由各单位的管理员签发。", "home": "返回首页",
     },
@@ -108,6 +108,15 @@ def test_the_api_tokens_link_refuses_with_a_403_page_that_says_why(member, langu
     html = response.content.decode()
     assert_error_page(html, language, 403)
     assert f'<p id="error-reason">{WORDS[language]["tokens"]}</p>' in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_visit_to_a_button_s_address_is_a_405_page_that_keeps_allow(member, language):
+    # Django's require_POST answers an empty body; the page says what to do instead.
+    response = member.get("/registry/tokens/abc/revoke/", HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 405 and response["Allow"] == "POST"
+    assert_error_page(response.content.decode(), language, 405)
 
 
 @pytest.mark.django_db
