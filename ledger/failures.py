@@ -6,7 +6,7 @@ a lost connection, a lock or statement timeout, a serialization failure, a full 
 node and not on the others, and the database engines differ (PostgreSQL refuses a NUL character or
 a string longer than its column, SQLite takes both). Such a failure must never be written into the
 chain as a verdict: the node aborts the whole block, changes nothing, and tries again
-(ledger.runtime.driver); see docs/ledger-chain.md, "When applying a block fails".
+(ledger.runtime.driver); see docs/consortium.md, "When a node cannot apply a block".
 
     REFUSAL       the contract refused (ContractRejected, ValidationError): a rejection, its reason
     BUG           anything else the contract's own code raised (KeyError, TypeError, ...): every node
