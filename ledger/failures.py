@@ -16,8 +16,8 @@ chain as a verdict: the node aborts the whole block, changes nothing, and tries 
                   raised inside the database layer (the driver, Django's backends, ledger.state.bulk);
                   contracts check their inputs before writing so that none is ever reached
 
-OPERATIONAL and BACKEND abort the block on this node (`NodeFault`). No Django at import time beyond
-its exception classes; no I/O.
+OPERATIONAL and BACKEND abort the block on this node (`NodeFault`), and so does INTERNAL: whatever
+the executor's own code raises outside the contracts. No Django beyond its exception classes; no I/O.
 """
 
 from __future__ import annotations
