@@ -1,4 +1,5 @@
-"""GET /healthz: is this node's database, Redis and at least one Celery worker up? 503 if not."""
+"""GET /healthz: is this node's database, Redis and at least one Celery worker up, and is its ledger
+applying blocks? 503 if not."""
 
 import logging
 import time
@@ -41,7 +42,23 @@ def _check_celery() -> dict:
     return {"ok": bool(workers), "workers": workers}
 
 
-CHECKS = {"database": _check_database, "redis": _check_redis, "celery": _check_celery}
+def _check_ledger() -> dict:
+    """Whether the drain loop is failing to apply a block (ledger.runtime.stall): said while it
+    retries, and "down" once the failure lasted long enough to raise the alert apply_stalled."""
+    from ledger.runtime import node
+    from ledger.selectors import apply_status
+
+    if not node.configured():
+        return {"ok": True, "configured": False, "state": "ok"}
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1.0, socket_connect_timeout=1.0)
+    try:
+        status = apply_status(client)
+    finally:
+        client.close()
+    return {**status, "ok": status["state"] != "unknown" and not status.get("alerted", False)}
+
+
+CHECKS = {"database": _check_database, "redis": _check_redis, "celery": _check_celery, "ledger": _check_ledger}
 
 
 @never_cache

@@ -336,6 +336,10 @@ LEDGER_TICK_MS = int(env("PILECHAIN_TICK_MS", "50"))
 LEDGER_LEASE_TTL_S = float(env("PILECHAIN_LEASE_TTL_S", "10"))
 LEDGER_PEER_TIMEOUT_S = float(env("PILECHAIN_PEER_TIMEOUT_S", "5"))
 LEDGER_MAX_PEER_BODY = int(env("PILECHAIN_MAX_PEER_BODY", str(32 * 1024 * 1024)))
+# A block this node cannot apply for a reason of its own (its database failing) is tried again after
+# a backoff that doubles up to this; once it has failed for ALERT_AFTER the alert apply_stalled goes out.
+LEDGER_APPLY_RETRY_MAX_S = float(env("PILECHAIN_APPLY_RETRY_MAX_S", "30"))
+LEDGER_APPLY_ALERT_AFTER_S = float(env("PILECHAIN_APPLY_ALERT_AFTER_S", "60"))
 # Batches of signed transactions (up to 5,000 per request) are larger than Django's 2.5 MB default.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(env("DATA_UPLOAD_MAX_MEMORY_SIZE", str(16 * 1024 * 1024)))
 

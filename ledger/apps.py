@@ -25,3 +25,17 @@ class LedgerConfig(AppConfig):
             from ledger import instrumentation
 
             instrumentation.install()
+        load_test_hooks(os.environ.get("PILECHAIN_TEST_HOOKS", ""))
+
+
+def load_test_hooks(names: str) -> None:
+    """Modules of the test suite that a test starting real node processes has them load (contracts
+    that fail on purpose: tests/consortium/faults.py). Set only by tests; nothing else is importable."""
+    from importlib import import_module
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    for name in filter(None, (n.strip() for n in names.split(","))):
+        if not name.startswith("tests."):
+            raise ImproperlyConfigured(f"PILECHAIN_TEST_HOOKS names test modules only, not {name}")
+        import_module(name)

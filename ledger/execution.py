@@ -6,6 +6,12 @@ savepoint. A rejection rolls back that transaction's writes and keeps its reason
 anyway. Every write goes through the context, which feeds the write-set hash and the MuHash of the
 ledger-owned rows; together with the previous root they make the new state root. Events leave only
 after the database commit.
+
+What an exception means is decided once, in ledger.failures, for a lone transaction and for a run
+alike: a refusal or a bug in a contract is a rejection (a bug with the stable reason
+`contract_error`, and an alert); a failure of this node (its database connection, a timeout, the
+disk) or of its database engine aborts the whole block with `NodeFault`, leaving the database as it
+was, and the driver applies the block again later. An operational error is never a verdict.
 """
 
 from __future__ import annotations
@@ -18,8 +24,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
-from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connection, models, transaction
+from django.db import connection, models, transaction
 from django.utils import translation
 
 from ledger.chain.block import ZERO_HASH, BlockHeader, CommitCertificate
@@ -27,7 +32,9 @@ from ledger.chain.encoding import canonical, sha256
 from ledger.chain.tx import Transaction
 from ledger import definition as in_force
 from ledger import signers
+from ledger.alerts import raise_alert
 from ledger.contracts import DEVICE, NODE, ContractRejected, contracts
+from ledger.failures import CONTRACT_ERROR, NODE_LOCAL, REFUSAL, NodeFault, as_fault, classify, describe
 from ledger.models import Block, CommittedTx, NodeState, Submission, TxStatus
 from ledger.runs import Run, net_writes, validation_reason
 from ledger.state.bulk import bulk_insert
@@ -232,6 +239,12 @@ def apply_block(*, block: Block, role_of: Callable[[str], str | None]) -> Applie
         logger.error("node diverged: %s", exc)
         NodeState.objects.filter(diverged=False).update(diverged=True, diverged_reason=str(exc))
         raise
+    except NodeFault as fault:
+        raise fault.at(height=block.height)
+    except Exception as exc:
+        # Outside the contracts (the executor's own reads and writes): this node cannot apply the
+        # block now; its transaction rolled back, nothing changed.
+        raise as_fault(exc, height=block.height) from exc
 
 
 def _apply(*, block: Block, role_of) -> AppliedBlock:
@@ -401,19 +414,37 @@ def _run_contract(ctx: ContractContext, contract) -> tuple[str, str]:
         with transaction.atomic():  # a savepoint: a rejection undoes this transaction's writes only
             contract.handler(ctx, tx)
         return TxStatus.APPLIED, ""
-    except (ContractRejected, ValidationError) as exc:
+    except Exception as exc:
+        kind = classify(exc)
+        if kind in NODE_LOCAL:
+            _abort(exc, kind, tx_id=tx.id)
         ctx.writes.clear()
         ctx.after_commit.clear()
         ctx.trailing = ()
-        return TxStatus.REJECTED, exc.reason if isinstance(exc, ContractRejected) else validation_reason(exc)
-    except (DatabaseError, ValueError, TypeError, LookupError) as exc:
-        # Same code and same state on every node: the failure is deterministic, so it is recorded
-        # as a rejection everywhere instead of stopping the chain.
-        logger.exception("contract %s failed on tx %s", tx.type, tx.id)
-        ctx.writes.clear()
-        ctx.after_commit.clear()
-        ctx.trailing = ()
-        return TxStatus.REJECTED, f"contract error: {exc.__class__.__name__}: {exc}"
+        if kind == REFUSAL:
+            return TxStatus.REJECTED, exc.reason if isinstance(exc, ContractRejected) else validation_reason(exc)
+        _contract_failed(ctx, exc)
+        return TxStatus.REJECTED, CONTRACT_ERROR
+
+
+def _abort(exc: Exception, kind: str, *, tx_id: str):
+    """Stop applying the block on this node: the block's transaction rolls back as this propagates."""
+    if isinstance(exc, NodeFault):
+        raise exc.at(tx_id=tx_id)
+    raise NodeFault(exc, kind=kind, tx_id=tx_id) from exc
+
+
+def _contract_failed(ctx: ContractContext, exc: Exception) -> None:
+    """A contract raised what it should not have: every node meets the same bug in the same
+    transaction, so it is a rejection everywhere (one crafted transaction must not halt the
+    consortium), with a stable reason; what happened goes to the log and, once the block is
+    committed, an alert."""
+    tx = ctx.tx
+    logger.error("contract %s raised on tx %s: %s", tx.type, tx.id, describe(exc), exc_info=exc)
+    if replay_keys.get() is not None:
+        return  # a replay meets the bugs of blocks long committed again: alerted the first time
+    alert = {"tx_id": tx.id, "type": tx.type, "height": ctx.block_height, "error": describe(exc)}
+    transaction.on_commit(lambda: raise_alert(CONTRACT_ERROR, severity="major", message=alert["error"], **alert))
 
 
 def _run_batch(run_handler, members: list[ContractContext]) -> None:
@@ -422,8 +453,12 @@ def _run_batch(run_handler, members: list[ContractContext]) -> None:
             run = Run(members)
             run_handler(run)
             run.flush()
-    except (DatabaseError, ValueError, TypeError, LookupError):
-        # Deterministic like any contract failure: every node falls back alike, one at a time.
+    except Exception as exc:
+        kind = classify(exc)
+        if kind in NODE_LOCAL:
+            _abort(exc, kind, tx_id=members[0].tx.id)
+        # A bug every node meets alike (or a rejection outside `run.item`): every node falls back
+        # alike, one transaction at a time, and only the transaction that fails is rejected.
         logger.exception("run of %s transactions failed from tx %s; applying them one by one",
                          len(members), members[0].tx.id)
         trailing = []

@@ -15,8 +15,10 @@ The rules a run handler keeps, so that a run means the same as applying its tran
   write set) or `run.stage_update` / `run.stage_insert` (rows the whole run changes, such as running
   totals: recorded once, after the items' writes). Nothing is written to the database before `flush`.
 
-Should the handler raise anything else, the executor rolls the run back and applies its transactions
-one at a time (each a run of one); every node does the same, so the state stays the same everywhere.
+Should the handler raise anything else (a bug: every node meets it alike), the executor rolls the
+run back and applies its transactions one at a time (each a run of one); every node does the same, so
+the state stays the same everywhere. A failure of the node itself (its database, ledger.failures)
+is no reason to fall back: the whole block is aborted and applied again later.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from ledger.chain.merkle import MerkleTree, proof_to_hex
 from ledger.chain.tx import Transaction
 from ledger.execution import node_state
 from ledger.models import Block, CommittedTx, PeerDrop, Submission
-from ledger.runtime import node, peers
+from ledger.runtime import node, peers, stall
 
 
 def node_status() -> dict:
@@ -29,6 +29,7 @@ def node_status() -> dict:
         "last_audit_ok": state.last_audit_ok,
         "replica": state.replica_status,
         "replica_status_at": state.replica_status_at,
+        "apply": apply_status(),
         "peers": peers.snapshot(),
         "dropped": [
             {"sender": d.sender, "reason": d.reason, "count": d.count} for d in PeerDrop.objects.order_by("sender", "reason")
@@ -37,6 +38,15 @@ def node_status() -> dict:
         "pending_submissions": Submission.objects.filter(status="pending").count(),
         "committed_transactions": CommittedTx.objects.count(),
     }
+
+
+def apply_status(client=None) -> dict:
+    """Whether this node is failing to apply a block and retrying (ledger.runtime.stall), or "ok";
+    {"state": "unknown"} when Redis, where the drain loop keeps it, does not answer."""
+    try:
+        return stall.read(client)
+    except Exception as exc:
+        return {"state": "unknown", "error": exc.__class__.__name__}
 
 
 def block_header_pair(block: Block) -> tuple[BlockHeader, CommitCertificate]:

@@ -8,6 +8,12 @@ submissions, tick when a tick is due; then take ready() and
      and answer state requests from the block store;
   3. apply committed blocks (contracts, read model, state root) and report each to the replica;
 and advance(). With nothing to do it waits on the doorbell until the next tick is due.
+
+A block this node cannot apply for a reason of its own (ledger.failures: its database connection,
+a timeout, the disk) left the database unchanged; the loop goes on with consensus and tries the
+block again after a backoff, saying so in its status (ledger.runtime.stall). A turn that fails
+that way anywhere else (the database gone between two statements) is dropped: the loop forgets its
+connection, waits, and rebuilds the replica from what is on disk, as a restart would.
 """
 
 from __future__ import annotations
@@ -24,19 +30,21 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from ledger import signers
 from ledger.chain.tx import Transaction, TxFormatError
 from ledger.execution import Diverged, apply_next_blocks, node_state, store_block
+from ledger.failures import OPERATIONAL, as_fault, classify
 from ledger.models import Block, InboxMessage, NodeState, PeerDrop, ReplicaRecord, Submission, TxStatus
 from ledger.pbft.config import ReplicaConfig
 from ledger.pbft.log import CommittedBlock
 from ledger.pbft.replica import Replica
 from ledger.pbft.statetransfer import serve_state_request
 from ledger.runtime import lease, peers, wake
+from ledger.runtime.stall import Stall
 from ledger.runtime.transport import pack
 from ledger.runtime.node import announce_consortium, consortium, genesis_state_root, keys, me, role_of
 
@@ -97,6 +105,8 @@ class Driver:
         self._reported_drops: dict[str, int] = {}
         self._next_tick = 0.0
         self._next_status = 0.0
+        self.stall = Stall()
+        self._stale = False  # a turn failed: rebuild the replica from the database before the next
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -111,10 +121,8 @@ class Driver:
             logger.error("not driving: this node has diverged (%s)", state.diverged_reason)
             return False
         announce_consortium()  # contracts resolve institutions by code
-        self.replica = Replica.restore(self.cfg, load_records())
-        self._apply_stored()  # blocks committed before a crash but not yet applied
+        self._restore()
         state = node_state()
-        self.replica.applied(state.applied_height, state.state_root)
         self._next_tick = time.monotonic()
         logger.info("driving the replica", extra={"holder": self.holder, "epoch": self.epoch,
                                                     "height": state.applied_height})
@@ -134,7 +142,20 @@ class Driver:
                         logger.info("driver stops: worker %s is shutting down", worker)
                         break
                     next_stop_check = time.monotonic() + 0.5
-                busy = self.turn()
+                if self._stale and not self.stall.due():
+                    time.sleep(min(self.stall.wait_s(), 0.5))
+                    continue
+                try:
+                    if self._stale:
+                        self._restore()
+                    busy = self.turn()
+                except (lease.LeaseLost, Diverged):
+                    raise
+                except Exception as exc:
+                    if classify(exc) != OPERATIONAL:
+                        raise
+                    self._turn_failed(exc)
+                    continue
                 if not busy:
                     wake.wait(max(0.0, self._next_tick - time.monotonic()))
         except (lease.LeaseLost, Diverged) as exc:
@@ -168,6 +189,28 @@ class Driver:
             self._write_status()
             self._next_status = now + STATUS_EVERY_S
         return bool(inbox or proposed or refused or ready.committed or ready.messages)
+
+    def _restore(self) -> None:
+        """The replica as the database has it; then the blocks committed but not applied yet."""
+        self.replica = Replica.restore(self.cfg, load_records())
+        self._apply_stored()
+        state = node_state()
+        self.replica.applied(state.applied_height, state.state_root)
+        self._stale = False
+
+    def _turn_failed(self, exc: Exception) -> None:
+        """The database (or Redis) failed this node in the middle of a turn: what the replica did in
+        memory since the last persist may be lost, so it is rebuilt from disk once the wait is over."""
+        self._forget_connection()
+        self._stale = True
+        self.stall.failed(as_fault(exc), stage="loop")
+
+    @staticmethod
+    def _forget_connection() -> None:
+        """After a node-local failure the connection may be broken, and Django reconnects only a
+        closed one. (Inside a transaction, which a test may hold, it is the transaction's to end.)"""
+        if not connection.in_atomic_block:
+            connection.close()
 
     def _propose_new(self) -> tuple[list[int], list[tuple[int, str]]]:
         proposed, refused = [], []
@@ -226,8 +269,21 @@ class Driver:
             self._send(peer, wires)
 
     def _apply_stored(self) -> None:
+        if not self.stall.due():
+            return  # the last attempt failed: consensus goes on, the block waits for its backoff
         while True:
-            done = apply_next_blocks(role_of=role_of, limit=1)
+            try:
+                done = apply_next_blocks(role_of=role_of, limit=1)
+            except Diverged:
+                raise
+            except Exception as exc:
+                fault = as_fault(exc)
+                if fault.kind == OPERATIONAL:
+                    self._forget_connection()
+                self.stall.failed(fault, stage="apply")
+                return
+            if self.stall.stalled:
+                self.stall.recovered()  # the database answers again, and the block is applied
             if not done:
                 return
             self.replica.applied(done[0].height, done[0].state_root)

@@ -39,6 +39,10 @@ VIEW_CHANGE_TIMEOUT_S = 80 * TICK_S  # view_change_timeout_ticks
 def net(tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("consortium")
     env = dict(os.environ)
+    # The contract that fails on purpose at one node (tests/consortium/faults.py), and a node that
+    # cannot apply a block retrying every second at most and alerting after 3 s.
+    env.update(PILECHAIN_TEST_HOOKS="tests.consortium.faults", PILECHAIN_APPLY_RETRY_MAX_S="1",
+               PILECHAIN_APPLY_ALERT_AFTER_S="3")
     if env.get("DATABASE_URL"):
         # One PostgreSQL server, one database per node, derived from the node's code.
         env["DATABASE_URL"] = env["DATABASE_URL"].rsplit("/", 1)[0] + f"/ct{os.getpid()}_{{node}}"
@@ -318,6 +322,122 @@ def test_a_killed_primary_worker_gives_way_to_a_view_change(net, sessions, defin
 
     net.start_worker(primary)
     wait_for(lambda: agreed_state(sessions), timeout=90, what="the old primary agreeing again")
+
+
+def _faults_dir(net, code: str):
+    """Where the nodes' contract tests.fault looks for its orders (tests/consortium/faults.py)."""
+    return net.var_dir / code / "faults"
+
+
+def _quorum_primary(sessions) -> str:
+    views = Counter((r["view"], r["primary"]) for r in (status(sessions, c)["replica"] for c in sessions))
+    return views.most_common(1)[0][0][1]
+
+
+def _fault_tx(net, definition, signer: str, victim: str, mode: str) -> dict:
+    return Transaction.create(chain_id=definition.chain_id, type="tests.fault",
+                              payload={"victim": victim, "mode": mode, "reference": uuid.uuid4().hex},
+                              signer=f"node:{signer}", key=node_key(net, signer), nonce=secrets.token_hex(8)).to_dict()
+
+
+def _outcomes(sessions, tx_id: str) -> dict:
+    """Each node's (status, reason) of a transaction; None where it has no receipt yet."""
+    found = {}
+    for code in sessions:
+        body = sessions[code].get(f"{sessions[code].url_base}/api/ledger/transactions/{tx_id}/", timeout=10)
+        found[code] = (body.json()["status"], body.json()["reason"]) if body.status_code == 200 and \
+            body.json().get("receipt") else None
+    return found
+
+
+def _health(net, code: str) -> tuple[int, dict]:
+    r = requests.get(net.nodes[code].spec.url + "/healthz", timeout=10)
+    return r.status_code, r.json()
+
+
+def _log(net, code: str, which: str = "worker") -> str:
+    return (net.var_dir / code / "log" / f"{which}.log").read_text(errors="replace")
+
+
+def test_a_node_whose_database_fails_while_applying_a_block_retries_and_agrees_afterwards(net, sessions, definition):
+    """Before, the failing node committed the transaction as rejected ("contract error:
+    OperationalError: ...") while the others applied it, and diverged at the next block. Now it
+    applies nothing, retries, says so (status, /healthz, an alert after PILECHAIN_APPLY_ALERT_AFTER_S),
+    and once its database answers again applies the block as everyone did."""
+    primary = _quorum_primary(sessions)
+    victim = next(code for code in net.nodes if code != primary)
+    others = [c for c in net.nodes if c != victim]
+    hold = _faults_dir(net, victim) / "hold"
+    hold.parent.mkdir(parents=True, exist_ok=True)
+    hold.touch()
+    try:
+        [result] = submit(sessions, primary, [_fault_tx(net, definition, primary, victim, "hold")])
+        tx_id = result["tx_id"]
+        wait_for(lambda: committed_everywhere(sessions, [tx_id], others), timeout=60, what="the others applying it")
+
+        def retrying():
+            apply = status(sessions, victim)["apply"]
+            return apply if apply["state"] == "retrying" and apply["attempts"] >= 2 else None
+
+        apply = wait_for(retrying, timeout=60, what=f"{victim} retrying the block")
+        assert (apply["stage"], apply["kind"], apply["error"], apply["tx_id"]) == (
+            "apply", "operational", "OperationalError", tx_id), apply
+        assert "No space left on device" in apply["detail"] and apply["since"] and apply["next_attempt_at"]
+        assert _outcomes(sessions, tx_id)[victim] is None  # no verdict of its own, ever
+        code, body = _health(net, victim)
+        assert body["checks"]["ledger"]["state"] == "retrying", body
+
+        # Past the bound: the alert, and /healthz says the node is down.
+        code, body = wait_for(lambda: (h := _health(net, victim))[0] == 503 and h, timeout=30,
+                              what=f"{victim} /healthz 503 after the alert bound")
+        assert body["checks"]["ledger"]["alerted"] and body["checks"]["database"]["ok"], body
+        assert '"code": "apply_stalled"' in _log(net, victim)
+        assert all(_health(net, c)[0] == 200 for c in others)
+    finally:
+        hold.unlink(missing_ok=True)
+
+    wait_for(lambda: all(_outcomes(sessions, tx_id).values()), timeout=90, what=f"{victim} applying the block")
+    assert set(_outcomes(sessions, tx_id).values()) == {("applied", "")}
+    wait_for(lambda: agreed_state(sessions), timeout=60, what="the same height and state root at all four")
+    assert status(sessions, victim)["apply"] == {"state": "ok"}
+    wait_for(lambda: _health(net, victim)[0] == 200, timeout=30, what=f"{victim} /healthz 200 again")
+    assert '"phase": "resolved"' in _log(net, victim)
+
+
+def _terminate_connections(net, code: str) -> int:
+    names = dict(zip([s.code for s in net.specs], net._database_names()))
+    server = net._server()
+    try:
+        with server.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = %s AND pid <> pg_backend_pid()", [names[code]])
+            return sum(1 for (done,) in cursor.fetchall() if done)
+    finally:
+        server.close()
+
+
+def test_a_node_whose_database_connections_are_terminated_mid_block_recovers_and_agrees(net, sessions, definition):
+    """pg_terminate_backend of every connection of one node's database while that node is halfway
+    through applying a block: its block transaction is gone, nothing of it stays, and it applies the
+    block again on a new connection."""
+    if not os.environ.get("DATABASE_URL"):
+        pytest.skip("PostgreSQL only (pg_terminate_backend); the embedded mode is covered by the fault above")
+    primary = _quorum_primary(sessions)
+    victim = next(code for code in net.nodes if code != primary)
+    [result] = submit(sessions, primary, [_fault_tx(net, definition, primary, victim, "terminate")])
+    tx_id = result["tx_id"]
+    here = _faults_dir(net, victim)
+    wait_for(lambda: (here / f"{tx_id}.waiting").exists(), timeout=60, what=f"{victim} halfway through the block")
+    try:
+        assert _terminate_connections(net, victim) >= 1
+    finally:
+        (here / f"{tx_id}.go").touch()
+
+    wait_for(lambda: all(_outcomes(sessions, tx_id).values()), timeout=90, what="the block applied at all four")
+    assert set(_outcomes(sessions, tx_id).values()) == {("applied", "")}
+    wait_for(lambda: agreed_state(sessions), timeout=60, what="the same height and state root at all four")
+    assert "cannot apply block" in _log(net, victim)
+    assert status(sessions, victim)["apply"] == {"state": "ok"}
 
 
 def test_a_row_changed_with_raw_sql_is_found_by_the_audit(net, sessions, definition):
