@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from itertools import accumulate
 from typing import Any
 
 MAX_SAFE_INT = 2**63 - 1
 # A fixed nesting limit, because the interpreter's recursion limit differs between processes and two
 # nodes must never disagree on whether a value is encodable.
 MAX_DEPTH = 64
+# JSON strings (escapes included) and whatever is not a bracket: removed before counting nesting.
+_JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]++")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
 class EncodingError(ValueError):
@@ -47,6 +53,7 @@ def _check(value: Any, path: str, depth: int = 0) -> None:
                 raise EncodingError(f"{path}: keys must be strings")
             if not key.isascii():
                 raise EncodingError(f"{path}: keys must be ASCII")
+            _check_text(key, path)
             _check(item, f"{path}.{key}", depth + 1)
         return
     raise EncodingError(f"{path}: {type(value).__name__} has no canonical encoding")
@@ -58,6 +65,19 @@ def _check_text(text: str, path: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise EncodingError(f"{path}: string is not valid Unicode text") from exc
+    # PostgreSQL can hold U+0000 neither in text nor in jsonb: a node on PostgreSQL could not even
+    # store a block carrying it, while a node on SQLite would apply it.
+    if "\x00" in text:
+        raise EncodingError(f"{path}: strings must not contain U+0000")
+
+
+def nesting_depth(text: str) -> int:
+    """How many arrays and objects are open at once, at most, in JSON text (brackets inside strings
+    do not count; unclosed ones do). Checked before a parser recurses into the text: a recursive
+    parser fails at a depth that depends on how much of the interpreter's stack its caller already
+    uses, so two nodes could disagree about the same bytes. No recursion here."""
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
 
 
 def canonical(value: Any) -> bytes:
@@ -72,10 +92,18 @@ def decode(data: bytes) -> Any:
         raise EncodingError("canonical data is bytes")
     data = bytes(data)
     try:
-        value = json.loads(data.decode("utf-8"), parse_float=_refuse_float, parse_constant=_refuse_float)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EncodingError("not canonical JSON: not UTF-8") from exc
+    # A canonical value holds at most MAX_DEPTH levels below the top one (an empty container may
+    # sit at the last level): anything deeper is refused before the parser recurses.
+    if nesting_depth(text) > MAX_DEPTH + 1:
+        raise EncodingError(f"nested deeper than {MAX_DEPTH} levels")
+    try:
+        value = json.loads(text, parse_float=_refuse_float, parse_constant=_refuse_float)
     except EncodingError:
         raise
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+    except ValueError as exc:
         # ValueError covers JSONDecodeError and the interpreter's limit on integer digits.
         raise EncodingError(f"not canonical JSON: {exc}") from exc
     if canonical(value) != data:
