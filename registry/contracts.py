@@ -11,15 +11,13 @@ areas, an operator its stations, piles and their keys, a metrology institute its
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
 from ledger import signers
 from ledger.chain import crypto
-from ledger.contracts import DEVICE, NODE, register
+from ledger.contracts import DEVICE, NODE, InvalidInput, decimal_value, plain_text, register
 from registry.models import (
     Connector, DeviceKey, FieldTestBox, FirmwareAttestation, GridArea, Institution, KeyPurpose, KeyStatus, Pile,
     PileStatus, Station, TestBoxStatus,
@@ -55,15 +53,12 @@ def _fields(payload, required: tuple[str, ...], optional: tuple[str, ...] = ()) 
 def _decimal(value, field: str):
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValidationError({field: _("Send a decimal number as a string.")})
+    # The shape of the number here (the ledger's one rule for decimals); its range and places are
+    # the model's, checked by full_clean.
     try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        raise ValidationError({field: _("Enter a number.")}) from None
-    if not number.is_finite():
-        raise ValidationError({field: _("Enter a number.")})
-    return number
+        return decimal_value(value, field, integers=True)
+    except InvalidInput as exc:
+        raise ValidationError({field: exc.message}) from None
 
 
 def _date(value, field: str):
@@ -96,12 +91,18 @@ def _bool(value, field: str) -> bool:
     return value
 
 
+MULTILINE = {"notes"}
+
+
 def _text(value, field: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
         raise ValidationError({field: _("Enter text.")})
-    return value
+    try:
+        return plain_text(value, field, multiline=field in MULTILINE)
+    except InvalidInput as exc:
+        raise ValidationError({field: exc.message}) from None
 
 
 CONVERTERS = {

@@ -13,7 +13,7 @@ import re
 from collections import defaultdict
 from decimal import Decimal
 
-from ledger.contracts import NODE, register
+from ledger.contracts import NODE, plain_text, register
 from ledger.runtime import node
 from registry.models import GridArea, Institution, Pile
 from settlement.assessment import local_tz
@@ -27,7 +27,6 @@ from settlement.tariffs import (
 from settlement.terms import readers_match
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
-TEXT = re.compile(r"^[^\x00-\x1f]{1,300}$")
 
 
 def _date(ctx, value, name) -> dt.date:
@@ -56,9 +55,9 @@ def _area_of_grid(ctx, code) -> GridArea:
 
 
 def _reason(ctx, value) -> str:
-    if not isinstance(value, str) or not TEXT.match(value.strip() or "\x00"):
+    if not isinstance(value, str) or not 0 < len(value.strip()) <= 300:
         ctx.reject("a reason of 1 to 300 characters is required")
-    return value.strip()
+    return plain_text(value.strip(), "reason")
 
 
 def _step(ctx, tx, statement, action, detail=""):

@@ -17,9 +17,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
+from ledger.contracts import InvalidInput, decimal_value
+
 BANDS = ("peak", "flat", "valley")
 CENT = Decimal("0.01")
-PRICE_PLACES = Decimal("0.00001")
+PRICE_DECIMALS = 5
 MINUTES_PER_DAY = 24 * 60
 
 
@@ -65,12 +67,9 @@ def parse_price(value) -> Decimal:
     if not isinstance(value, str):
         raise TariffError("prices are decimal strings")
     try:
-        price = Decimal(value)
-    except ArithmeticError:
-        raise TariffError(f"{value!r} is not a decimal") from None
-    if not price.is_finite() or price < 0 or price > 100 or price != price.quantize(PRICE_PLACES):
-        raise TariffError(f"{value!r}: a price is 0 to 100 CNY/kWh with at most 5 decimals")
-    return price
+        return decimal_value(value, "price", low=Decimal(0), high=Decimal(100), places=PRICE_DECIMALS)
+    except InvalidInput:
+        raise TariffError(f"{value!r}: a price is 0 to 100 CNY/kWh with at most 5 decimals") from None
 
 
 def build_tariff(*, valid_from: dt.date, windows: list, prices: dict) -> Tariff:

@@ -8,15 +8,14 @@ committed day by day, the registry and compliance); see subsidy.eligibility.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import defaultdict
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db.models import Sum
 
 from calibration.contracts_requests import china_day
 from calibration.models import ComplianceChange
-from ledger.contracts import NODE, register
+from ledger.contracts import NODE, decimal_value, plain_text, register
 from registry.models import Institution, Pile
 from settlement.assessment import ComplianceHistory, local_tz
 from settlement.tariffs import TariffError, check_period, period_bounds
@@ -30,19 +29,10 @@ CLAIM_FIELDS = {"period", "piles"}
 DECIDE_FIELDS = {"claim", "decision", "piles", "reason", "payment_due_on"}
 MAX_PILES = 20000
 AVAILABILITY_PLACES = Decimal("0.000001")
-TEXT = re.compile(r"^[^\x00-\x1f]{0,300}$")
 
 
 def _decimal(ctx, value, name, *, places: int, high: Decimal) -> Decimal:
-    if not isinstance(value, str):
-        ctx.reject(f"{name} must be a decimal string")
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        ctx.reject(f"{name} must be a decimal string")
-    if not number.is_finite() or number < 0 or number > high or number != number.quantize(Decimal(1).scaleb(-places)):
-        ctx.reject(f"{name} must be between 0 and {high} with at most {places} decimals")
-    return number
+    return decimal_value(value, name, low=Decimal(0), high=high, places=places)
 
 
 def _period(ctx, value) -> str:
@@ -53,9 +43,9 @@ def _period(ctx, value) -> str:
 
 
 def _text(ctx, value, name) -> str:
-    if not isinstance(value, str) or not TEXT.match(value):
+    if not isinstance(value, str) or len(value) > 300:
         ctx.reject(f"{name} must be text of at most 300 characters")
-    return value
+    return plain_text(value, name)
 
 
 def _step(ctx, tx, claim, action, *, piles=(), reason="", amount=ZERO):
