@@ -126,7 +126,8 @@ def terms_publish(ctx, tx):
         ctx.reject(problem)
     ctx.save(SealedTerms(uid=ctx.derive_uuid("terms"), area=area, operator=operator,
                          valid_from=_date(ctx, p["valid_from"], "valid_from"), sealed=p["sealed"],
-                         commitment=p["sealed"]["commitment"], published_by=ctx.signer_id, height=ctx.block_height))
+                         commitment=p["sealed"]["commitment"], published_by=ctx.signer_id, height=ctx.block_height,
+                         tx_index=ctx.index))
 
 
 @register("settlement.area_meter_report", signer_kinds=(NODE,), roles={"grid"})
@@ -155,7 +156,7 @@ def build_statement(ctx, *, area, operator, period, uid_part: str, corrects=None
     tariffs = [build_tariff(valid_from=t.valid_from, windows=t.windows, prices=t.prices) for t in tariff_rows]
     tariff = tariff_on(tariffs, last_day)
     terms = (SealedTerms.objects.filter(area=area, operator=operator, valid_from__lte=last_day)
-             .order_by("-valid_from", "-height").first())
+             .order_by(*SealedTerms.LATEST_FIRST).first())
     meter = AreaMeterReading.objects.filter(area=area, period=period).first()
     statement = Statement(
         uid=ctx.derive_uuid("statement", area.code, operator.code, uid_part), area=area, operator=operator,
@@ -207,8 +208,11 @@ def period_close(ctx, tx):
     period = _period(ctx, p["period"])
     if ctx.block_time < period_bounds(period, local_tz())[1]:
         ctx.reject(f"the period {period} is not over yet")
-    operators = list(Institution.objects.filter(
-        code__in=Pile.objects.filter(station__grid_area=area).values("station__operator__code")).order_by("code"))
+    # Statements are written in this order, so it is code point order, sorted here: ORDER BY follows
+    # the database's collation ("OP_B" before "OPA" under en_US, after it under C).
+    operators = sorted(Institution.objects.filter(
+        code__in=Pile.objects.filter(station__grid_area=area).values("station__operator__code")),
+        key=lambda institution: institution.code)
     if ctx.signer_role == "operator":
         if ctx.signer_id not in [o.code for o in operators]:
             ctx.reject(f"{ctx.signer_id} has no piles in area {area.code}")

@@ -120,8 +120,9 @@ def claim_submit(ctx, tx):
             ctx.reject(f"no pile {code}")
         if pile.station.operator.code != ctx.signer_id:
             ctx.reject(f"{ctx.signer_id} does not operate pile {code}")
-    taken = (ClaimLine.objects.filter(period=period, pile__code__any_of=codes).exclude(status=LineStatus.REJECTED)
-             .order_by("pile__code").values_list("pile__code", flat=True).first())
+    # The first in code point order, picked here: ORDER BY follows the database's collation.
+    taken = min(ClaimLine.objects.filter(period=period, pile__code__any_of=codes).exclude(status=LineStatus.REJECTED)
+                .values_list("pile__code", flat=True), default=None)
     if taken:
         ctx.reject(f"a second claim for pile {taken} and period {period}")
 
@@ -188,7 +189,8 @@ def compliance_at_end(piles, *, at: dt.datetime, height: int) -> dict[int, str]:
     """Each pile's verification standing at the period's end, as the ledger knew it at `height`."""
     changes = defaultdict(list)
     for pile_id, since, status, due_on in (ComplianceChange.objects.filter(pile_id__any_of=[pile.pk for pile in piles], height__lte=height)
-                                           .order_by("pile_id", "-height").values_list("pile_id", "since", "status", "due_on")):
+                                           .order_by("pile_id", *ComplianceChange.NEWEST_FIRST)
+                                           .values_list("pile_id", "since", "status", "due_on")):
         changes[pile_id].append((since, status, due_on))
     return {pile.pk: ComplianceHistory.from_changes(changes.get(pile.pk, [])).status_at(at) for pile in piles}
 

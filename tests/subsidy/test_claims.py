@@ -233,3 +233,25 @@ def test_the_claim_page_names_each_reason_in_the_reader_s_language(month, world,
     b = Claim.objects.get(operator__code="OP-B")
     assert selectors.claim_detail(reg, b.uid, held_only=True)["lines_total"] == 1
     assert selectors.claim_detail(world.users["b_manager"], claim.uid) is None
+
+
+def test_the_refusal_of_a_second_claim_names_the_first_pile_by_code_point(world):
+    """The pile named is the first in code point order, whatever the database's collation (under
+    en-US "PILE_A2" sorts before "PILE-A1"): the reason is committed data, the same on every node."""
+    from registry.models import Pile
+    from tests.utils.collation import collate_like_en_us
+
+    publish(world)
+    node_submit(type="registry.pile_register", institution="OP-A", payload={
+        "station": "ST-A", "code": "PILE_A2", "kind": "ac", "rated_power_kw": "7",
+        "connectors": [{"connector_id": 1, "standard": "gbt_ac"}]})
+    commit_pending(at=local(2030, 1, 3))
+    codes = ["PILE_A2", "PILE-A1"]
+    node_submit(type="subsidy.claim_submit", institution="OP-A", check=False, payload={"period": "2030-03", "piles": codes})
+    commit_pending(at=local(2030, 4, 2))
+    if collate_like_en_us(Pile, "code"):
+        assert list(Pile.objects.filter(code__in=codes).order_by("code").values_list("code", flat=True)) == codes
+    again = node_submit(type="subsidy.claim_submit", institution="OP-A", check=False,
+                        payload={"period": "2030-03", "piles": codes})
+    commit_pending(at=local(2030, 4, 3))
+    assert CommittedTx.objects.get(tx_id=again.tx_id).reason == "a second claim for pile PILE-A1 and period 2030-03"
