@@ -30,7 +30,7 @@ from ledger.models import Block, CommittedTx, NodeState, Submission, TxStatus
 from ledger.runs import Run, validation_reason
 from ledger.state.bulk import bulk_insert
 from ledger.state.muhash import MuHash
-from ledger.state.rows import entry_bytes, is_owned, kept_key, replay_keys
+from ledger.state.rows import check_storable, entry_bytes, is_owned, kept_key, replay_keys
 
 logger = logging.getLogger("pilechain.ledger")
 
@@ -84,6 +84,7 @@ class ContractContext:
         raise ContractRejected(reason)
 
     def save(self, instance: models.Model) -> None:
+        check_storable(instance)
         old = self._current_entry(instance)
         if instance.pk is None and (kept := kept_key(instance)) is not None:
             instance.pk = kept
@@ -98,6 +99,7 @@ class ContractContext:
         in the write set as if saved one by one."""
         by_model: dict[type, list[models.Model]] = {}
         for instance in instances:
+            check_storable(instance)
             if instance.pk is None:
                 instance.pk = kept_key(instance)
             by_model.setdefault(type(instance), []).append(instance)

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import pytest
 
-from ledger.contracts import MAX_DECIMAL_DIGITS, InvalidInput, decimal_value, plain_text
+from ledger.contracts import MAX_DECIMAL_DIGITS, InvalidInput, decimal_value, plain_text, register
 from ledger.models import CommittedTx
 from ledger.services import node_submit
 from tests.calibration.helpers import ALL_OK, box_record
@@ -159,3 +159,34 @@ def test_numbers_are_refused_before_use_with_the_same_reason(world):
                      payload={"area": "AREA-1", "percent": "85.0"})
     commit_pending()
     assert _reason(ok) == "" and AreaLoadThreshold.objects.get().percent == Decimal("85.0")
+
+
+@register("tests.ledger.policy_with_amount", roles={"regulator"})
+def _policy_with_amount(ctx, tx):
+    """Stands in for a contract that computes an amount: it stores what it was given, unchecked."""
+    from subsidy.models import Policy
+
+    ctx.save(Policy(version=tx.payload["version"], valid_from="2030-01", per_kwh_cny=Decimal("0.2"),
+                    construction_per_kw_cny=Decimal(0), min_availability=Decimal(0), cap_per_pile_year_cny=Decimal(0),
+                    cap_per_operator_year_cny=Decimal(tx.payload["cap"]), published_by=ctx.signer_id,
+                    height=ctx.block_height, tx_id=tx.id))
+
+
+@pytest.mark.django_db
+def test_a_decimal_no_database_holds_exactly_everywhere_is_refused_before_it_is_written(world):
+    """cap_per_operator_year_cny is numeric(16, 2): PostgreSQL keeps 16 digits and refuses a 17th,
+    SQLite keeps any number of digits in a 64-bit float and so only 15 exactly."""
+    from subsidy.models import Policy
+
+    cases = [("1234567890123.45", ""),  # 15 digits: every node holds them
+             ("12345678901234.56", "too many"),  # PostgreSQL keeps it, SQLite reads back 12345678901234.60
+             ("123456789012345.67", "too many"),  # PostgreSQL refuses the row, SQLite keeps it
+             ("10000000000000.00", "")]  # 10^13: one significant digit
+    subs = [node_submit(type="tests.ledger.policy_with_amount", institution="REG", check=False,
+                        payload={"version": version, "cap": cap}) for version, (cap, _) in enumerate(cases, 1)]
+    commit_pending()
+    refusal = ("subsidy.policy.cap_per_operator_year_cny must have at most 15 digits (14 before the point), "
+               "as every node's database holds them exactly")
+    assert [_reason(sub) for sub in subs] == [refusal if outcome else "" for _, outcome in cases]
+    assert sorted(Policy.objects.values_list("cap_per_operator_year_cny", flat=True)) == [
+        Decimal("1234567890123.45"), Decimal("10000000000000.00")]

@@ -255,3 +255,34 @@ def test_the_refusal_of_a_second_claim_names_the_first_pile_by_code_point(world)
                         payload={"period": "2030-03", "piles": codes})
     commit_pending(at=local(2030, 4, 3))
     assert CommittedTx.objects.get(tx_id=again.tx_id).reason == "a second claim for pile PILE-A1 and period 2030-03"
+
+
+def test_an_operator_cap_used_up_exactly_is_the_same_on_every_node(world):
+    """SUM over a decimal column passes through floats on SQLite: the 2,000 earlier lines below come
+    to 4873307.40000002 there, 4873307.40 on PostgreSQL, and with the operator's cap set to exactly
+    that, one node would cap the new line (and say so in its hashed note) and the other not. The
+    earlier lines are written here directly: their history is not under test, only the sum."""
+    import random
+    import uuid
+
+    from registry.models import Institution, Pile
+
+    rnd = random.Random(13)
+    amounts = [Decimal(rnd.randint(1, 500_000)).scaleb(-2) for _ in range(2000)]
+    used = sum(amounts, Decimal("0.00"))
+    assert used == Decimal("4873307.40")
+    publish(world, cap_per_operator_year_cny=format(used, "f"), cap_per_pile_year_cny="9000000.00")
+    earlier = Claim.objects.create(uid=uuid.uuid4(), operator=Institution.objects.get(code="OP-A"), period="2030-01",
+                                   policy=Policy.objects.get(), status="approved", eligible_cny=used, submitted_height=1,
+                                   height=1)
+    pile = Pile.objects.get(code="PILE-A1")
+    ClaimLine.objects.bulk_create([
+        ClaimLine(uid=uuid.uuid4(), claim=earlier, pile=pile, period="2030-01", sessions=0, energy_wh=0, excluded_wh=0,
+                  operating_cny=amount, construction_cny=Decimal("0.00"), amount_cny=amount, status="approved")
+        for amount in amounts])
+    claim = node_submit(type="subsidy.claim_submit", institution="OP-A", check=False,
+                        payload={"period": "2030-03", "piles": ["PILE-A1"]})
+    commit_pending(at=local(2030, 4, 2))
+    assert CommittedTx.objects.get(tx_id=claim.tx_id).status == "applied"
+    line = ClaimLine.objects.get(period="2030-03")
+    assert (line.amount_cny, line.note) == (Decimal("0.00"), "")
