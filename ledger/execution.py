@@ -35,6 +35,7 @@ from ledger.state.rows import check_storable, entry_bytes, is_owned, kept_key, r
 logger = logging.getLogger("pilechain.ledger")
 
 GENESIS_STATE_ROOT = sha256(b"pilechain genesis state").hex()
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 ALREADY_COMMITTED = "transaction already committed"
 ID_NAMESPACE = uuid.UUID("6f1c2b1e-3b8e-5a52-9c3e-7d1f0a7e9b10")
 
@@ -66,7 +67,8 @@ class ContractContext:
 
     @property
     def block_time(self) -> dt.datetime:
-        return dt.datetime.fromtimestamp(self.header.timestamp_ms / 1000, tz=dt.timezone.utc)
+        # In integers: no float between the header's milliseconds and the time contracts compare.
+        return EPOCH + dt.timedelta(milliseconds=self.header.timestamp_ms)
 
     @property
     def signer_kind(self) -> str:

@@ -43,7 +43,7 @@ def length_s(day: dt.date, tz: ZoneInfo | None = None) -> int:
     # In UTC: subtracting two times of the same ZoneInfo counts wall-clock time and would miss a
     # daylight-saving shift.
     start, end = bounds(day, tz)
-    return int((end - start).total_seconds())
+    return (end - start) // dt.timedelta(seconds=1)
 
 
 def local_day(moment: dt.datetime, tz: ZoneInfo | None = None) -> dt.date:

@@ -178,18 +178,22 @@ def _curve(start, stop, energy_wh, readings):
     return points
 
 
-def _ms(delta: dt.timedelta) -> int:
-    """Whole milliseconds of a duration, as the split rule counts time."""
-    return int(delta.total_seconds() * 1000)
+MILLISECOND = dt.timedelta(milliseconds=1)
+
+
+def whole_ms(delta: dt.timedelta) -> int:
+    """Whole milliseconds of a duration, as settlement counts time: in integers. Through a float
+    (total_seconds() * 1000), 1,001 ms come out as 1,000, and so do about 1 % of all durations."""
+    return delta // MILLISECOND
 
 
 def _value_at(points, at) -> Fraction:
     for (t0, e0), (t1, e1) in zip(points, points[1:]):
         if t0 <= at <= t1:
-            span = _ms(t1 - t0)
+            span = whole_ms(t1 - t0)
             if span == 0:
                 return e1
-            return e0 + (e1 - e0) * Fraction(_ms(at - t0), span)
+            return e0 + (e1 - e0) * Fraction(whole_ms(at - t0), span)
     return points[-1][1]
 
 
@@ -222,10 +226,10 @@ def split_energy(
     if not any(start < at < stop for at, _ in readings):
         # In proportion to time: the curve is the straight line from (start, 0) to (stop, energy), so
         # a slice's share is energy x its milliseconds / the session's, in integers.
-        span = _ms(stop - start)
+        span = whole_ms(stop - start)
         if span == 0:
             return {labels[0]: energy_wh}
-        marks = [_ms(b - start) for b in edges]
+        marks = [whole_ms(b - start) for b in edges]
         shares = [(label, energy_wh * (b - a), span) for label, a, b in zip(labels, marks, marks[1:])]
     else:
         points = _curve(start, stop, energy_wh, readings)

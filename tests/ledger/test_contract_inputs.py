@@ -10,6 +10,7 @@ refused everywhere.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -190,3 +191,18 @@ def test_a_decimal_no_database_holds_exactly_everywhere_is_refused_before_it_is_
     assert [_reason(sub) for sub in subs] == [refusal if outcome else "" for _, outcome in cases]
     assert sorted(Policy.objects.values_list("cap_per_operator_year_cny", flat=True)) == [
         Decimal("1234567890123.45"), Decimal("10000000000000.00")]
+
+
+@pytest.mark.parametrize("timestamp_ms, expected", [
+    (1_700_000_000_001, dt.datetime(2023, 11, 14, 22, 13, 20, 1000, tzinfo=dt.timezone.utc)),
+    (32_503_680_000_001, dt.datetime(3000, 1, 1, 0, 0, 0, 1000, tzinfo=dt.timezone.utc)),
+    (253_402_300_799_999, dt.datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=dt.timezone.utc)),
+])
+def test_block_time_is_the_headers_milliseconds_exactly(timestamp_ms, expected):
+    """Through a float (timestamp_ms / 1000) the year 3000's first millisecond comes out as 999 µs."""
+    from ledger.chain.block import ZERO_HASH, BlockHeader
+    from ledger.execution import ContractContext
+
+    header = BlockHeader(chain_id="pilechain-test", height=1, prev_hash=ZERO_HASH, timestamp_ms=timestamp_ms,
+                         tx_root=ZERO_HASH, tx_count=0, state_root=ZERO_HASH, view=0, proposer="OP-A")
+    assert ContractContext(tx=None, header=header, index=0, signer_role=None).block_time == expected
