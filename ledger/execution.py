@@ -98,7 +98,8 @@ class ContractContext:
 
     def bulk_insert(self, instances: list[models.Model]) -> None:
         """Many new rows at once, model by model in the order given (parents before children): each is
-        in the write set as if saved one by one."""
+        in the write set as if saved one by one. Their keys are set only where the database returns
+        them (SQLite before 3.35 does not): a contract that needs them reads them back by natural key."""
         by_model: dict[type, list[models.Model]] = {}
         for instance in instances:
             check_storable(instance)

@@ -181,10 +181,16 @@ def claim_submit(ctx, tx):
             note=amounts.note,
         )
         lines.append(line)
-        exclusions += [ClaimExclusion(uid=ctx.derive_uuid("exclusion", pile.code, session, reason), line=line,
-                                      session=session, reason=reason, energy_wh=wh) for session, reason, wh in held]
+        exclusions += [(line, ClaimExclusion(uid=ctx.derive_uuid("exclusion", pile.code, session, reason),
+                                             session=session, reason=reason, energy_wh=wh))
+                       for session, reason, wh in held]
     ctx.bulk_insert(lines)
-    ctx.bulk_insert(exclusions)
+    # A bulk insert hands back no keys on SQLite before 3.35: the exclusions find their lines by uid.
+    keys = dict(ClaimLine.objects.filter(claim=claim).values_list("uid", "pk"))
+    for line, exclusion in exclusions:
+        line.pk = keys[line.uid]
+        exclusion.line = line
+    ctx.bulk_insert([exclusion for _, exclusion in exclusions])
     claim.eligible_cny = total
     ctx.save(claim)
     _step(ctx, tx, claim, "submitted", piles=sorted(codes), amount=total)

@@ -286,3 +286,33 @@ def test_an_operator_cap_used_up_exactly_is_the_same_on_every_node(world):
     assert CommittedTx.objects.get(tx_id=claim.tx_id).status == "applied"
     line = ClaimLine.objects.get(period="2030-03")
     assert (line.amount_cny, line.note) == (Decimal("0.00"), "")
+
+
+@pytest.fixture
+def no_returning(monkeypatch):
+    """The database as SQLite before 3.35 answers Django: INSERT ... RETURNING is not there, so a bulk
+    insert hands back no keys and a single one its rowid (Django's own code path for such a version,
+    on the real database). PostgreSQL always has RETURNING; there only bulk inserts are told not to
+    use it (the ledger writes them with COPY and keys drawn first)."""
+    from django.db import connection
+
+    features = connection.features
+    if connection.vendor == "sqlite":
+        monkeypatch.setattr(features, "can_return_columns_from_insert", False)
+    else:
+        monkeypatch.setattr(features, "can_return_rows_from_bulk_insert", False)
+    assert not features.can_return_rows_from_bulk_insert
+
+
+def test_a_claim_with_exclusions_applies_where_bulk_inserts_return_no_keys(month, world, no_returning):
+    """The exclusions point at lines inserted in bulk just before: a node whose database returns no
+    keys for them refused the whole claim (ValueError, recorded as a rejection on such nodes only)."""
+    month.report_availability()
+    claim = node_submit(type="subsidy.claim_submit", institution="OP-A", check=False,
+                        payload={"period": "2030-03", "piles": ["PILE-A1"]})
+    commit_pending(at=local(2030, 4, 2))
+    committed = CommittedTx.objects.get(tx_id=claim.tx_id)
+    assert (committed.status, committed.reason) == ("applied", "")
+    line = ClaimLine.objects.get(pile__code="PILE-A1")
+    assert sorted(line.exclusions.values_list("reason", flat=True)) == [
+        "energy_above_meter", "non_compliant", "overlapping", "power_above_rated", "signature_failed"]
