@@ -140,7 +140,7 @@ def check_storable(instance: models.Model) -> None:
         if value is None:
             continue
         if not isinstance(value, Decimal):
-            value = Decimal(str(value))
+            value = field.to_python(value)  # what is not a number is the field's ValidationError
         whole = field.max_digits - field.decimal_places
         refused = not value.is_finite() or (not value.is_zero() and value.adjusted() >= whole)
         if not refused:
