@@ -49,6 +49,6 @@ def record_file(ctx, tx):
     ctx.save(compliance)
     ctx.save(ComplianceChange(
         uid=ctx.derive_uuid("compliance-change"), pile=filing.pile, status=status, height=ctx.block_height,
-        since=ctx.block_time, due_on=row.next_due_on, record=row,
+        tx_index=ctx.index, since=ctx.block_time, due_on=row.next_due_on, record=row,
     ))
     close_requests(ctx, pile=filing.pile, record=row)

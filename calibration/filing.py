@@ -18,6 +18,7 @@ from calibration.fieldbox.acceptance import accept_record
 from calibration.fieldbox.record import FieldboxError, SignatureError, UnitError, validate_record
 from calibration.limits.table import LimitsError
 from calibration.verification import Judgement, ObservationError, clean_observations, judge
+from ledger.contracts import InvalidInput, plain_text
 
 PAYLOAD_KEYS = {"record", "kind", "observations", "inspector", "corrects", "correction_reason"}
 REQUIRED_KEYS = {"record", "kind", "observations", "inspector"}
@@ -81,6 +82,7 @@ def check_filing(payload, *, institution: str, now: dt.datetime) -> Filing:
     inspector = payload["inspector"]
     if not isinstance(inspector, str) or not 0 < len(inspector) <= 150:
         raise FilingError("inspector must be the name of the person who verified, at most 150 characters")
+    _plain(inspector, "inspector")
 
     box = FieldTestBox.objects.filter(serial=record["box_serial"]).select_related("owner").first()
     if box is None:
@@ -162,4 +164,12 @@ def _original(value, reason: str):
         raise FilingError(f"no verification record {uid} to correct", "unknown")
     if not isinstance(reason, str) or not 0 < len(reason.strip()) <= 500:
         raise FilingError("say why the record is corrected (at most 500 characters)")
+    _plain(reason, "correction_reason")
     return original
+
+
+def _plain(text: str, field: str) -> None:
+    try:
+        plain_text(text, field)
+    except InvalidInput as exc:
+        raise FilingError(exc.reason) from None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from calibration.models import RequestStatus, VerificationRequest
+from ledger.contracts import plain_text
 
 REASON = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 SOURCE = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
@@ -30,6 +31,7 @@ def open_request(ctx, *, pile, reason: str, source: str, reference: str = "") ->
         ctx.reject("a verification request's source must be a short lower-case name")
     if not isinstance(reference, str) or len(reference) > MAX_REFERENCE:
         ctx.reject(f"a verification request's reference must be a string of at most {MAX_REFERENCE} characters")
+    plain_text(reference, "reference")
     if not isinstance(pile, Pile):
         found = Pile.objects.filter(code=pile).first() if isinstance(pile, str) else None
         if found is None:

@@ -48,7 +48,7 @@ def compliance_at(pile, *, height: int | None = None, at: dt.datetime | None = N
         changes = changes.filter(height__lte=height)
     if at is not None:
         changes = changes.filter(since__lte=at)
-    change = changes.order_by("-height").first()
+    change = changes.order_by(*ComplianceChange.NEWEST_FIRST).first()
     if change is None:
         return ComplianceAnswer(pile.code, UNVERIFIED, None, None, None)
     status = change.status

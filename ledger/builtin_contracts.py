@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ledger.contracts import NODE, register
+from ledger.contracts import NODE, plain_text, register
 from ledger.models import Anchor
 
 HEX32 = re.compile(r"^[0-9a-f]{64}$")
@@ -28,6 +28,7 @@ def anchor(ctx, tx):
     reference = p.get("reference", "")
     if not isinstance(reference, str) or len(reference) > 200:
         ctx.reject("reference must be a string of at most 200 characters")
+    plain_text(reference, "reference")
     ctx.save(Anchor(
         uid=ctx.derive_uuid("anchor"), kind=p["kind"], root=p["root"], count=count, reference=reference,
         institution=ctx.signer_id, height=ctx.block_height, tx_id=tx.id,

@@ -39,11 +39,12 @@ from ledger.models import Block, CommittedTx, NodeState, Submission, TxStatus
 from ledger.runs import Run, net_writes, validation_reason
 from ledger.state.bulk import bulk_insert
 from ledger.state.muhash import MuHash
-from ledger.state.rows import entry_bytes, is_owned, kept_key, replay_keys
+from ledger.state.rows import check_storable, entry_bytes, is_owned, kept_key, replay_keys
 
 logger = logging.getLogger("pilechain.ledger")
 
 GENESIS_STATE_ROOT = sha256(b"pilechain genesis state").hex()
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 ALREADY_COMMITTED = "transaction already committed"
 ID_NAMESPACE = uuid.UUID("6f1c2b1e-3b8e-5a52-9c3e-7d1f0a7e9b10")
 
@@ -87,7 +88,8 @@ class ContractContext:
 
     @property
     def block_time(self) -> dt.datetime:
-        return dt.datetime.fromtimestamp(self.header.timestamp_ms / 1000, tz=dt.timezone.utc)
+        # In integers: no float between the header's milliseconds and the time contracts compare.
+        return EPOCH + dt.timedelta(milliseconds=self.header.timestamp_ms)
 
     @property
     def signer_kind(self) -> str:
@@ -105,6 +107,7 @@ class ContractContext:
         raise ContractRejected(reason)
 
     def save(self, instance: models.Model) -> None:
+        check_storable(instance)
         old = self._current_entry(instance)
         if instance.pk is None and (kept := kept_key(instance)) is not None:
             instance.pk = kept
@@ -116,9 +119,11 @@ class ContractContext:
 
     def bulk_insert(self, instances: list[models.Model]) -> None:
         """Many new rows at once, model by model in the order given (parents before children): each is
-        in the write set as if saved one by one."""
+        in the write set as if saved one by one. Their keys are set only where the database returns
+        them (SQLite before 3.35 does not): a contract that needs them reads them back by natural key."""
         by_model: dict[type, list[models.Model]] = {}
         for instance in instances:
+            check_storable(instance)
             if instance.pk is None:
                 instance.pk = kept_key(instance)
             by_model.setdefault(type(instance), []).append(instance)

@@ -32,7 +32,7 @@ from django.db import connection, models
 
 from ledger.contracts import ContractRejected
 from ledger.state.bulk import bulk_insert, bulk_update
-from ledger.state.rows import entry_bytes, is_owned, kept_key
+from ledger.state.rows import check_storable, entry_bytes, is_owned, kept_key
 
 
 def validation_reason(exc: ValidationError) -> str:
@@ -86,6 +86,7 @@ class Run:
     def stage_insert(self, instance: models.Model, *, owner=None) -> bytes | None:
         """A new row; returns its state entry (None for rows the ledger does not own)."""
         model = type(instance)
+        check_storable(instance)
         if instance.pk is None:
             instance.pk = kept_key(instance)
         self._inserts.setdefault(model, {})[id(instance)] = instance
@@ -97,6 +98,7 @@ class Run:
         """A changed row whose state entry before the change is `old` (the caller encoded it when it
         loaded or last staged the row); `fields` are the columns that changed."""
         model = type(instance)
+        check_storable(instance)
         new = entry_bytes(instance) if is_owned(model) else None
         if id(instance) not in self._inserts.get(model, {}):
             self._updates.setdefault(model, {})[id(instance)] = instance

@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from decimal import Decimal
 
-from ledger.contracts import NODE, aware_time, register
+from ledger.contracts import NODE, aware_time, decimal_value, plain_text, register
 from monitoring import alerts
 from monitoring.models import AreaLoadThreshold, Fault, GridOutage, WorkOrder, WorkOrderState, WorkOrderStep
 from monitoring.models.faults import METERING_KINDS, FaultKind, Severity
@@ -29,11 +30,11 @@ MAX_DUE_HOURS = 24 * 90
 
 
 
-def _str(ctx, p, name, limit, required=False):
+def _str(ctx, p, name, limit, required=False, multiline=False):
     value = p.get(name, "")
     if not isinstance(value, str) or len(value) > limit or (required and not value):
         ctx.reject(f"{name} must be a string of at most {limit} characters" + (" (required)" if required else ""))
-    return value
+    return plain_text(value, name, multiline=multiline)
 
 
 def _only(ctx, p, allowed):
@@ -131,7 +132,7 @@ def workorder_step(ctx, tx):
         ctx.reject("unknown step")
     sources, staff_roles = TRANSITIONS[to]
     actor = _str(ctx, p, "actor", 150, required=True)
-    note = _str(ctx, p, "note", 1000)
+    note = _str(ctx, p, "note", 1000, multiline=True)
     if p.get("actor_role") not in staff_roles:
         ctx.reject(f"a {p.get('actor_role')} may not move a work order to {to}")
     by_operator = ctx.signer_id == order.operator.code and ctx.signer_role == "operator"
@@ -158,8 +159,6 @@ def workorder_step(ctx, tx):
 @register("monitoring.load_threshold_set", signer_kinds=(NODE,), roles={"grid"})
 def load_threshold_set(ctx, tx):
     """A grid company sets the load (percent of capacity) above which its area raises an alert."""
-    from decimal import Decimal, InvalidOperation
-
     p = tx.payload
     _only(ctx, p, {"area", "percent"})
     area = GridArea.objects.select_related("owner").filter(code=p.get("area")).first()
@@ -167,12 +166,7 @@ def load_threshold_set(ctx, tx):
         ctx.reject("unknown grid area")
     if area.owner.code != ctx.signer_id:
         ctx.reject("only the area's grid company sets its threshold")
-    try:
-        percent = Decimal(p.get("percent"))
-    except (InvalidOperation, TypeError, ValueError):
-        ctx.reject("percent must be a decimal string")
-    if not Decimal("1") <= percent <= Decimal("200") or percent != percent.quantize(Decimal("0.1")):
-        ctx.reject("percent must be between 1 and 200 with one decimal")
+    percent = decimal_value(p.get("percent"), "percent", low=Decimal(1), high=Decimal(200), places=1, integers=True)
     row = AreaLoadThreshold.objects.filter(area=area).first() or AreaLoadThreshold(area=area)
     row.percent, row.set_by, row.height = percent, ctx.signer_id, ctx.block_height
     ctx.save(row)

@@ -11,21 +11,19 @@ areas, an operator its stations, piles and their keys, a metrology institute its
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
 from ledger import signers
 from ledger.chain import crypto
-from ledger.contracts import DEVICE, NODE, register
+from ledger.contracts import DEVICE, NODE, InvalidInput, decimal_value, plain_text, register
 from registry.models import (
     Connector, DeviceKey, FieldTestBox, FirmwareAttestation, GridArea, Institution, KeyPurpose, KeyStatus, Pile,
     PileStatus, Station, TestBoxStatus,
 )
 from registry.models.keys import fingerprint_of
-from registry.services.common import apply_changes, resolve
+from registry.services.common import apply_changes
 from registry.signals import registry_changed
 
 GRID_AREA_MUTABLE = ("name", "feeder_name", "transformer_name", "capacity_kw")
@@ -52,18 +50,28 @@ def _fields(payload, required: tuple[str, ...], optional: tuple[str, ...] = ()) 
     return payload
 
 
+def _resolve(model, value, *, field: str, lookup: str = "code"):
+    """The row a payload names by its public key, matched exactly. Never case-insensitively, as the
+    services' resolver falls back to for people: the database folds case (ASCII only on SQLite,
+    all of Unicode on PostgreSQL), so "ſt-1" would name ST-1 on one node and nothing on another."""
+    if value is None or value == "":
+        raise ValidationError({field: _("This field is required.")})
+    found = model._default_manager.filter(**{lookup: value}).first() if isinstance(value, str) else None
+    if found is None:
+        raise ValidationError(
+            {field: _("Unknown %(model)s “%(value)s”.") % {"model": model._meta.verbose_name, "value": value}})
+    return found
+
+
 def _decimal(value, field: str):
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValidationError({field: _("Send a decimal number as a string.")})
+    # The shape of the number here (the ledger's one rule for decimals); its range and places are
+    # the model's, checked by full_clean.
     try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        raise ValidationError({field: _("Enter a number.")}) from None
-    if not number.is_finite():
-        raise ValidationError({field: _("Enter a number.")})
-    return number
+        return decimal_value(value, field, integers=True)
+    except InvalidInput as exc:
+        raise ValidationError({field: exc.message}) from None
 
 
 def _date(value, field: str):
@@ -96,12 +104,18 @@ def _bool(value, field: str) -> bool:
     return value
 
 
+MULTILINE = {"notes"}
+
+
 def _text(value, field: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
         raise ValidationError({field: _("Enter text.")})
-    return value
+    try:
+        return plain_text(value, field, multiline=field in MULTILINE)
+    except InvalidInput as exc:
+        raise ValidationError({field: exc.message}) from None
 
 
 CONVERTERS = {
@@ -132,7 +146,7 @@ def _changes(payload, mutable: tuple[str, ...], related: dict) -> dict:
     for name, value in changes.items():
         if name in related:
             model, lookup = related[name]
-            data[name] = resolve(model, value, field=name, lookup=lookup)
+            data[name] = _resolve(model, value, field=name, lookup=lookup)
         elif name in mutable:
             data[name] = _value(name, value)
         else:
@@ -168,7 +182,7 @@ def grid_area_create(ctx, tx):
     """A grid company describes an area of its network."""
     p = _fields(tx.payload, ("owner", "code", "name", "capacity_kw"), ("feeder_name", "transformer_name"))
     area = GridArea(
-        owner=resolve(Institution, p["owner"], field="owner"), code=_text(p["code"], "code"),
+        owner=_resolve(Institution, p["owner"], field="owner"), code=_text(p["code"], "code"),
         name=_text(p["name"], "name"), capacity_kw=_value("capacity_kw", p["capacity_kw"]),
         feeder_name=_text(p.get("feeder_name"), "feeder_name"),
         transformer_name=_text(p.get("transformer_name"), "transformer_name"),
@@ -182,7 +196,7 @@ def grid_area_create(ctx, tx):
 @register("registry.grid_area_update", roles={"grid"})
 def grid_area_update(ctx, tx):
     p = _fields(tx.payload, ("code", "changes"))
-    area = resolve(GridArea, p["code"], field="code")
+    area = _resolve(GridArea, p["code"], field="code")
     _owner_signs(ctx, area.owner, "grid area")
     if apply_changes(area, _changes(p, GRID_AREA_MUTABLE, {}), mutable=GRID_AREA_MUTABLE):
         _save(ctx, area)
@@ -199,8 +213,8 @@ def station_create(ctx, tx):
         ("contact_name", "contact_phone", "notes"),
     )
     station = Station(
-        operator=resolve(Institution, p["operator"], field="operator"),
-        grid_area=resolve(GridArea, p["grid_area"], field="grid_area"),
+        operator=_resolve(Institution, p["operator"], field="operator"),
+        grid_area=_resolve(GridArea, p["grid_area"], field="grid_area"),
         **{name: _value(name, p.get(name)) for name in (
             "code", "name", "address", "latitude", "longitude", "contact_name", "contact_phone", "notes")},
     )
@@ -213,7 +227,7 @@ def station_create(ctx, tx):
 @register("registry.station_update", roles={"operator"})
 def station_update(ctx, tx):
     p = _fields(tx.payload, ("code", "changes"))
-    station = resolve(Station, p["code"], field="code")
+    station = _resolve(Station, p["code"], field="code")
     _owner_signs(ctx, station.operator, "station")
     data = _changes(p, STATION_MUTABLE, {"grid_area": (GridArea, "code"), "operator": (Institution, "code")})
     if apply_changes(station, data, mutable=STATION_MUTABLE):
@@ -233,7 +247,7 @@ PILE_FIELDS = (
 def pile_register(ctx, tx):
     """A pile joins the consortium as a light node: with its connectors and public keys, all or nothing."""
     p = _fields(tx.payload, ("station", "code", "kind", "rated_power_kw"), PILE_FIELDS)
-    station = resolve(Station, p["station"], field="station")
+    station = _resolve(Station, p["station"], field="station")
     pile = Pile(station=station, code=_text(p["code"], "code"), kind=_text(p["kind"], "kind"),
                 rated_power_kw=_value("rated_power_kw", p["rated_power_kw"]))
     for name in ("accuracy_class", "commissioned_on", "status", "vendor", "model_name", "serial_number",
@@ -267,7 +281,7 @@ def pile_register(ctx, tx):
 @register("registry.pile_update", roles={"operator"})
 def pile_update(ctx, tx):
     p = _fields(tx.payload, ("code", "changes"))
-    pile = resolve(Pile, p["code"], field="code")
+    pile = _resolve(Pile, p["code"], field="code")
     _owner_signs(ctx, pile.station.operator, "pile")
     if pile.status == PileStatus.RETIRED:
         raise ValidationError({"status": _("A retired pile cannot be changed.")})
@@ -283,7 +297,7 @@ def pile_update(ctx, tx):
 def pile_retire(ctx, tx):
     """A pile leaves: retired, and every key it had is revoked from this block on."""
     p = _fields(tx.payload, ("code",), ("reason",))
-    pile = resolve(Pile, p["code"], field="code")
+    pile = _resolve(Pile, p["code"], field="code")
     _owner_signs(ctx, pile.station.operator, "pile")
     if pile.status == PileStatus.RETIRED:
         raise ValidationError({"status": _("This pile is already retired.")})
@@ -296,7 +310,7 @@ def pile_retire(ctx, tx):
 @register("registry.connector_add", roles={"operator"})
 def connector_add(ctx, tx):
     p = _fields(tx.payload, ("pile",), ("connector_id", "standard", "evse_id", "evse_connector_id", "max_power_kw"))
-    pile = resolve(Pile, p["pile"], field="pile")
+    pile = _resolve(Pile, p["pile"], field="pile")
     _owner_signs(ctx, pile.station.operator, "pile")
     _active(pile)
     connector = _add_connector(ctx, pile, {k: v for k, v in p.items() if k != "pile"})
@@ -331,7 +345,7 @@ def testbox_register(ctx, tx):
     p = _fields(tx.payload, ("owner", "serial", "model_name", "certificate_no", "certificate_expires_on"),
                 ("manufacturer", "status", "keys"))
     box = FieldTestBox(
-        owner=resolve(Institution, p["owner"], field="owner"),
+        owner=_resolve(Institution, p["owner"], field="owner"),
         **{name: _value(name, p.get(name)) for name in (
             "serial", "model_name", "certificate_no", "certificate_expires_on", "manufacturer")},
     )
@@ -354,7 +368,7 @@ def testbox_register(ctx, tx):
 @register("registry.testbox_update", roles={"metrology"})
 def testbox_update(ctx, tx):
     p = _fields(tx.payload, ("serial", "changes"))
-    box = resolve(FieldTestBox, p["serial"], field="serial", lookup="serial")
+    box = _resolve(FieldTestBox, p["serial"], field="serial", lookup="serial")
     _owner_signs(ctx, box.owner, "test box")
     _active(box)
     data = _changes(p, TESTBOX_MUTABLE, {})
@@ -368,7 +382,7 @@ def testbox_update(ctx, tx):
 @register("registry.testbox_retire", roles={"metrology"})
 def testbox_retire(ctx, tx):
     p = _fields(tx.payload, ("serial",), ("reason",))
-    box = resolve(FieldTestBox, p["serial"], field="serial", lookup="serial")
+    box = _resolve(FieldTestBox, p["serial"], field="serial", lookup="serial")
     _owner_signs(ctx, box.owner, "test box")
     _active(box)
     box.status = TestBoxStatus.RETIRED
@@ -385,8 +399,8 @@ def _key_device(payload):
     if (pile in (None, "")) == (box in (None, "")):
         raise ValidationError({"pile": _("Give exactly one of a pile or a test box.")})
     if pile not in (None, ""):
-        return resolve(Pile, pile, field="pile")
-    return resolve(FieldTestBox, box, field="test_box", lookup="serial")
+        return _resolve(Pile, pile, field="pile")
+    return _resolve(FieldTestBox, box, field="test_box", lookup="serial")
 
 
 def _owner_of(device) -> Institution:
@@ -451,7 +465,7 @@ def device_key_add(ctx, tx):
 def device_key_revoke(ctx, tx):
     """A key stops signing from this block on; what it signed before stays verifiable."""
     p = _fields(tx.payload, ("fingerprint",), ("reason",))
-    key = resolve(DeviceKey, p["fingerprint"], field="fingerprint", lookup="fingerprint")
+    key = _resolve(DeviceKey, p["fingerprint"], field="fingerprint", lookup="fingerprint")
     _owner_signs(ctx, _owner_of(key.device), "device")
     if key.status == KeyStatus.REVOKED:
         raise ValidationError({"status": _("This key is already revoked.")})
@@ -464,7 +478,7 @@ def device_key_rotate(ctx, tx):
     """A new key replaces an old one in one step: by the device's owner, or by the device itself
     with the key it is replacing (proof that it holds it)."""
     p = _fields(tx.payload, ("fingerprint", "public_key_hex", "kind"), ("label",))
-    old = resolve(DeviceKey, p["fingerprint"], field="fingerprint", lookup="fingerprint")
+    old = _resolve(DeviceKey, p["fingerprint"], field="fingerprint", lookup="fingerprint")
     device = old.device
     if ctx.signer_kind == DEVICE:
         if ctx.signer_id != _device_id(device):
@@ -489,7 +503,7 @@ def device_key_rotate(ctx, tx):
 def firmware_attest(ctx, tx):
     """A pile states, with its own key, the firmware it runs; only for itself."""
     p = _fields(tx.payload, ("pile", "firmware_version", "image_sha256"))
-    pile = resolve(Pile, p["pile"], field="pile")
+    pile = _resolve(Pile, p["pile"], field="pile")
     if ctx.signer_id != _device_id(pile):
         ctx.reject(f"device {ctx.signer_id} may not report for {_device_id(pile)}")
     image = _text(p["image_sha256"], "image_sha256")

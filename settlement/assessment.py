@@ -21,7 +21,7 @@ class ComplianceHistory:
         rows = ComplianceChange.objects.filter(pile=pile)
         if height is not None:
             rows = rows.filter(height__lte=height)
-        self.changes = list(rows.order_by("-height").values_list("since", "status", "due_on"))
+        self.changes = list(rows.order_by(*ComplianceChange.NEWEST_FIRST).values_list("since", "status", "due_on"))
 
     @classmethod
     def from_changes(cls, changes: list) -> "ComplianceHistory":

@@ -11,6 +11,8 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from settlement.tariffs import whole_ms
+
 SIGNATURE_FAILED = "signature_failed"
 DISPUTED = "disputed"
 NON_COMPLIANT = "non_compliant"
@@ -78,7 +80,7 @@ def power_above_rated(s: SessionFacts, rated_kw: Decimal) -> str | None:
     energy_wh * 3600 > rated_w * seconds (milliseconds kept as a fraction)."""
     if not s.energy_wh:
         return None
-    millis = int((s.stopped_at - s.started_at).total_seconds() * 1000)
+    millis = whole_ms(s.stopped_at - s.started_at)
     if millis <= 0:
         return POWER_ABOVE_RATED
     return POWER_ABOVE_RATED if Decimal(s.energy_wh) * 3_600_000 > rated_kw * 1000 * millis else None

@@ -14,8 +14,8 @@ from collections import defaultdict
 from decimal import Decimal
 
 from core import localtime
-from ledger.contracts import NODE, register
 from ledger import definition
+from ledger.contracts import NODE, plain_text, register
 from registry.models import GridArea, Institution, Pile
 from settlement.models import (
     AreaMeterReading, EnergyTotal, SealedTerms, ServiceFee, Statement, StatementItem, StatementStatus, StatementStep,
@@ -27,7 +27,6 @@ from settlement.tariffs import (
 from settlement.terms import readers_match
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
-TEXT = re.compile(r"^[^\x00-\x1f]{1,300}$")
 
 
 def _date(ctx, value, name) -> dt.date:
@@ -56,9 +55,9 @@ def _area_of_grid(ctx, code) -> GridArea:
 
 
 def _reason(ctx, value) -> str:
-    if not isinstance(value, str) or not TEXT.match(value.strip() or "\x00"):
+    if not isinstance(value, str) or not 0 < len(value.strip()) <= 300:
         ctx.reject("a reason of 1 to 300 characters is required")
-    return value.strip()
+    return plain_text(value.strip(), "reason")
 
 
 def _step(ctx, tx, statement, action, detail=""):
@@ -128,7 +127,8 @@ def terms_publish(ctx, tx):
         ctx.reject(problem)
     ctx.save(SealedTerms(uid=ctx.derive_uuid("terms"), area=area, operator=operator,
                          valid_from=_date(ctx, p["valid_from"], "valid_from"), sealed=p["sealed"],
-                         commitment=p["sealed"]["commitment"], published_by=ctx.signer_id, height=ctx.block_height))
+                         commitment=p["sealed"]["commitment"], published_by=ctx.signer_id, height=ctx.block_height,
+                         tx_index=ctx.index))
 
 
 @register("settlement.area_meter_report", signer_kinds=(NODE,), roles={"grid"})
@@ -157,7 +157,7 @@ def build_statement(ctx, *, area, operator, period, uid_part: str, corrects=None
     tariffs = [build_tariff(valid_from=t.valid_from, windows=t.windows, prices=t.prices) for t in tariff_rows]
     tariff = tariff_on(tariffs, last_day)
     terms = (SealedTerms.objects.filter(area=area, operator=operator, valid_from__lte=last_day)
-             .order_by("-valid_from", "-height").first())
+             .order_by(*SealedTerms.LATEST_FIRST).first())
     meter = AreaMeterReading.objects.filter(area=area, period=period).first()
     statement = Statement(
         uid=ctx.derive_uuid("statement", area.code, operator.code, uid_part), area=area, operator=operator,
@@ -209,8 +209,11 @@ def period_close(ctx, tx):
     period = _period(ctx, p["period"])
     if ctx.block_time < localtime.period_bounds(period)[1]:
         ctx.reject(f"the period {period} is not over yet")
-    operators = list(Institution.objects.filter(
-        code__in=Pile.objects.filter(station__grid_area=area).values("station__operator__code")).order_by("code"))
+    # Statements are written in this order, so it is code point order, sorted here: ORDER BY follows
+    # the database's collation ("OP_B" before "OPA" under en_US, after it under C).
+    operators = sorted(Institution.objects.filter(
+        code__in=Pile.objects.filter(station__grid_area=area).values("station__operator__code")),
+        key=lambda institution: institution.code)
     if ctx.signer_role == "operator":
         if ctx.signer_id not in [o.code for o in operators]:
             ctx.reject(f"{ctx.signer_id} has no piles in area {area.code}")

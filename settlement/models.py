@@ -175,11 +175,15 @@ class SealedTerms(models.Model):
     commitment = models.CharField(_("commitment"), max_length=64)
     published_by = models.CharField(_("published by"), max_length=32)
     height = models.BigIntegerField(_("block height"))
+    tx_index = models.PositiveIntegerField(_("place in the block"), default=0)
 
-    LEDGER_FIELDS = ("uid", "area", "operator", "valid_from", "sealed", "commitment", "published_by", "height")
+    LEDGER_FIELDS = ("uid", "area", "operator", "valid_from", "sealed", "commitment", "published_by", "height",
+                     "tx_index")
+    # Terms in force: the latest valid_from, then the latest published (two may share a block).
+    LATEST_FIRST = ("-valid_from", "-height", "-tx_index")
 
     class Meta:
-        ordering = ["-valid_from", "-height"]
+        ordering = ["-valid_from", "-height", "-tx_index"]
 
     @property
     def public_id(self) -> str:

@@ -85,7 +85,8 @@ class SessionReads:
         self._histories: dict[int, ComplianceHistory] = {}
         changes = defaultdict(list)
         for pile_id, since, status, due_on in (ComplianceChange.objects.filter(pile_id__any_of=sorted(closing), height__lte=height)
-                                               .order_by("pile_id", "-height").values_list("pile_id", "since", "status", "due_on")):
+                                               .order_by("pile_id", *ComplianceChange.NEWEST_FIRST)
+                                               .values_list("pile_id", "since", "status", "due_on")):
             changes[pile_id].append((since, status, due_on))
         for pile_id in closing:
             self._histories[pile_id] = ComplianceHistory.from_changes(changes.get(pile_id, []))

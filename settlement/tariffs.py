@@ -18,10 +18,11 @@ from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from core.localtime import period_of
+from ledger.contracts import InvalidInput, decimal_value
 
 BANDS = ("peak", "flat", "valley")
 CENT = Decimal("0.01")
-PRICE_PLACES = Decimal("0.00001")
+PRICE_DECIMALS = 5
 MINUTES_PER_DAY = 24 * 60
 
 
@@ -67,12 +68,9 @@ def parse_price(value) -> Decimal:
     if not isinstance(value, str):
         raise TariffError("prices are decimal strings")
     try:
-        price = Decimal(value)
-    except ArithmeticError:
-        raise TariffError(f"{value!r} is not a decimal") from None
-    if not price.is_finite() or price < 0 or price > 100 or price != price.quantize(PRICE_PLACES):
-        raise TariffError(f"{value!r}: a price is 0 to 100 CNY/kWh with at most 5 decimals")
-    return price
+        return decimal_value(value, "price", low=Decimal(0), high=Decimal(100), places=PRICE_DECIMALS)
+    except InvalidInput:
+        raise TariffError(f"{value!r}: a price is 0 to 100 CNY/kWh with at most 5 decimals") from None
 
 
 def build_tariff(*, valid_from: dt.date, windows: list, prices: dict) -> Tariff:
@@ -166,18 +164,22 @@ def _curve(start, stop, energy_wh, readings):
     return points
 
 
-def _ms(delta: dt.timedelta) -> int:
-    """Whole milliseconds of a duration, as the split rule counts time."""
-    return int(delta.total_seconds() * 1000)
+MILLISECOND = dt.timedelta(milliseconds=1)
+
+
+def whole_ms(delta: dt.timedelta) -> int:
+    """Whole milliseconds of a duration, as settlement counts time: in integers. Through a float
+    (total_seconds() * 1000), 1,001 ms come out as 1,000, and so do about 1 % of all durations."""
+    return delta // MILLISECOND
 
 
 def _value_at(points, at) -> Fraction:
     for (t0, e0), (t1, e1) in zip(points, points[1:]):
         if t0 <= at <= t1:
-            span = _ms(t1 - t0)
+            span = whole_ms(t1 - t0)
             if span == 0:
                 return e1
-            return e0 + (e1 - e0) * Fraction(_ms(at - t0), span)
+            return e0 + (e1 - e0) * Fraction(whole_ms(at - t0), span)
     return points[-1][1]
 
 
@@ -210,10 +212,10 @@ def split_energy(
     if not any(start < at < stop for at, _ in readings):
         # In proportion to time: the curve is the straight line from (start, 0) to (stop, energy), so
         # a slice's share is energy x its milliseconds / the session's, in integers.
-        span = _ms(stop - start)
+        span = whole_ms(stop - start)
         if span == 0:
             return {labels[0]: energy_wh}
-        marks = [_ms(b - start) for b in edges]
+        marks = [whole_ms(b - start) for b in edges]
         shares = [(label, energy_wh * (b - a), span) for label, a, b in zip(labels, marks, marks[1:])]
     else:
         points = _curve(start, stop, energy_wh, readings)

@@ -76,7 +76,9 @@ class TotalsDelta:
     def stage(self, run) -> None:
         if not self._add:
             return
-        keys = sorted(self._add)
+        # Rows are written (and enter the write set) in this order: by pile code, never by the pile's
+        # id, which is this node's own.
+        keys = sorted(self._add, key=lambda key: (self._piles[key[0]].code, *key[1:]))
         wanted = set(keys)
         found = {}
         # By pile alone, through the unique (pile, period, band, reason) index; with the period as

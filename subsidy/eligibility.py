@@ -94,7 +94,7 @@ def period_figures(piles: list, period: str) -> dict[int, PileFigures]:
     first_day = start.astimezone(tz).date()
     last_day = (end - dt.timedelta(microseconds=1)).astimezone(tz).date()
     days = (last_day - first_day).days + 1
-    day_seconds = int((end - start).total_seconds()) // days
+    day_seconds = (end - start) // dt.timedelta(seconds=1) // days
     connectors = dict(Connector.objects.filter(pile_id__any_of=ids).values("pile_id").annotate(n=Count("id"))
                       .order_by("pile_id").values_list("pile_id", "n"))
     reported = reported_totals(piles=ids, start_day=first_day, end_day=last_day)

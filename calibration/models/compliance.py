@@ -42,20 +42,25 @@ class PileCompliance(models.Model):
 
 @rows.register
 class ComplianceChange(models.Model):
-    """One row per filed record: the standing it set from its block on (the history behind PileCompliance)."""
+    """One row per filed record: the standing it set from its block on (the history behind PileCompliance).
 
-    LEDGER_FIELDS = ("pile", "status", "height", "since", "due_on", "record")
+    Newest first is NEWEST_FIRST: a filing and its correction may share a block (and so `since`), and
+    the later transaction of the block is the newer change. Never by id (node-local)."""
+
+    NEWEST_FIRST = ("-height", "-tx_index")
+    LEDGER_FIELDS = ("pile", "status", "height", "tx_index", "since", "due_on", "record")
 
     uid = models.UUIDField(unique=True, editable=False)
     pile = models.ForeignKey("registry.Pile", on_delete=models.PROTECT, related_name="compliance_changes")
     status = models.CharField(max_length=16, choices=ComplianceStatus.choices)
     height = models.BigIntegerField()
+    tx_index = models.PositiveIntegerField(default=0)  # the filing's place in its block
     since = models.DateTimeField()
     due_on = models.DateField()
     record = models.OneToOneField("calibration.VerificationRecord", on_delete=models.PROTECT, related_name="+")
 
     class Meta:
-        ordering = ["pile__code", "-height"]
+        ordering = ["pile__code", "-height", "-tx_index"]
         indexes = [models.Index(fields=["pile", "height"])]
 
     @property

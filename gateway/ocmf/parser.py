@@ -15,6 +15,8 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any
 
+from ledger.chain.encoding import MAX_DEPTH, nesting_depth
+
 from .errors import BadJson, MalformedRecord
 from .model import (
     DEFAULT_ALGORITHM,
@@ -87,6 +89,10 @@ def parse(text: str | bytes) -> Record:
 
 
 def _load_object(section: str, name: str) -> dict[str, Any]:
+    # The same fixed limit as signed data: how deep the recursive JSON parser gets before a
+    # RecursionError depends on the caller's stack, and the verdict on a record must not.
+    if nesting_depth(section) > MAX_DEPTH:
+        raise BadJson(f"{name} section is nested deeper than {MAX_DEPTH} levels")
     try:
         value = json.loads(
             section,
@@ -95,7 +101,7 @@ def _load_object(section: str, name: str) -> dict[str, Any]:
             parse_constant=_refuse_constant,
             object_pairs_hook=_no_duplicates,
         )
-    except (ValueError, RecursionError) as exc:
+    except ValueError as exc:
         raise BadJson(f"{name} section is not valid JSON: {exc}") from exc
     if not isinstance(value, dict):
         raise BadJson(f"{name} section is not a JSON object")

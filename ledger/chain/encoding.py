@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from itertools import accumulate
 from typing import Any
 
 MAX_SAFE_INT = 2**63 - 1
@@ -20,11 +21,10 @@ MAX_SAFE_INT = 2**63 - 1
 MAX_DEPTH = 64
 # A value at depth MAX_DEPTH may itself be an array or object: that many containers plus one can be open.
 MAX_OPEN_CONTAINERS = MAX_DEPTH + 1
-
-# JSON strings (whose brackets are text, not structure) and every byte that is not a bracket.
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
-_OPENING = frozenset(b"[{")
+# JSON strings (escapes included) and whatever is not a bracket: removed before counting nesting.
+_JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]++")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
 class EncodingError(ValueError):
@@ -55,6 +55,7 @@ def _check(value: Any, path: str, depth: int = 0) -> None:
                 raise EncodingError(f"{path}: keys must be strings")
             if not key.isascii():
                 raise EncodingError(f"{path}: keys must be ASCII")
+            _check_text(key, path)
             _check(item, f"{path}.{key}", depth + 1)
         return
     raise EncodingError(f"{path}: {type(value).__name__} has no canonical encoding")
@@ -66,26 +67,28 @@ def _check_text(text: str, path: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise EncodingError(f"{path}: string is not valid Unicode text") from exc
+    # PostgreSQL can hold U+0000 neither in text nor in jsonb: a node on PostgreSQL could not even
+    # store a block carrying it, while a node on SQLite would apply it.
+    if "\x00" in text:
+        raise EncodingError(f"{path}: strings must not contain U+0000")
 
 
-def check_nesting(data: bytes, limit: int = MAX_OPEN_CONTAINERS) -> None:
-    """Refuse JSON text with more than `limit` arrays and objects open at once, before any parser sees it.
+def nesting_depth(text: str) -> int:
+    """How many arrays and objects are open at once, at most, in JSON text (brackets inside strings
+    do not count; unclosed ones do). Checked before a parser recurses into the text: a recursive
+    parser fails at a depth that depends on how much of the interpreter's stack its caller already
+    uses, so two nodes could disagree about the same bytes. No recursion here."""
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
 
-    Python's json parser recurses once per level, so a document a few thousand brackets deep ends in a
-    RecursionError (or, in a deep enough stack, worse) instead of an answer. This reads the bytes without
-    recursing and counts as the parser would, so unbalanced or truncated text is measured too.
-    """
-    brackets = _JSON_STRING.sub(b"", bytes(data)).translate(None, _NOT_BRACKETS)
-    if brackets.count(b"[") + brackets.count(b"{") <= limit:
-        return
-    depth = 0
-    for byte in brackets:
-        if byte in _OPENING:
-            depth += 1
-            if depth > limit:
-                raise EncodingError(f"nested deeper than {limit} levels")
-        else:
-            depth -= 1
+
+def check_nesting(data: bytes | str, limit: int = MAX_OPEN_CONTAINERS) -> None:
+    """Refuse JSON text with more than `limit` arrays and objects open at once, before any parser sees
+    it (the API's parser for request bodies; `decode` for canonical data)."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        data = bytes(data).decode("utf-8", errors="replace")
+    if nesting_depth(data) > limit:
+        raise EncodingError(f"nested deeper than {limit} levels")
 
 
 def canonical(value: Any) -> bytes:
@@ -99,12 +102,19 @@ def decode(data: bytes) -> Any:
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise EncodingError("canonical data is bytes")
     data = bytes(data)
-    check_nesting(data)
     try:
-        value = json.loads(data.decode("utf-8"), parse_float=_refuse_float, parse_constant=_refuse_float)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EncodingError("not canonical JSON: not UTF-8") from exc
+    # A canonical value holds at most MAX_DEPTH levels below the top one (an empty container may
+    # sit at the last level): anything deeper is refused before the parser recurses.
+    if nesting_depth(text) > MAX_OPEN_CONTAINERS:
+        raise EncodingError(f"nested deeper than {MAX_DEPTH} levels")
+    try:
+        value = json.loads(text, parse_float=_refuse_float, parse_constant=_refuse_float)
     except EncodingError:
         raise
-    except (UnicodeDecodeError, ValueError) as exc:
+    except ValueError as exc:
         # ValueError covers JSONDecodeError and the interpreter's limit on integer digits.
         raise EncodingError(f"not canonical JSON: {exc}") from exc
     if canonical(value) != data:

@@ -78,8 +78,9 @@ def _update_by_values(model, rows, columns, *, connection) -> None:
 
 
 def bulk_insert(model: type[models.Model], rows: list[models.Model], *, connection) -> None:
-    """Insert new rows and set their primary keys. Rows that already have one keep it (a replay puts
-    rows back under the keys they had, which the sequence handed out before)."""
+    """Insert new rows and set their primary keys where the database returns them (SQLite before 3.35
+    does not: Django's bulk_create leaves them unset there). Rows that already have one keep it (a
+    replay puts rows back under the keys they had, which the sequence handed out before)."""
     if not rows:
         return
     meta = model._meta

@@ -21,6 +21,7 @@ from django.db import models
 from django.db.models.base import ModelState
 
 from ledger.chain.encoding import _check
+from ledger.contracts import MAX_DECIMAL_DIGITS, InvalidInput
 from ledger.state.muhash import MuHash
 
 _owned: dict[str, type[models.Model]] = {}
@@ -124,6 +125,35 @@ def new_row(model: type[models.Model], **values) -> models.Model:
 
 
 _NEW_ROW_PLANS: dict[type, list] = {}
+
+
+def check_storable(instance: models.Model) -> None:
+    """Refuse (InvalidInput, before the row is written) a decimal that not every node's database
+    holds exactly: more whole digits than its column has (PostgreSQL refuses the row, SQLite keeps
+    it) or more significant digits than SQLite's 64-bit float keeps (MAX_DECIMAL_DIGITS)."""
+    fields = _DECIMAL_FIELDS.get(type(instance))
+    if fields is None:
+        fields = _DECIMAL_FIELDS[type(instance)] = tuple(
+            f for f in instance._meta.concrete_fields if isinstance(f, models.DecimalField))
+    for field in fields:
+        value = getattr(instance, field.attname)
+        if value is None:
+            continue
+        if not isinstance(value, Decimal):
+            value = field.to_python(value)  # what is not a number is the field's ValidationError
+        whole = field.max_digits - field.decimal_places
+        refused = not value.is_finite() or (not value.is_zero() and value.adjusted() >= whole)
+        if not refused:
+            coefficient = str(abs(int(value.scaleb(field.decimal_places).to_integral_value())))
+            refused = len(coefficient.rstrip("0")) > MAX_DECIMAL_DIGITS
+        if refused:
+            raise InvalidInput(
+                f"{instance._meta.label_lower}.{field.name}", "too_many_digits",
+                f"must have at most {min(field.max_digits, MAX_DECIMAL_DIGITS)} digits ({whole} before the point), "
+                f"as every node's database holds them exactly")
+
+
+_DECIMAL_FIELDS: dict[type, tuple] = {}
 
 
 def state_of(instance: models.Model) -> dict:

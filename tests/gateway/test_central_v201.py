@@ -85,7 +85,7 @@ def test_pile_201_boots_charges_and_faults(server):
     assert session.energy_wh == 19_000 and session.protocol == "ocpp2.0.1" and session.id_tag == "TOKEN-9"
     # PILE-B1 has no meter key: signed data that cannot be verified is a failure, never settled.
     assert session.status == "signature_failed" and session.signature_ok is False
-    assert "no meter key" in session.signature_detail
+    assert session.signature_detail == "no_meter_key"
     presence = Presence.objects.get(pile_code="PILE-B1")
     assert presence.protocol == "ocpp2.0.1" and presence.model == "DC-120"
     assert presence.connectors["1"] == {**presence.connectors["1"], "status": "Faulted", "error_code": "OverTemperature"}

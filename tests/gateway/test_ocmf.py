@@ -7,6 +7,7 @@ was taken from. No database is used.
 
 import base64
 import json
+import sys
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
@@ -419,6 +420,42 @@ def test_malformed_records_raise_clear_errors(text, error):
     assert type(caught.value) is error
     result = verify(text, s.KEBA_KEY)
     assert not result.ok and result.detail
+
+
+def _at_stack_depth(spare: int, call):
+    """`call()` with only about `spare` frames left below the interpreter's recursion limit."""
+    frame, depth = sys._getframe(), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+
+    def down(n):
+        return call() if n <= 0 else down(n - 1)
+
+    return down(sys.getrecursionlimit() - depth - spare)
+
+
+def _outcome(record: str) -> str:
+    try:
+        parse(record)
+    except ocmf.OcmfError as exc:
+        return f"{exc.reason}: {exc}"
+    return "parsed"
+
+
+def test_nesting_limit_does_not_depend_on_the_callers_stack():
+    """A vendor field nested 300 deep parses in a fresh process and fails a few hundred frames
+    down (json's parser recurses): every node must give the same verdict, so the depth is capped."""
+    def nested(levels: int) -> str:
+        body = payload(GOOD_READING)[:-1] + ',"XV":' + "[" * levels + "]" * levels + "}"
+        return sign(body)
+
+    deep, shallow = nested(300), nested(60)
+    assert _outcome(shallow) == "parsed"
+    assert _outcome(deep) == f"bad_json: payload section is nested deeper than {ocmf.parser.MAX_DEPTH} levels"
+    for record in (deep, shallow):
+        assert _at_stack_depth(200, lambda: _outcome(record)) == _outcome(record)
+    assert verify(deep, spki_hex(METER_KEY)).reason is Reason.BAD_JSON
+    assert verify(shallow, spki_hex(METER_KEY)).ok
 
 
 def test_malformed_and_bad_json_reasons():

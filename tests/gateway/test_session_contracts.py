@@ -97,6 +97,38 @@ def test_duplicates_and_closing_twice_are_refused_backwards_meter_disputed(world
     assert "has no session" in _outcome(stranger)[1]
 
 
+def test_the_verification_detail_holds_codes_not_library_messages(world):
+    """signature_detail is hashed state: the text of an exception from json, datetime or
+    `cryptography` changes between versions, so two nodes would hash different bytes. Codes only."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from settlement import services
+    from settlement.models import ChargingSession
+    from tests.gateway.test_ocmf import payload, reading, sign
+
+    meter = ec.generate_private_key(ec.SECP256R1())
+    point = meter.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    node_submit(type="registry.device_key_add", institution="OP-A", payload={
+        "pile": "PILE-A1", "kind": "p256", "public_key_hex": point.hex(), "purpose": "meter"})
+    commit_pending()
+    impossible_day = sign(payload(reading().replace("2026-11-25T", "2026-02-30T")), key=meter)
+    cases = {
+        "77": (['OCMF|{"FV":|{"SD":"00"}'], False, "record 0: bad_json; record 0: bad_json"),  # one per meter key
+        "78": ([impossible_day], True, "record 0: malformed; no_begin"),  # authentic, but no date
+    }
+    uids = {}
+    for tid, (records, _, _) in cases.items():
+        _, uids[tid] = _open(transaction_id=tid)
+        commit_pending()
+        services.session_close(pile="PILE-A1", session=uids[tid], stopped_at=T0 + dt.timedelta(hours=1),
+                               meter_stop_wh=4000, stop_reason="Local", signed_data=records)
+        commit_pending()
+    for tid, (_, ok, detail) in cases.items():
+        session = ChargingSession.objects.get(uid=uids[tid])
+        assert (session.signature_ok, session.signature_detail) == (ok, detail)
+
+
 def test_session_api_shows_sessions_to_their_operator_and_overseers(world, api_client):
     from settlement import services
 

@@ -2,6 +2,7 @@
 
 import json
 import random
+import sys
 
 import pytest
 from hypothesis import assume, given, settings
@@ -17,13 +18,15 @@ from ledger.chain.encoding import (
     decode,
     digest,
     hexdigest,
+    nesting_depth,
     sha256,
 )
 
 FAST = settings(max_examples=200, deadline=None, database=None)
 
-text = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=12)
-keys = st.text(alphabet=st.characters(max_codepoint=127), max_size=6)
+# No lone surrogates (no UTF-8) and no U+0000 (PostgreSQL cannot store it): both are refused.
+text = st.text(alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=12)
+keys = st.text(alphabet=st.characters(min_codepoint=1, max_codepoint=127), max_size=6)
 scalars = st.none() | st.booleans() | st.integers(-MAX_SAFE_INT, MAX_SAFE_INT) | text
 values = st.recursive(
     scalars,
@@ -127,6 +130,8 @@ def test_decode_garbage_raises_only_encoding_error(data):
         b"[" * 10000 + b"]" * 10000,
         b"\xff",
         b'{"\xc3\xa9":1}',  # non-ASCII key
+        b'"a\\u0000b"',  # U+0000, as the canonical form would write it
+        b'{"\\u0000":1}',
         str(MAX_SAFE_INT + 1).encode(),
     ],
 )
@@ -152,6 +157,9 @@ def test_decode_refuses_text():
         {"clé": 1},
         "\ud800",  # lone surrogate
         {"\ud800": 1},
+        "a\x00b",  # U+0000: PostgreSQL stores it neither in text nor in jsonb
+        {"a\x00": 1},
+        ["\x00"],
         {1, 2},
         object(),
     ],
@@ -206,6 +214,44 @@ def test_too_deep_text_is_refused_without_parsing(data):
 )
 def test_brackets_that_do_not_nest_pass(value):
     check_nesting(json.dumps(value).encode())
+
+def _at_stack_depth(spare: int, call):
+    """`call()` with only about `spare` frames left below the interpreter's recursion limit."""
+    frame, depth = sys._getframe(), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+
+    def down(n):
+        return call() if n <= 0 else down(n - 1)
+
+    return down(sys.getrecursionlimit() - depth - spare)
+
+
+def _decoded(data: bytes) -> str:
+    try:
+        decode(data)
+    except EncodingError as exc:
+        return f"refused: {exc}"
+    return "decoded"
+
+
+def test_decode_depth_limit_does_not_depend_on_the_callers_stack():
+    """Whether bytes decode must not depend on how deep in the stack the decoder runs: a recursive
+    parser fails at a depth set by the caller's stack, so the limit is checked before it recurses."""
+    deeper = b"[" * 300 + b"]" * 300  # well within a fresh stack, beyond the fixed limit
+    at_limit = b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1)
+    assert _decoded(at_limit) == "decoded"
+    assert _decoded(deeper) == f"refused: nested deeper than {MAX_DEPTH} levels"
+    for data in (deeper, at_limit):
+        assert _at_stack_depth(200, lambda: _decoded(data)) == _decoded(data)
+
+
+@pytest.mark.parametrize("text, depth", [
+    ("1", 0), ("[]", 1), ("[[]]", 2), ('["[[[", {"a": "]]}"}]', 2), ('{"a": [{"b": [1]}], "c": []}', 4),
+    ('"[[[[\\"[["', 0), ("[" * 1000, 1000), ("[[]" * 3, 4),
+])
+def test_nesting_is_counted_outside_strings(text, depth):
+    assert nesting_depth(text) == depth
 
 
 def test_known_bytes():

@@ -116,6 +116,8 @@ def test_from_dict_rejects_missing_and_extra_fields():
         ("payload", []),
         ("payload", {"amount": 1.5}),
         ("payload", {"clé": "1"}),
+        ("payload", {"note": "a\x00b"}),  # U+0000: a node on PostgreSQL could not store the block
+        ("nonce", "1\x00"),
         ("signer", "institution:x"),
         ("signer", "node:"),
         ("key_kind", "rsa"),

@@ -523,6 +523,26 @@ def test_a_bad_payload_is_refused_with_its_field_and_writes_nothing(world, type_
     assert registry_state() == state
 
 
+@pytest.mark.parametrize("code", ["st-a", "ſt-a", "ST-A ", "ＳＴ-Ａ"])
+def test_contracts_name_rows_by_their_exact_code(world, code):
+    """Case folding is the database's: ASCII only on SQLite, all of Unicode on PostgreSQL (the long s
+    "ſ" folds to "S" there). A contract matches a code exactly, so every node finds the same row, or
+    none; people's lookups outside contracts may still ignore case."""
+    state = registry_state()
+    for type_, institution, payload in (
+        ("registry.station_update", "OP-A", {"code": code, "changes": {"name": "Renamed"}}),
+        ("registry.pile_register", "OP-A", {"station": code, "code": "PILE-Z", "kind": "ac", "rated_power_kw": "7"}),
+    ):
+        submission = node_submit(type=type_, payload=payload, institution=institution, check=False)
+        commit_all()
+        field = "code" if type_ == "registry.station_update" else "station"
+        assert assert_rejected(submission.tx_id) == f"{field}: Unknown station “{code}”."
+    assert registry_state() == state
+    from registry.services.common import resolve
+
+    assert resolve(Station, "st-a", field="station").code == "ST-A"  # a person's lookup still ignores case
+
+
 def test_non_json_values_cannot_be_signed_or_sent(world):
     """A float (or anything else without a canonical encoding) never becomes a transaction."""
     with pytest.raises((TxFormatError, EncodingError), match="float"):

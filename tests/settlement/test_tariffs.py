@@ -10,7 +10,7 @@ import pytest
 
 from settlement import checks
 from core.localtime import period_bounds
-from settlement.tariffs import TariffError, build_tariff, money, split_energy
+from settlement.tariffs import TariffError, build_tariff, money, split_energy, whole_ms
 
 CN = ZoneInfo("Asia/Shanghai")
 UTC = dt.timezone.utc
@@ -114,6 +114,23 @@ def test_checks(facts, kw, reason):
     assert checks.assess(facts, **args) == reason
 
 
+def test_time_is_counted_in_whole_milliseconds_without_floats():
+    """total_seconds() * 1000 makes 1,001 ms into 1,000 (and about 1 % of all durations one short)."""
+    one_ms = dt.timedelta(milliseconds=1)
+    assert [whole_ms(n * one_ms) for n in (1001, 1003, 2001, 86_400_001)] == [1001, 1003, 2001, 86_400_001]
+    assert whole_ms(dt.timedelta(microseconds=1999)) == 1
+    # 4002 Wh over 2,001 ms, 1,001 of them before the 10:00 band change: 2002 flat, 2000 peak.
+    cut = local(2030, 3, 5, 10)
+    got = split_energy(start=cut - 1001 * one_ms, stop=cut + 1000 * one_ms, energy_wh=4002, tariffs=[tariff()], tz=CN)
+    assert got == {("2030-03", "flat"): 2002, ("2030-03", "peak"): 2000}
+    # 1001 Wh in 1.001 s on a 3,600 kW pile is exactly the rated power: not above it.
+    start = local(2030, 3, 5, 12)
+    exactly_rated = session(started_at=start, stopped_at=start + 1001 * one_ms, energy_wh=1001, signed_energy_wh=None)
+    assert checks.power_above_rated(exactly_rated, Decimal("3600")) is None
+    assert checks.power_above_rated(session(started_at=start, stopped_at=start + 1000 * one_ms, energy_wh=1001,
+                                            signed_energy_wh=None), Decimal("3600")) == "power_above_rated"
+
+
 def _reference_split(*, start, stop, energy_wh, tariffs, tz, readings=()):
     """The split rule as docs/settlement.md writes it, plainly: cut at every local midnight and
     window start, the curve through the verified readings, exact fractions, largest remainder."""
@@ -127,7 +144,7 @@ def _reference_split(*, start, stop, energy_wh, tariffs, tz, readings=()):
         return f"{local.year:04d}-{local.month:02d}", (t.band_at_minute(local.hour * 60 + local.minute) if t else "untariffed")
 
     def ms(delta):
-        return int(delta.total_seconds() * 1000)
+        return delta // dt.timedelta(milliseconds=1)
 
     if stop <= start:
         return {label(start): energy_wh}

@@ -233,3 +233,86 @@ def test_the_claim_page_names_each_reason_in_the_reader_s_language(month, world,
     b = Claim.objects.get(operator__code="OP-B")
     assert selectors.claim_detail(reg, b.uid, held_only=True)["lines_total"] == 1
     assert selectors.claim_detail(world.users["b_manager"], claim.uid) is None
+
+
+def test_the_refusal_of_a_second_claim_names_the_first_pile_by_code_point(world):
+    """The pile named is the first in code point order, whatever the database's collation (under
+    en-US "PILE_A2" sorts before "PILE-A1"): the reason is committed data, the same on every node."""
+    from registry.models import Pile
+    from tests.utils.collation import collate_like_en_us
+
+    publish(world)
+    node_submit(type="registry.pile_register", institution="OP-A", payload={
+        "station": "ST-A", "code": "PILE_A2", "kind": "ac", "rated_power_kw": "7",
+        "connectors": [{"connector_id": 1, "standard": "gbt_ac"}]})
+    commit_pending(at=local(2030, 1, 3))
+    codes = ["PILE_A2", "PILE-A1"]
+    node_submit(type="subsidy.claim_submit", institution="OP-A", check=False, payload={"period": "2030-03", "piles": codes})
+    commit_pending(at=local(2030, 4, 2))
+    if collate_like_en_us(Pile, "code"):
+        assert list(Pile.objects.filter(code__in=codes).order_by("code").values_list("code", flat=True)) == codes
+    again = node_submit(type="subsidy.claim_submit", institution="OP-A", check=False,
+                        payload={"period": "2030-03", "piles": codes})
+    commit_pending(at=local(2030, 4, 3))
+    assert CommittedTx.objects.get(tx_id=again.tx_id).reason == "a second claim for pile PILE-A1 and period 2030-03"
+
+
+def test_an_operator_cap_used_up_exactly_is_the_same_on_every_node(world):
+    """SUM over a decimal column passes through floats on SQLite: the 2,000 earlier lines below come
+    to 4873307.40000002 there, 4873307.40 on PostgreSQL, and with the operator's cap set to exactly
+    that, one node would cap the new line (and say so in its hashed note) and the other not. The
+    earlier lines are written here directly: their history is not under test, only the sum."""
+    import random
+    import uuid
+
+    from registry.models import Institution, Pile
+
+    rnd = random.Random(13)
+    amounts = [Decimal(rnd.randint(1, 500_000)).scaleb(-2) for _ in range(2000)]
+    used = sum(amounts, Decimal("0.00"))
+    assert used == Decimal("4873307.40")
+    publish(world, cap_per_operator_year_cny=format(used, "f"), cap_per_pile_year_cny="9000000.00")
+    earlier = Claim.objects.create(uid=uuid.uuid4(), operator=Institution.objects.get(code="OP-A"), period="2030-01",
+                                   policy=Policy.objects.get(), status="approved", eligible_cny=used, submitted_height=1,
+                                   height=1)
+    pile = Pile.objects.get(code="PILE-A1")
+    ClaimLine.objects.bulk_create([
+        ClaimLine(uid=uuid.uuid4(), claim=earlier, pile=pile, period="2030-01", sessions=0, energy_wh=0, excluded_wh=0,
+                  operating_cny=amount, construction_cny=Decimal("0.00"), amount_cny=amount, status="approved")
+        for amount in amounts])
+    claim = node_submit(type="subsidy.claim_submit", institution="OP-A", check=False,
+                        payload={"period": "2030-03", "piles": ["PILE-A1"]})
+    commit_pending(at=local(2030, 4, 2))
+    assert CommittedTx.objects.get(tx_id=claim.tx_id).status == "applied"
+    line = ClaimLine.objects.get(period="2030-03")
+    assert (line.amount_cny, line.note) == (Decimal("0.00"), "")
+
+
+@pytest.fixture
+def no_returning(monkeypatch):
+    """The database as SQLite before 3.35 answers Django: INSERT ... RETURNING is not there, so a bulk
+    insert hands back no keys and a single one its rowid (Django's own code path for such a version,
+    on the real database). PostgreSQL always has RETURNING; there only bulk inserts are told not to
+    use it (the ledger writes them with COPY and keys drawn first)."""
+    from django.db import connection
+
+    features = connection.features
+    if connection.vendor == "sqlite":
+        monkeypatch.setattr(features, "can_return_columns_from_insert", False)
+    else:
+        monkeypatch.setattr(features, "can_return_rows_from_bulk_insert", False)
+    assert not features.can_return_rows_from_bulk_insert
+
+
+def test_a_claim_with_exclusions_applies_where_bulk_inserts_return_no_keys(month, world, no_returning):
+    """The exclusions point at lines inserted in bulk just before: a node whose database returns no
+    keys for them refused the whole claim (ValueError, recorded as a rejection on such nodes only)."""
+    month.report_availability()
+    claim = node_submit(type="subsidy.claim_submit", institution="OP-A", check=False,
+                        payload={"period": "2030-03", "piles": ["PILE-A1"]})
+    commit_pending(at=local(2030, 4, 2))
+    committed = CommittedTx.objects.get(tx_id=claim.tx_id)
+    assert (committed.status, committed.reason) == ("applied", "")
+    line = ClaimLine.objects.get(pile__code="PILE-A1")
+    assert sorted(line.exclusions.values_list("reason", flat=True)) == [
+        "energy_above_meter", "non_compliant", "overlapping", "power_above_rated", "signature_failed"]
