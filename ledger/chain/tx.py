@@ -136,6 +136,22 @@ def _validate(tx: Transaction) -> None:
         canonical(tx.body())
     except EncodingError as exc:
         raise TxFormatError(f"not encodable: {exc}") from exc
+    if _holds_nul(tx.body()):
+        # Every node stores every transaction (blocks, receipts, contracts' rows): PostgreSQL refuses
+        # U+0000 in text and jsonb while SQLite keeps it, so a consortium of both would split on it.
+        raise TxFormatError("a transaction's strings may not contain U+0000 (NUL)")
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether any string (or object key) in a value already found encodable holds U+0000; no
+    deeper than the encoding allows, so the recursion is bounded."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any("\x00" in key or _holds_nul(item) for key, item in value.items())
+    return False
 
 
 def _validate_signature_shape(key_kind: str, signature: Any) -> None:

@@ -4,7 +4,9 @@ consortium's var/<node>/), all four sharing the test's Redis (REDIS_URL when set
 server). Contracts run on every node for every block and must write the same bytes whatever the
 database: the demo data, a short run of the simulated fleet, and a settlement period with a subsidy
 claim go through the ledger, then the four nodes must stand at one height with one state root, none
-diverged, each passing its audit, and answer the same statement and claim rows.
+diverged, each passing its audit, and answer the same statement and claim rows. On the way, a
+transaction with U+0000 in a string, which a SQLite node could store and a PostgreSQL node cannot,
+is refused where it is submitted.
 
 The period is the previous calendar month in the consortium's time zone: over by block time, so it
 can be closed and claimed; its sessions come from a charge point over OCPP with their own (past)
@@ -174,6 +176,13 @@ def test_demo_data_fleet_and_a_claimed_period_end_with_one_state_root(net, admin
     # The demo registry reached every node.
     for code, s in admins.items():
         assert len(get(s, "/api/piles/")["results"]) == 6, code
+
+    # A string with U+0000 is refused at a SQLite node, which could store it: PostgreSQL nodes cannot
+    # (text, jsonb), and once in a block they would fail on storing it while the SQLite nodes went on.
+    r = staff["GRID"].post(staff["GRID"].url_base + "/api/ledger/transactions/", json={
+        "type": "ledger.anchor", "payload": {"kind": "document", "root": "ab" * 32, "count": 1,
+                                             "reference": "nul\u0000here"}}, timeout=30)
+    assert r.status_code == 400 and "U+0000" in r.text, (r.status_code, r.text[:500])
 
     # The fleet: two simulated charge points at the operator's gateway (one OCPP 1.6 with signed
     # meter values, one 2.0.1), short sessions, a fault every other session or so.
