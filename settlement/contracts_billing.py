@@ -209,8 +209,11 @@ def period_close(ctx, tx):
     period = _period(ctx, p["period"])
     if ctx.block_time < localtime.period_bounds(period)[1]:
         ctx.reject(f"the period {period} is not over yet")
-    operators = list(Institution.objects.filter(
-        code__in=Pile.objects.filter(station__grid_area=area).values("station__operator__code")).order_by("code"))
+    # By code point, never the database's collation: the statements are written in this order, and the
+    # order of writes is in the state root (SQLite compares bytes; PostgreSQL may sort "OP_A" first).
+    operators = sorted(Institution.objects.filter(
+        code__in=Pile.objects.filter(station__grid_area=area).values("station__operator__code")),
+        key=lambda institution: institution.code)
     if ctx.signer_role == "operator":
         if ctx.signer_id not in [o.code for o in operators]:
             ctx.reject(f"{ctx.signer_id} has no piles in area {area.code}")

@@ -130,8 +130,9 @@ def claim_submit(ctx, tx):
             ctx.reject(f"no pile {code}")
         if pile.station.operator.code != ctx.signer_id:
             ctx.reject(f"{ctx.signer_id} does not operate pile {code}")
-    taken = (ClaimLine.objects.filter(period=period, pile__code__any_of=codes).exclude(status=LineStatus.REJECTED)
-             .order_by("pile__code").values_list("pile__code", flat=True).first())
+    # The first by code point, never by the database's collation: the reason is committed data.
+    taken = min(ClaimLine.objects.filter(period=period, pile__code__any_of=codes).exclude(status=LineStatus.REJECTED)
+                .values_list("pile__code", flat=True), default=None)
     if taken:
         ctx.reject(f"a second claim for pile {taken} and period {period}")
 
