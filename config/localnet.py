@@ -7,7 +7,9 @@ Celery beat, with its own database and its own keys. Used by `scripts/run` and b
 Services: with DATABASE_URL containing "{node}" each node gets its own PostgreSQL database (created
 here when missing); without DATABASE_URL each node gets its own SQLite file under var/<node>/. With
 REDIS_URL the nodes share that server, each under its own key prefix; without it they share one
-embedded Redis server. This module imports no Django: it starts processes that do.
+embedded Redis server. `node_env` gives a node its own variables on top of these (None removes one),
+so a consortium may mix backends: DATABASE_URL None puts that node on its SQLite file while the
+others use PostgreSQL. This module imports no Django: it starts processes that do.
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ class NodeProcesses:
 
 class LocalNet:
     def __init__(self, specs: list[NodeSpec], *, var_dir: Path, base_env: dict | None = None,
-                 worker_concurrency: int = 4, timeouts: dict | None = None, beat: bool = True):
+                 worker_concurrency: int = 4, timeouts: dict | None = None, beat: bool = True,
+                 node_env: dict[str, dict[str, str | None]] | None = None):
         self.specs = specs
         self.var_dir = Path(var_dir)
         self.base_env = dict(base_env if base_env is not None else os.environ)
@@ -69,10 +72,20 @@ class LocalNet:
         self.worker_concurrency = worker_concurrency
         self.timeouts = timeouts or {}
         self.beat = beat
+        # {code: {VAR: value, or None to remove VAR}}, applied on top of base_env for that node only.
+        self.node_env = {code: dict(overrides) for code, overrides in (node_env or {}).items()}
+        unknown = set(self.node_env) - {s.code for s in specs}
+        if unknown:
+            raise ValueError(f"node_env names nodes not in the consortium: {', '.join(sorted(unknown))}")
         self.nodes = {s.code: NodeProcesses(s, self.env_for(s)) for s in specs}
 
     def env_for(self, spec: NodeSpec) -> dict:
         env = dict(self.base_env)
+        for name, value in self.node_env.get(spec.code, {}).items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
         env["PILECHAIN_NODE"] = spec.code
         return env
 
@@ -101,18 +114,20 @@ class LocalNet:
             self.manage(spec, "migrate", "--noinput")
             self.manage(spec, "ledger", "genesis")  # also fills the institutions table from the definition
 
+    def _postgres_urls(self) -> list[str]:
+        """Each node's DATABASE_URL that holds "{node}" (a node on SQLite, without one, has none)."""
+        return [url for s in self.specs if "{node}" in (url := self.env_for(s).get("DATABASE_URL", ""))]
+
     def _database_names(self) -> list[str]:
-        """The per-node PostgreSQL databases when DATABASE_URL holds "{node}", else none."""
-        url = self.base_env.get("DATABASE_URL", "")
-        if "{node}" not in url:
-            return []
-        template = url.rsplit("/", 1)[1].split("?")[0]
-        return [template.replace("{node}", s.code.lower().replace("-", "_")) for s in self.specs]
+        """The per-node PostgreSQL databases: only of the nodes whose DATABASE_URL holds "{node}"."""
+        return [url.rsplit("/", 1)[1].split("?")[0].replace("{node}", s.code.lower().replace("-", "_"))
+                for s in self.specs if "{node}" in (url := self.env_for(s).get("DATABASE_URL", ""))]
 
     def _server(self):
         import psycopg2  # only the PostgreSQL mode needs it
 
-        conn = psycopg2.connect(self.base_env["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres")
+        # One server for all of them, as in docs/consortium.md ("Sharing servers"): the first node's.
+        conn = psycopg2.connect(self._postgres_urls()[0].rsplit("/", 1)[0] + "/postgres")
         conn.autocommit = True
         return conn
 
@@ -179,13 +194,18 @@ class LocalNet:
             if self.beat:
                 self.start_beat(code)
 
-    def start_fleet(self, code: str, piles: int = 4) -> None:
+    def start_fleet(self, code: str, piles: int = 4, *, meter_interval: float = 10,
+                    fault_rate: float | None = None) -> None:
         """Simulated charge points of the node's operator, connected to its gateway for an hour:
-        they boot, charge, send (partly OCMF-signed) meter values and fail now and then."""
+        they boot, charge, send (partly OCMF-signed) meter values and fail now and then. A test
+        that stops them after a minute shortens the interval (a session is six meter values) and
+        may raise the chance of a fault per session."""
         node = self.nodes[code]
+        faults = [] if fault_rate is None else ["--fault-rate", str(fault_rate)]
         node.fleet = self._spawn(node, "fleet", [
             sys.executable, "manage.py", "simulate_fleet", "--piles", str(piles), "--duration", "3600",
-            "--url", f"ws://127.0.0.1:{node.spec.port}", "--meter-interval", "10", "--heartbeat", "30",
+            "--url", f"ws://127.0.0.1:{node.spec.port}", "--meter-interval", str(meter_interval), "--heartbeat", "30",
+            *faults,
         ])
 
     def kill(self, code: str, which: str, sig: int = signal.SIGKILL) -> None:
@@ -218,7 +238,7 @@ class LocalNet:
             for log in node.logs:
                 log.close()
             node.logs.clear()
-        if not self.base_env.get("REDIS_URL"):
+        if any(not node.env.get("REDIS_URL") for node in self.nodes.values()):
             from config import embedded_redis  # the nodes' shared embedded server goes with them
 
             embedded_redis.stop(self.var_dir)

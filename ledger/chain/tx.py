@@ -136,6 +136,7 @@ def _validate(tx: Transaction) -> None:
         canonical(tx.body())
     except EncodingError as exc:
         raise TxFormatError(f"not encodable: {exc}") from exc
+    # U+0000 is refused by the canonical encoding itself (PostgreSQL nodes could not store it).
 
 
 def _validate_signature_shape(key_kind: str, signature: Any) -> None:

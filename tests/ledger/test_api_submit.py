@@ -52,6 +52,9 @@ def test_on_behalf_submission_is_refused_without_authority(world, api_client, us
     ({"type": "ledger.anchor", "payload": {}, "extra": 1}, "send"),
     ({"type": "Not A Type", "payload": {}}, "malformed"),
     ({"type": "ledger.anchor", "payload": {"kind": "x", "root": "zz", "count": 1}}, "root must be"),
+    # Every node stores the transaction: PostgreSQL cannot hold U+0000 where SQLite can.
+    ({"type": "ledger.anchor", "payload": {"kind": "document", "root": "ab" * 32, "count": 1,
+                                            "reference": "nul\u0000here"}}, "U+0000"),
 ])
 def test_on_behalf_submission_refuses_bad_input(world, api_client, body, message):
     response = api_client("a_manager").post("/api/ledger/transactions/", body, format="json")
