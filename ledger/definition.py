@@ -38,17 +38,24 @@ def parse(data: dict) -> Consortium:
     return _parse(canonical(data).decode())
 
 
+_stored: dict[str, Consortium] = {}
+
+
 def stored() -> Consortium:
-    """The definition in force: the one applying now, else the one this node's state holds."""
+    """The definition in force: the one applying now, else the one this node's state holds (read once
+    per database in a process: it is written at the genesis and never changes)."""
     applying = _applying.get()
     if applying is not None:
         return applying
-    from ledger.execution import node_state  # the state row is created on first use
+    database = str(connection.settings_dict["NAME"])
+    if database not in _stored:
+        from ledger.execution import node_state  # ledger.execution imports this module
 
-    data = node_state().definition
-    if not data:
-        raise NoDefinition("this node's ledger state holds no consortium definition")
-    return parse(data)
+        data = node_state().definition
+        if not data:
+            raise NoDefinition("this node's ledger state holds no consortium definition")
+        _stored[database] = parse(data)
+    return _stored[database]
 
 
 @contextlib.contextmanager
@@ -82,4 +89,5 @@ def mirror_members(definition: Consortium) -> None:
 def forget() -> None:
     """Tests swap definitions and databases under one process."""
     _parse.cache_clear()
+    _stored.clear()
     _mirrored.clear()

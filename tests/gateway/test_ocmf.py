@@ -7,7 +7,6 @@ was taken from. No database is used.
 
 import base64
 import json
-import sys
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
@@ -43,6 +42,7 @@ from gateway.ocmf import (
     verify,
 )
 from tests.gateway import ocmf_samples as s
+from tests.utils.stack import at_stack_depth
 
 FAST = settings(max_examples=60, deadline=None, database=None)
 NANO_KEY = base64.b64decode(s.NANO_KEY_BASE64)
@@ -422,18 +422,6 @@ def test_malformed_records_raise_clear_errors(text, error):
     assert not result.ok and result.detail
 
 
-def _at_stack_depth(spare: int, call):
-    """`call()` with only about `spare` frames left below the interpreter's recursion limit."""
-    frame, depth = sys._getframe(), 0
-    while frame is not None:
-        frame, depth = frame.f_back, depth + 1
-
-    def down(n):
-        return call() if n <= 0 else down(n - 1)
-
-    return down(sys.getrecursionlimit() - depth - spare)
-
-
 def _outcome(record: str) -> str:
     try:
         parse(record)
@@ -453,7 +441,7 @@ def test_nesting_limit_does_not_depend_on_the_callers_stack():
     assert _outcome(shallow) == "parsed"
     assert _outcome(deep) == f"bad_json: payload section is nested deeper than {ocmf.parser.MAX_DEPTH} levels"
     for record in (deep, shallow):
-        assert _at_stack_depth(200, lambda: _outcome(record)) == _outcome(record)
+        assert at_stack_depth(200, lambda: _outcome(record)) == _outcome(record)
     assert verify(deep, spki_hex(METER_KEY)).reason is Reason.BAD_JSON
     assert verify(shallow, spki_hex(METER_KEY)).ok
 

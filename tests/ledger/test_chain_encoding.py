@@ -2,7 +2,6 @@
 
 import json
 import random
-import sys
 
 import pytest
 from hypothesis import assume, given, settings
@@ -21,6 +20,7 @@ from ledger.chain.encoding import (
     nesting_depth,
     sha256,
 )
+from tests.utils.stack import at_stack_depth
 
 FAST = settings(max_examples=200, deadline=None, database=None)
 
@@ -215,17 +215,6 @@ def test_too_deep_text_is_refused_without_parsing(data):
 def test_brackets_that_do_not_nest_pass(value):
     check_nesting(json.dumps(value).encode())
 
-def _at_stack_depth(spare: int, call):
-    """`call()` with only about `spare` frames left below the interpreter's recursion limit."""
-    frame, depth = sys._getframe(), 0
-    while frame is not None:
-        frame, depth = frame.f_back, depth + 1
-
-    def down(n):
-        return call() if n <= 0 else down(n - 1)
-
-    return down(sys.getrecursionlimit() - depth - spare)
-
 
 def _decoded(data: bytes) -> str:
     try:
@@ -243,7 +232,7 @@ def test_decode_depth_limit_does_not_depend_on_the_callers_stack():
     assert _decoded(at_limit) == "decoded"
     assert _decoded(deeper) == f"refused: nested deeper than {MAX_DEPTH} levels"
     for data in (deeper, at_limit):
-        assert _at_stack_depth(200, lambda: _decoded(data)) == _decoded(data)
+        assert at_stack_depth(200, lambda: _decoded(data)) == _decoded(data)
 
 
 @pytest.mark.parametrize("text, depth", [
