@@ -128,14 +128,16 @@ _NEW_ROW_PLANS: dict[type, list] = {}
 
 
 def check_storable(instance: models.Model) -> None:
-    """Refuse (InvalidInput, before the row is written) a decimal that not every node's database
-    holds exactly: more whole digits than its column has (PostgreSQL refuses the row, SQLite keeps
-    it) or more significant digits than SQLite's 64-bit float keeps (MAX_DECIMAL_DIGITS)."""
-    fields = _DECIMAL_FIELDS.get(type(instance))
-    if fields is None:
-        fields = _DECIMAL_FIELDS[type(instance)] = tuple(
-            f for f in instance._meta.concrete_fields if isinstance(f, models.DecimalField))
-    for field in fields:
+    """Refuse (InvalidInput, before the row is written) a value that not every node's database holds
+    as it is: PostgreSQL refuses the row, SQLite keeps it, so the nodes would part. That is
+    - a decimal with more whole digits than its column has, or more significant digits than SQLite's
+      64-bit float keeps (MAX_DECIMAL_DIGITS);
+    - text longer than its column's max_length (SQLite does not enforce lengths), or holding U+0000
+      (PostgreSQL stores it in no text column);
+    - an integer outside its column's range (SQLite's integers are all 64-bit)."""
+    decimals, texts, integers = _storable_fields(type(instance))
+    label = instance._meta.label_lower
+    for field in decimals:
         value = getattr(instance, field.attname)
         if value is None:
             continue
@@ -148,12 +150,44 @@ def check_storable(instance: models.Model) -> None:
             refused = len(coefficient.rstrip("0")) > MAX_DECIMAL_DIGITS
         if refused:
             raise InvalidInput(
-                f"{instance._meta.label_lower}.{field.name}", "too_many_digits",
+                f"{label}.{field.name}", "too_many_digits",
                 f"must have at most {min(field.max_digits, MAX_DECIMAL_DIGITS)} digits ({whole} before the point), "
                 f"as every node's database holds them exactly")
+    for field in texts:
+        value = getattr(instance, field.attname)
+        if not isinstance(value, str):
+            continue
+        if field.max_length and len(value) > field.max_length:
+            raise InvalidInput(f"{label}.{field.name}", "too_long",
+                               f"must be at most {field.max_length} characters long")
+        if "\x00" in value:
+            raise InvalidInput(f"{label}.{field.name}", "control_character", "must not contain U+0000")
+    for field, low, high in integers:
+        value = getattr(instance, field.attname)
+        if isinstance(value, int) and not low <= value <= high:
+            raise InvalidInput(f"{label}.{field.name}", "out_of_range", f"must be from {low} to {high}")
 
 
-_DECIMAL_FIELDS: dict[type, tuple] = {}
+# Integer columns as PostgreSQL holds them (the narrowest of the backends), by Django field type.
+_INTEGER_RANGES = {
+    "SmallIntegerField": (-(2**15), 2**15 - 1), "PositiveSmallIntegerField": (0, 2**15 - 1),
+    "IntegerField": (-(2**31), 2**31 - 1), "PositiveIntegerField": (0, 2**31 - 1),
+    "BigIntegerField": (-(2**63), 2**63 - 1), "PositiveBigIntegerField": (0, 2**63 - 1),
+}
+_STORABLE: dict[type, tuple] = {}
+
+
+def _storable_fields(model) -> tuple:
+    found = _STORABLE.get(model)
+    if found is None:
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key and not f.is_relation]
+        found = _STORABLE[model] = (
+            tuple(f for f in fields if isinstance(f, models.DecimalField)),
+            tuple(f for f in fields if isinstance(f, (models.CharField, models.TextField))),
+            tuple((f, *_INTEGER_RANGES[f.get_internal_type()]) for f in fields
+                  if f.get_internal_type() in _INTEGER_RANGES),
+        )
+    return found
 
 
 def state_of(instance: models.Model) -> dict:

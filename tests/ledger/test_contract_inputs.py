@@ -193,6 +193,35 @@ def test_a_decimal_no_database_holds_exactly_everywhere_is_refused_before_it_is_
         Decimal("1234567890123.45"), Decimal("10000000000000.00")]
 
 
+@register("tests.ledger.policy_with_note", roles={"regulator"})
+def _policy_with_note(ctx, tx):
+    """Stands in for a contract that stores text and a count it was given, unchecked."""
+    from subsidy.models import Policy
+
+    ctx.save(Policy(version=tx.payload["version"], valid_from="2030-01", per_kwh_cny=Decimal("0.2"),
+                    construction_per_kw_cny=Decimal(0), min_availability=Decimal(0), cap_per_pile_year_cny=Decimal(0),
+                    cap_per_operator_year_cny=Decimal(0), note=tx.payload["note"], published_by=ctx.signer_id,
+                    height=ctx.block_height, tx_id=tx.id))
+
+
+@pytest.mark.django_db
+def test_text_over_its_length_and_integers_out_of_range_are_refused_before_they_are_written(world):
+    """note is varchar(200) and version a 32-bit integer on PostgreSQL, which refuses the row (a
+    DataError, so a node failure there), while SQLite keeps any length and 64-bit integers: the
+    same coded rejection on both, before anything is written."""
+    from subsidy.models import Policy
+
+    cases = [(1, "n" * 200, ""),
+             (2, "n" * 201, "subsidy.policy.note must be at most 200 characters long"),
+             (2**31, "ok", "subsidy.policy.version must be from 0 to 2147483647"),
+             (2**31 - 1, "ok", "")]
+    subs = [node_submit(type="tests.ledger.policy_with_note", institution="REG", check=False,
+                        payload={"version": version, "note": note}) for version, note, _ in cases]
+    commit_pending()
+    assert [_reason(sub) for sub in subs] == [reason for _, _, reason in cases]
+    assert sorted(Policy.objects.values_list("version", flat=True)) == [1, 2**31 - 1]
+
+
 @pytest.mark.parametrize("timestamp_ms, expected", [
     (1_700_000_000_001, dt.datetime(2023, 11, 14, 22, 13, 20, 1000, tzinfo=dt.timezone.utc)),
     (32_503_680_000_001, dt.datetime(3000, 1, 1, 0, 0, 0, 1000, tzinfo=dt.timezone.utc)),

@@ -281,15 +281,32 @@ def test_a_duplicate_row_is_not_a_verdict(register):
     assert snapshot() == before
 
 
+@pytest.mark.parametrize(("fields", "reason"), [
+    ({"kind": "k" * 100}, "ledger.anchor.kind must be at most 64 characters long"),
+    ({"reference": "a\x00b"}, "ledger.anchor.reference must not contain U+0000"),
+], ids=["too-long", "nul"])
+def test_what_one_engine_would_refuse_and_another_keep_is_one_coded_rejection(register, fields, reason):
+    """Unchecked, the engines disagree: PostgreSQL refuses the row (a DataError, or psycopg2's
+    ValueError for a NUL), SQLite stores it. Every row is checked before it is written
+    (ledger.state.rows.check_storable), so every node rejects it with the same reason instead."""
+    register("test.unchecked", lambda ctx, transaction: save_anchor(ctx, transaction, **fields))
+    commit(tx("test.unchecked"))
+    [done] = apply()
+    assert (done.applied, done.rejected) == (0, 1)
+    assert CommittedTx.objects.get(type="test.unchecked").reason == reason
+
+
 @pytest.mark.parametrize("fields", [
     {"kind": "k" * 100},  # beyond the column: PostgreSQL raises DataError, SQLite keeps it
     {"reference": "a\x00b"},  # psycopg2 refuses a NUL with a ValueError, SQLite keeps it
 ], ids=["too-long", "nul"])
-def test_what_one_engine_refuses_and_another_keeps_is_never_a_verdict(register, fields):
-    """Without a check in the contract, the engines disagree: PostgreSQL refuses, SQLite stores. The
-    executor never turns the refusal into a rejection (which would differ from the SQLite nodes' verdict
-    and carry the driver's words); the node stops on the block and says so. Contracts check such input
-    before writing, and then every node rejects it with the same reason."""
+def test_what_one_engine_refuses_is_never_a_verdict_when_it_reaches_the_database(register, fields, monkeypatch):
+    """Should a row get past the check, the executor never turns the database's refusal into a
+    rejection (it would differ from the SQLite nodes' verdict and carry the driver's words): a node
+    on PostgreSQL stops on the block and says so."""
+    import ledger.execution
+
+    monkeypatch.setattr(ledger.execution, "check_storable", lambda instance: None)
     register("test.unchecked", lambda ctx, transaction: save_anchor(ctx, transaction, **fields))
     commit(tx("test.unchecked"))
     before = snapshot()
