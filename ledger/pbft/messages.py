@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from ledger.chain.block import commit_vote_bytes
 from ledger.chain.crypto import SigningKey
-from ledger.chain.encoding import canonical
+from ledger.chain.encoding import EncodingError, canonical, check_nesting
 
 SIG_LEN = 64
 DOMAIN = b"pbft\x00"
@@ -143,7 +143,12 @@ def decode(wire: bytes) -> Envelope:
         raise MessageError("message too short or too long")
     sig, body_bytes = wire[:SIG_LEN], wire[SIG_LEN:]
     try:
+        # A peer's bytes: nesting is capped before the recursive parser runs, so a deep document is a
+        # refused message, not a RecursionError whose depth depends on this process's stack.
+        check_nesting(body_bytes)
         body = json.loads(body_bytes.decode("utf-8"), parse_float=_no_float, parse_constant=_no_float)
+    except EncodingError as exc:
+        raise MessageError(f"body is not acceptable JSON: {exc}") from exc
     except (UnicodeDecodeError, ValueError) as exc:
         raise MessageError(f"body is not JSON: {exc}") from exc
     _check_shape(body)

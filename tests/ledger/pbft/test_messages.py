@@ -39,7 +39,10 @@ def test_commit_signs_exactly_the_commit_vote():
         (bytes(64) + b'{"t":"status","chain":"sim","from":"R1","view":0,"active":true}', "fields must be exactly"),
         (bytes(64) + b'{"t":"status","chain":"sim","from":"R1","view":-1,"active":true,"height":0}', "bad field"),
         (bytes(64) + b'{"t":"status","chain":"sim","from":"R1","view":0,"active":1,"height":0}', "bad field"),
+        # A peer's deeply nested body: refused before the parser recurses (a RecursionError before).
+        (bytes(64) + b'{"t":' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested deeper"),
     ],
+    ids=lambda value: value if isinstance(value, str) else None,
 )
 def test_decode_refuses_malformed_bytes(wire, error):
     with pytest.raises(m.MessageError, match=error):
