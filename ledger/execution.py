@@ -279,9 +279,11 @@ def _apply(*, block: Block, role_of) -> AppliedBlock:
         # Committed in an earlier block, or earlier in this one: never applied a second time.
         seen: set[str] = set(CommittedTx.objects.filter(tx_id__in=[tx.id for tx in transactions])
                              .values_list("tx_id", flat=True))
+        # Who may sign what follows the definition in force too (the caller's `role_of` reads the file).
+        roles = definition.role_of if definition is not None else role_of
         with in_force.in_force(definition), _contract_guards():
             contexts = run_contracts(
-                [ContractContext(tx=tx, header=header, index=index, signer_role=_signer_role(tx, role_of))
+                [ContractContext(tx=tx, header=header, index=index, signer_role=_signer_role(tx, roles))
                  for index, tx in enumerate(transactions)],
                 committed=seen,
             )

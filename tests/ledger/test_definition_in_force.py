@@ -63,3 +63,19 @@ def test_the_rules_are_in_the_digest_and_checked():
     with pytest.raises(ConsortiumError, match="rules holds only"):
         Consortium.from_dict({**base, "rules": {"time_zone": "UTC", "vat": "0.13"}})
 
+
+
+def test_who_may_sign_follows_the_definition_in_force(consortium, settings):
+    """OP-B made a regulator in an edited file still signs as the operator the genesis made it."""
+    node_state()
+    data = json.loads(settings.LEDGER_CONSORTIUM_FILE.read_text())
+    for member in data["members"]:
+        if member["code"] == "OP-B":
+            member["role"] = "regulator"
+    settings.LEDGER_CONSORTIUM_FILE.write_text(json.dumps(data))
+    node.reset_caches()
+    node_submit(type="settlement.service_fee_publish", payload={"valid_from": "2030-01-01", "per_kwh": "0.80000"},
+                institution="OP-B", check=False)
+    commit_pending()
+    tx = CommittedTx.objects.get(type="settlement.service_fee_publish")
+    assert (tx.status, tx.reason) == ("applied", "")
