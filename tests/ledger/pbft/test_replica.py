@@ -43,7 +43,7 @@ def test_drops_are_counted_per_reason_and_never_raise():
     r, devices = fresh()
     r.step(b"garbage")
     r.step(m.sign(validator_key(9), {"t": m.STATUS, "chain": CHAIN, "from": "R9", "view": 0,
-                                     "active": True, "height": 0}).wire)
+                                     "active": True, "height": 0, "stable": 0}).wire)
     good = m.sign(validator_key(2), {"t": m.PREPARE, "chain": CHAIN, "from": "R2", "view": 0,
                                      "height": 1, "block": "ab" * 32})
     r.step(bytes(64) + good.body_bytes)
