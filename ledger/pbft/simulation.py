@@ -103,8 +103,10 @@ def sim_config(vs: ValidatorSet, i: int, devices: Devices, **overrides) -> Repli
                   request_timeout_ticks=40, view_change_timeout_ticks=40, status_interval_ticks=10, heartbeat_ticks=50,
                   fetch_timeout_ticks=10, timestamp_tolerance_ms=2000, genesis_state_root=GENESIS_ROOT)
     params.update(overrides)
+    # Devices knows keys per replica; any other registry (the benchmark's) verifies alike everywhere.
+    verify = devices.verifier(f"R{i}") if isinstance(devices, Devices) else devices.verify
     return ReplicaConfig(validators=vs, replica_id=f"R{i}", signing_key=validator_key(i),
-                         verify_request=devices.verifier(f"R{i}"), **params)
+                         verify_request=verify, **params)
 
 
 def describe(env: m.Envelope) -> str:
@@ -801,6 +803,7 @@ def run_schedule(seed: int, n: int | None = None, *, factory=Replica, transcript
     return Simulation(schedule, factory=factory, transcript=transcript, stop_on_violation=stop_on_violation).run()
 
 
-def replay_command(seed: int, n: int, mutant: str | None = None) -> str:
+def replay_command(seed: int, n: int, mutant: str | None = None, client: str = "runtime") -> str:
     extra = f" --mutant {mutant}" if mutant else ""
+    extra += f" --client {client}" if client != "runtime" else ""
     return f"cd /work/main && .venv/bin/python -m tests.ledger.pbft.replay --seed {seed} --n {n}{extra}"

@@ -126,3 +126,11 @@ def test_request_timer_stays_doubled_after_a_view_change_until_a_request_execute
     for rid in ("R1", "R2", "R3"):
         assert events(sim, rid, r"NEW-VIEW v1 from R1")
         assert not events(sim, rid, r"VIEW-CHANGE to v2")
+
+
+def test_replay_tool_replays_a_named_scenario(capsys):
+    from tests.ledger.pbft.replay import main
+
+    assert main(["--scenario", "primary-crashes-with-request"]) == 0
+    out = capsys.readouterr().out
+    assert "R0 RESTARTS" in out and "violations:\n  none" in out
