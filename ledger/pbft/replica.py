@@ -243,6 +243,8 @@ class Replica:
                 if h > r.stable.height:  # our own CHECKPOINT, not stable yet: keep re-sending it
                     r.my_checkpoints[h] = env
                     r.checkpoint_votes.setdefault(h, {})[r.id] = env
+                else:
+                    r._persist(key, None)
             elif key.startswith("log/"):
                 _, h, v, what = key.split("/", 3)
                 slot = r._slot(int(v), int(h))
@@ -619,9 +621,10 @@ class Replica:
         """Forward, then suspect: the first expiry for the oldest request re-broadcasts every pending
         request (its forward may have been lost, or never sent by a node that restarted) and re-arms
         the timer; a second expiry for the same request starts a view change."""
+        timed = self.timed_request
         self._valid_pending(len(self.pending))  # requests no longer valid are no reason to suspect anyone
-        if self.timed_request is None:
-            return
+        if self.timed_request != timed:
+            return  # that request left: the timer has started afresh for the next one, if any
         if self.suspected != self.timed_request:
             self.suspected = self.timed_request
             self._note(f"request timer expired in v{self.view}: re-broadcasting {len(self.pending)} requests")
