@@ -499,7 +499,9 @@ class Schedule:
     # "runtime": each request enters its entry replica once, kept by that node across crashes;
     # "retrying": the textbook client re-sends every unanswered request to every replica every 60 ticks.
     client: str = "runtime"
-    min_delay: int = 1  # link delays are min_delay..max_delay ticks until faults_end
+    # A link's own delay: delays are min_delay..max_delay ticks until faults_end, then
+    # min_delay..max(min_delay, 2).
+    min_delay: int = 1
     # (tick, device signer, replica ids, known): a device key's registration applied (known) or revoked
     # at those replicas only, from that tick on.
     key_changes: list = field(default_factory=list)
