@@ -95,7 +95,7 @@ SCHEMAS: dict[str, dict] = {
     CHECKPOINT: {"height": _int, "block": _hash, "state_root": _hash},
     VIEWCHANGE: {"view": _int, "checkpoint": _checkpoint_ref, "proof": _hexes, "prepared": _prepared_list},
     NEWVIEW: {"view": _int, "viewchanges": _hexes, "preprepares": _hexes},
-    STATUS: {"view": _int, "active": _bool, "height": _int},
+    STATUS: {"view": _int, "active": _bool, "height": _int, "stable": _int},
     FETCH: {"from_height": _int, "to_height": _int},
     BLOCKS: {"blocks": _list},
 }
