@@ -225,11 +225,11 @@ class Replica:
                     # A re-proposal still waiting for its body was stored in its digest form.
                     slot.preprepare = m.decode(value[1:], digest_form_ok=True)
                     slot.reproposal = value[:1] == b"R"
-                    if slot.preprepare.is_digest_form:
-                        slot.awaiting_body, slot.validated = True, None
                     # Our own fresh proposal, or a block we already sent PREPARE for, was checked before.
                     own = slot.preprepare.sender == r.id and not slot.reproposal
                     slot.validated = slot.validated or own
+                    if slot.preprepare.is_digest_form:
+                        slot.awaiting_body, slot.validated = True, None
                 else:
                     env = m.decode(value)
                     slot.prepares[env.sender] = env
