@@ -169,11 +169,17 @@ def check_viewchange(env: m.Envelope, validators: ValidatorSet, verify: Verify, 
 def plan_new_view(infos: list[ViewChangeInfo], validators: ValidatorSet, view: int):
     """(checkpoint to start from, [(height, header, transactions digest)]) for the new view."""
     start = max((i.checkpoint for i in infos), key=lambda c: c.height)
-    chosen: dict[int, Certificate] = {}
+    candidates: dict[int, list[Certificate]] = {}
     for info in infos:
         for h, cert in info.certificates.items():
-            if h > start.height and (h not in chosen or cert.view > chosen[h].view):
-                chosen[h] = cert
+            if h <= start.height:
+                continue
+            best = candidates.setdefault(h, [cert])
+            if cert.view > best[0].view:
+                candidates[h] = [cert]
+            elif cert.view == best[0].view and cert is not best[0]:
+                best.append(cert)
+    chosen = {h: _pick(certs, view) for h, certs in candidates.items()}
     top = max(chosen, default=start.height)
     plan = []
     prev_hash = start.block
@@ -188,6 +194,18 @@ def plan_new_view(infos: list[ViewChangeInfo], validators: ValidatorSet, view: i
         plan.append((h, header, digest))
         prev_hash = header.hash()
     return start, plan
+
+
+def _pick(certs: list[Certificate], view: int) -> Certificate:
+    """Among certificates of the highest view for one height. A quorum prepared one header per view
+    and height, so they agree on the block; they can differ in the transactions digest only if that
+    view's primary signed the header with two bodies (a PREPARE votes on the header hash), and then
+    the body behind one digest may be one nobody holds. Rotating through the digests with the view
+    being entered reaches one that correct replicas hold within as many view changes as there are
+    digests, where always taking the same one could stall every view."""
+    digests = sorted({c.preprepare.txs_digest for c in certs})
+    wanted = digests[view % len(digests)]
+    return next(c for c in certs if c.preprepare.txs_digest == wanted)
 
 
 def preprepare_body(chain: str, sender: str, view: int, header: BlockHeader, txs: list) -> dict:

@@ -245,3 +245,31 @@ def test_a_body_that_does_not_match_the_digest_is_dropped(cluster):
     r.step(bad.wire)
     assert r.dropped["bad_body"] == before + 1 and slot.awaiting_body
     del r.slots[(7, 1)]
+
+
+def test_a_header_certified_with_two_bodies_is_re_proposed_with_each_in_turn():
+    """A primary that signs one header with two bodies (here: one transaction's signature swapped,
+    which keeps its id and tx_root) gets a quorum of PREPAREs for the header either way. If a
+    Byzantine replica's VIEW-CHANGE always won with the body nobody else holds, no view could commit
+    the block; the plan rotates through the digests with the view instead."""
+    from ledger.chain.block import BlockHeader, tx_root
+    from ledger.pbft.viewchange import GENESIS, Certificate, ViewChangeInfo, plan_new_view
+
+    tx_key = SigningKey.generate()
+    txs = [telemetry_tx(tx_key, i) for i in range(2)]
+    header = BlockHeader(CHAIN, 1, "00" * 32, 5, tx_root([t.id for t in txs]), 2, GENESIS_ROOT, 0, "R0")
+    body_a = [t.to_dict() for t in txs]
+    body_x = [body_a[0], dict(body_a[1], signature="11" * 64)]
+    certs = []
+    for body in (body_x, body_a):
+        pp = m.digest_form(m.sign(validator_key(0), preprepare_body(CHAIN, "R0", 0, header, body)))
+        certs.append(Certificate(0, 1, proposal_of(pp), pp, ()))
+    assert certs[0].proposal.block_hash == certs[1].proposal.block_hash
+    assert certs[0].preprepare.txs_digest != certs[1].preprepare.txs_digest
+    infos = [ViewChangeInfo(None, 0, GENESIS, {1: certs[0]}), ViewChangeInfo(None, 0, GENESIS, {1: certs[1]}),
+             ViewChangeInfo(None, 0, GENESIS, {})]
+    vs = validator_set(N)
+    chosen = {plan_new_view(infos, vs, view)[1][0][2] for view in (1, 2)}
+    assert chosen == {m.txs_digest(body_a), m.txs_digest(body_x)}
+    for view in (1, 2, 3):  # and the order of the VIEW-CHANGEs does not matter
+        assert plan_new_view(infos, vs, view) == plan_new_view(infos[::-1], vs, view)
