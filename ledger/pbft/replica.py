@@ -717,8 +717,8 @@ class Replica:
                 self._note(f"fetch body of h{slot.height} in v{slot.view}")
 
     def _on_bodyfetch(self, env: m.Envelope) -> None:
-        if env.body["view"] != self.view:
-            self._drop("old_view")  # a correct requester asks for the view both are in
+        if env.body["view"] < self.view:
+            self._drop("old_view")  # a requester still in an older view asks again in ours
             return
         txs = self._local_body(env.body["txs_digest"])
         if txs is None:

@@ -273,3 +273,39 @@ def test_a_header_certified_with_two_bodies_is_re_proposed_with_each_in_turn():
     assert chosen == {m.txs_digest(body_a), m.txs_digest(body_x)}
     for view in (1, 2, 3):  # and the order of the VIEW-CHANGEs does not matter
         assert plan_new_view(infos, vs, view) == plan_new_view(infos[::-1], vs, view)
+
+
+def test_a_gap_is_filled_with_a_null_block_and_the_next_block_chains_on_its_root():
+    """Unreachable with at most f faults (one block in flight), so made by hand: a prepared
+    certificate at height 2 with none at height 1. The new primary fills height 1 with a null block;
+    every replica commits it, keeps its state root, and commits height 2, whose header carries that
+    same root and chains on the null block's hash."""
+    from ledger.chain.block import ZERO_HASH, BlockHeader, tx_root
+    from ledger.pbft.log import is_null_header, null_header
+    from ledger.pbft.viewchange import GENESIS, Certificate, viewchange_body
+
+    c = Cluster(lambda src, dst, env: False)
+    txs = [telemetry_tx(c.submitter, 10_000 + i) for i in range(3)]
+    gap = null_header(CHAIN, 1, ZERO_HASH, 1, "R1")
+    header = BlockHeader(CHAIN, 2, gap.hash(), 1_000_500, tx_root([t.id for t in txs]), 3, GENESIS_ROOT, 0, "R0")
+    pp = m.sign(validator_key(0), preprepare_body(CHAIN, "R0", 0, header, [t.to_dict() for t in txs]))
+    block = proposal_of(pp).block_hash
+    prepares = tuple(m.sign(validator_key(i), {"t": m.PREPARE, "chain": CHAIN, "from": f"R{i}", "view": 0,
+                                               "height": 2, "block": block}) for i in (2, 3))
+    for rid in ("R2", "R3"):  # they heard the block in view 0; R0's replica and R1 did not
+        c.replicas[rid].step(pp.wire)
+    cert = Certificate(0, 2, proposal_of(m.digest_form(pp)), m.digest_form(pp), prepares)
+    for i in (0, 2, 3):
+        vc = m.sign(validator_key(i), viewchange_body(CHAIN, f"R{i}", 1, GENESIS, [], {2: cert}))
+        c.replicas["R1"].step(vc.wire)
+    c.pump()
+    c.tick(5)
+    nv = _newview(c)
+    assert [is_null_header(proposal_of(m.unembed(x)).header) for x in nv.body["preprepares"]] == [True, False]
+    assert any(env.kind == m.BODYFETCH for _, _, env in c.sent)
+    for rid, r in c.replicas.items():
+        assert (r.view, r.active, r.committed_height) == (1, True, 2), rid
+        assert r.committed_hashes[1] == gap.hash() and r.committed_hashes[2] == block
+        assert c.app[rid] == (2, c.app["R1"][1])
+    first_root = hashlib.sha256(bytes.fromhex(GENESIS_ROOT) + canonical([t.id for t in txs])).hexdigest()
+    assert c.app["R1"][1] == first_root  # the null block changed nothing; block 2 applied on genesis
