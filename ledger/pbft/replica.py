@@ -24,13 +24,16 @@ from ledger.pbft.log import CommittedBlock, Proposal, Slot, body_matches_header,
 from ledger.pbft.statetransfer import StateRequest, check_blocks, fetch_body
 from ledger.pbft.viewchange import (
     GENESIS,
+    NULL_TXS_DIGEST,
     Checkpoint,
     InvalidViewChange,
     check_newview,
     check_viewchange,
+    newview_body,
     plan_new_view,
     preprepare_body,
     prepared_certificates,
+    reproposal_body,
     viewchange_body,
 )
 
@@ -107,6 +110,8 @@ class Replica:
         self.fetch_target = 0
         self.fetch_deadline: int | None = None
         self.fetch_turn = 0
+        self.body_deadline: int | None = None  # when to ask again for re-proposed bodies still missing
+        self.body_turn = 0
         self.dropped: Counter = Counter()
         self.events: list = []  # (tick, text) of notable transitions, for transcripts
         self._sig_ok: dict[bytes, str | None] = {}
@@ -173,6 +178,7 @@ class Replica:
                 self.next_heartbeat = self.ticks + self.cfg.heartbeat_ticks
                 self._send_status(self.cfg.peers())
         self._maybe_fetch()
+        self._maybe_refetch_bodies()
         self._progress()
 
     def applied(self, height: int, state_root: str) -> None:
@@ -249,11 +255,14 @@ class Replica:
                 _, h, v, what = key.split("/", 3)
                 slot = r._slot(int(v), int(h))
                 if what == "pp":
-                    slot.preprepare = m.decode(value[1:])
+                    # A re-proposal still waiting for its body was stored in its digest form.
+                    slot.preprepare = m.decode(value[1:], digest_form_ok=True)
                     slot.reproposal = value[:1] == b"R"
                     # Our own fresh proposal, or a block we already sent PREPARE for, was checked before.
                     own = slot.preprepare.sender == r.id and not slot.reproposal
                     slot.validated = slot.validated or own
+                    if slot.preprepare.is_digest_form:
+                        slot.awaiting_body, slot.validated = True, None
                 else:
                     env = m.decode(value)
                     slot.prepares[env.sender] = env
@@ -261,6 +270,8 @@ class Replica:
                         slot.sent_prepare = slot.validated = True
         if not r.active:
             r._start_view_change(r.view, resend=True)
+        else:
+            r._fetch_missing_bodies()
         return r
 
     # ------------------------------------------------------------------ message handlers
@@ -502,7 +513,8 @@ class Replica:
         if hd.chain_id != self.chain or hd.height != slot.height or hd.prev_hash != self.tip_hash:
             return "bad_header"
         if p.is_null:
-            return None if slot.reproposal and not p.txs else "bad_null_block"
+            # Only a NEW-VIEW fills a gap, and a null block has no body: nothing else to check.
+            return None if slot.reproposal and p.txs == () else "bad_null_block"
         if not p.txs and not slot.reproposal:
             return "empty_block"  # a correct primary proposes only when it has requests
         if not slot.reproposal:
@@ -746,10 +758,9 @@ class Replica:
         order = self.vs.ids()
         infos = sorted(infos, key=lambda i: order.index(i.env.sender))[: self.vs.quorum]
         start, plan = plan_new_view(infos, self.vs, self.view)
-        pps = [self._sign(preprepare_body(self.chain, self.id, self.view, hd, txs)) for _, hd, txs in plan]
-        body = {"t": m.NEWVIEW, "view": self.view, "viewchanges": [m.embed(i.env) for i in infos],
-                "preprepares": [m.embed(e) for e in pps]}
-        env = self._sign(body)
+        # Re-proposals are signed in their digest form: the new primary need not hold the bodies.
+        pps = [self._sign(reproposal_body(self.chain, self.id, self.view, hd, d)) for _, hd, d in plan]
+        env = self._sign(newview_body(self.chain, self.id, self.view, infos, pps))
         start_info = next(i for i in infos if i.checkpoint == start)
         self._send(self.cfg.peers(), env)
         self._enter_view(self.view, env, start, start_info, pps)
@@ -764,25 +775,111 @@ class Replica:
         if start.height > self.stable.height:
             proof = [m.unembed(x) for x in start_info.env.body["proof"]]
             self._set_stable(start, proof)
-        for key in [k for k, s in self.slots.items() if k[0] < view and not s.is_prepared(
-                self.vs.primary(k[0]), self.vs.quorum)]:
-            self._forget_slot(self.slots.pop(key))
         for pp in pps:
             h = pp.body["height"]
             if h <= self.stable.height:
                 continue
             slot = self._slot(view, h)
-            if slot.preprepare is not None and slot.preprepare.wire != pp.wire:
+            if slot.preprepare is not None and slot.preprepare.signed_bytes() != pp.signed_bytes():
                 self._forget_slot(slot)
                 slot = self.slots[(view, h)] = Slot(view, h)
-            slot.preprepare, slot.reproposal = pp, True
-            self._persist(_log_key(h, view, "pp"), b"R" + pp.wire)
+            elif slot.preprepare is not None and not slot.awaiting_body:
+                continue  # already installed with its body (a NEW-VIEW heard again after a restart)
+            self._install_reproposal(slot, pp)
+        # Only now: an unprepared slot of an earlier view may have held a re-proposed block's body.
+        for key in [k for k, s in self.slots.items() if k[0] < view and not s.is_prepared(
+                self.vs.primary(k[0]), self.vs.quorum)]:
+            self._forget_slot(self.slots.pop(key))
+        self._fetch_missing_bodies()
         for s in [s for s, i in self.vc_latest.items() if i.view <= view]:
             del self.vc_latest[s]
         self._restart_request_timer()
         if self.pending:
             self.pending_since = self.ticks - self.cfg.batch_wait_ticks
         self._progress()
+
+    def _install_reproposal(self, slot: Slot, pp: m.Envelope) -> None:
+        """Put a NEW-VIEW's digest-form PRE-PREPARE in its slot with its body when this replica has
+        it (a null block's, or one it heard in an earlier view), else mark the slot as awaiting it.
+        A block this replica already committed needs no body: it only votes for the same hash."""
+        slot.reproposal = True
+        txs = self._local_body(pp.txs_digest)
+        if txs is not None:
+            slot.preprepare, slot.awaiting_body = m.with_txs(pp, txs), False
+        else:
+            slot.preprepare = pp
+            committed = slot.height <= self.committed_height
+            slot.awaiting_body = not committed
+            if slot.awaiting_body:
+                slot.validated = None
+        self._persist(_log_key(slot.height, slot.view, "pp"), b"R" + slot.preprepare.wire)
+
+    def _local_body(self, digest: str) -> list | None:
+        if digest == NULL_TXS_DIGEST:
+            return []
+        for s in self.slots.values():
+            pp = s.preprepare
+            if pp is not None and not pp.is_digest_form and pp.txs_digest == digest:
+                return pp.body["txs"]
+        return None
+
+    def _fetch_missing_bodies(self) -> None:
+        """Ask every peer for the bodies of the re-proposals of this view still awaiting one; any
+        peer holding a body answers with BODY, which is checked against the signed digest."""
+        for slot in self.slots.values():
+            if slot.view == self.view and slot.awaiting_body and slot.height > self.committed_height:
+                body = {"t": m.BODYFETCH, "view": slot.view, "height": slot.height,
+                        "txs_digest": slot.preprepare.txs_digest}
+                self._send(self.cfg.peers(), self._sign(body))
+                self._note(f"fetch body of h{slot.height} in v{slot.view}")
+
+    def _maybe_refetch_bodies(self) -> None:
+        """A BODYFETCH or every BODY answer lost: ask again every fetch timeout, one peer at a time in
+        turn (a body can be a large message), for as long as a re-proposal of this view lacks one."""
+        waiting = [s for s in self.slots.values()
+                   if s.view == self.view and s.awaiting_body and s.height > self.committed_height]
+        if not self.active or not waiting:
+            self.body_deadline = None
+            return
+        if self.body_deadline is None:
+            self.body_deadline = self.ticks + self.cfg.fetch_timeout_ticks
+            return
+        if self.ticks < self.body_deadline:
+            return
+        peers = self.cfg.peers()
+        peer = peers[self.body_turn % len(peers)]
+        self.body_turn += 1
+        for slot in sorted(waiting, key=lambda s: s.height):
+            body = {"t": m.BODYFETCH, "view": slot.view, "height": slot.height,
+                    "txs_digest": slot.preprepare.txs_digest}
+            self._send((peer,), self._sign(body))
+        self._note(f"fetch {len(waiting)} bodies again from {peer}")
+        self.body_deadline = self.ticks + self.cfg.fetch_timeout_ticks
+
+    def _on_bodyfetch(self, env: m.Envelope) -> None:
+        if env.body["view"] < self.view:
+            self._drop("old_view")  # a requester still in an older view asks again in ours
+            return
+        txs = self._local_body(env.body["txs_digest"])
+        if txs is None:
+            self._drop("no_body")
+            return
+        body = {"t": m.BODY, "view": env.body["view"], "height": env.body["height"], "txs": txs}
+        self._send((env.sender,), self._sign(body))
+
+    def _on_body(self, env: m.Envelope) -> None:
+        slot = self.slots.get((env.body["view"], env.body["height"]))
+        if slot is None or not slot.awaiting_body:
+            self._drop("stale")
+            return
+        try:
+            full = m.with_txs(slot.preprepare, env.body["txs"])
+        except m.MessageError:
+            self._drop("bad_body")
+            return
+        slot.preprepare, slot.awaiting_body, slot.validated = full, False, False
+        self._persist(_log_key(slot.height, slot.view, "pp"), b"R" + full.wire)
+        self._note(f"body of h{slot.height} in v{slot.view} from {env.sender}")
 
     def _help_peer(self, peer: str, peer_view: int, peer_active: bool) -> None:
         """Retransmit what a peer that is behind in views needs: the NEW-VIEW we are in, or our

@@ -127,6 +127,10 @@ def describe(env: m.Envelope) -> str:
         return f"FETCH h{b['from_height']}..h{b['to_height']}"
     if k == m.BLOCKS:
         return f"BLOCKS {len(b['blocks'])}"
+    if k == m.BODYFETCH:
+        return f"BODYFETCH v{b['view']} h{b['height']} {b['txs_digest'][:6]}"
+    if k == m.BODY:
+        return f"BODY v{b['view']} h{b['height']} {len(b['txs'])}tx"
     return f"REQUEST {len(b['txs'])}tx"
 
 
