@@ -213,12 +213,10 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_TIMEZONE = "UTC"
 
-CHANNEL_LAYERS = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": REDIS_URL}], "prefix": f"pilechain:{NODE_CODE}:"},
-    }
-}
+# The channel layer's read timeout must outlast its blocking pops: config/channel_layer.py.
+from config.channel_layer import channel_layers  # noqa: E402
+
+CHANNEL_LAYERS = channel_layers(REDIS_URL, prefix=f"pilechain:{NODE_CODE}:")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
