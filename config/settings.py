@@ -341,6 +341,10 @@ LEDGER_APPLY_ALERT_AFTER_S = float(env("PILECHAIN_APPLY_ALERT_AFTER_S", "60"))
 # Batches of signed transactions (up to 5,000 per request) are larger than Django's 2.5 MB default.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(env("DATA_UPLOAD_MAX_MEMORY_SIZE", str(16 * 1024 * 1024)))
 
+# --- monitoring ----------------------------------------------------------------------------------
+# Alerts kept per node for websocket subscribers that reconnect with ?after=<seq> (docs/api.md).
+MONITORING_ALERT_HISTORY = int(env("PILECHAIN_ALERT_HISTORY", "10000"))
+
 HEALTHZ_CELERY_TIMEOUT_S = float(env("HEALTHZ_CELERY_TIMEOUT_S", "1.5"))
 
 # --- settlement ----------------------------------------------------------------------------------
