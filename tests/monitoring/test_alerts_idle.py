@@ -3,8 +3,8 @@
 server on a unix socket, as a node without REDIS_URL does; then a fault's alert still arrives.
 
 Slow on purpose (about 125 s): marked `slow` and run once in CI, whatever the suite's own Redis is.
-Before the channel layer's read timeout was set (config.channel_layer), the connection dropped
-5 s after the subscriber went idle."""
+With redis-py's default 5 s read timeout on the channel layer's connections (before
+config.channel_layer), the connection dropped 5.0 s after the subscriber went idle."""
 
 from __future__ import annotations
 
