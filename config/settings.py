@@ -225,12 +225,10 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_TIMEZONE = "UTC"
 
-CHANNEL_LAYERS = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": REDIS_URL}], "prefix": f"pilechain:{NODE_CODE}:"},
-    }
-}
+# The channel layer's read timeout must outlast its blocking pops: config/channel_layer.py.
+from config.channel_layer import channel_layers  # noqa: E402
+
+CHANNEL_LAYERS = channel_layers(REDIS_URL, prefix=f"pilechain:{NODE_CODE}:")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -354,6 +352,10 @@ LEDGER_APPLY_RETRY_MAX_S = float(env("PILECHAIN_APPLY_RETRY_MAX_S", "30"))
 LEDGER_APPLY_ALERT_AFTER_S = float(env("PILECHAIN_APPLY_ALERT_AFTER_S", "60"))
 # Batches of signed transactions (up to 5,000 per request) are larger than Django's 2.5 MB default.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(env("DATA_UPLOAD_MAX_MEMORY_SIZE", str(16 * 1024 * 1024)))
+
+# --- monitoring ----------------------------------------------------------------------------------
+# Alerts kept per node for websocket subscribers that reconnect with ?after=<seq> (docs/api.md).
+MONITORING_ALERT_HISTORY = int(env("PILECHAIN_ALERT_HISTORY", "10000"))
 
 HEALTHZ_CELERY_TIMEOUT_S = float(env("HEALTHZ_CELERY_TIMEOUT_S", "1.5"))
 

@@ -99,24 +99,39 @@ def _loop_running() -> bool:
     return True
 
 
-def publish(alert: dict) -> None:
-    """Push an alert to this node's websocket subscribers and webhooks. Never raises: an alert
-    that cannot go out must not undo what was stored."""
+def _send_live(alert: dict) -> None:
+    """To this node's websocket subscribers (the channel layer group)."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    send = async_to_sync(layer.group_send)
+    if _loop_running():
+        # Called from sync code on an event loop's thread: async_to_sync cannot run here.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(send, GROUP, {"type": "alert.message", "alert": alert}).result()
+    else:
+        send(GROUP, {"type": "alert.message", "alert": alert})
+
+
+def publish(alert: dict) -> dict:
+    """Number the alert (its `seq`, monitoring.alert_history), keep it in this node's alert history,
+    push it to the websocket subscribers and queue it for webhooks; returns it with its seq. Call it
+    after the commit that caused it. Never raises: an alert that cannot go out must not undo what
+    was stored (one that cannot be kept is still pushed, without a seq)."""
+    from monitoring import alert_history
+
     try:
-        layer = get_channel_layer()
-        if layer is not None:
-            send = async_to_sync(layer.group_send)
-            if _loop_running():
-                # Called from sync code on an event loop's thread: async_to_sync cannot run here.
-                with ThreadPoolExecutor(max_workers=1) as pool:
-                    pool.submit(send, GROUP, {"type": "alert.message", "alert": alert}).result()
-            else:
-                send(GROUP, {"type": "alert.message", "alert": alert})
+        alert = alert_history.record(alert, send=_send_live)
     except Exception:
-        logger.exception("alert %s not pushed to websocket subscribers", alert.get("id"))
+        logger.exception("alert %s not kept in the alert history; pushed without a seq", alert.get("id"))
+        try:
+            _send_live(alert)
+        except Exception:
+            logger.exception("alert %s not pushed to websocket subscribers", alert.get("id"))
     try:
         from monitoring.services.webhooks import enqueue
 
         enqueue(alert)
     except Exception:
         logger.exception("alert %s not queued for webhooks", alert.get("id"))
+    return alert

@@ -65,3 +65,8 @@ def availability_catch_up_days() -> int:
 def availability_delay_s() -> int:
     """Seconds a day must have been over before the task reports it (late status messages)."""
     return int(get("AVAILABILITY_DELAY_S", 900))
+
+
+def alert_history() -> int:
+    """Alerts this node keeps for subscribers that reconnect (the newest; at least 1)."""
+    return max(1, int(get("ALERT_HISTORY", 10_000)))

@@ -8,6 +8,13 @@ echoes the token). Anonymous or bad tokens: closed with 4401.
 Filters (query string or a {"type": "subscribe", ...} message; each a list or comma-separated):
 institutions, areas, piles, severities, phases. A subscriber only ever receives alerts about piles its
 institution may see (monitoring.access), whatever it asks for.
+
+Reconnecting: every alert carries this node's sequence number `seq`. A subscriber that passes the
+last one it saw (`?after=<seq>` or "after" in a subscribe message) first gets what it missed from the
+node's alert history (monitoring.alert_history), in order, ended by {"type": "replayed", "seq": S},
+then the live ones, with none twice and none left out. The consumer joins the group before it reads
+the history, and the channel layer holds the live alerts until the replay is sent; those the replay
+already covered (seq <= the position) are dropped.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from django.conf import settings
 from django.http.request import validate_host
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from monitoring import alerts
+from monitoring import alert_history, alerts
 
 SUBPROTOCOL = "pilechain.alerts"
 TOKEN_PREFIX = "token."
@@ -63,6 +70,11 @@ def _audience(user):
     return alerts.audience(user)
 
 
+@database_sync_to_async
+def _replay(after, wanted):
+    return alert_history.replay(after, wanted)
+
+
 class AlertConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         offered = self.scope.get("subprotocols") or []
@@ -81,13 +93,16 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
             return
         query = {k: v[-1] for k, v in parse_qs(self.scope.get("query_string", b"").decode()).items() if k != "token"}
         try:
+            after = alert_history.parse_after(query.pop("after", None))
             self.filters = parse_filters(query)
         except ValueError:
             await self.close(code=4400)
             return
+        # Joined before the history is read: what is published meanwhile waits in this channel.
         await self.channel_layer.group_add(alerts.GROUP, self.channel_name)
         await self.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
-        await self.send_json({"type": "subscribed", "filters": self.filters})
+        self.position = 0
+        await self._catch_up(after)
 
     def _same_origin(self) -> bool:
         for name, value in self.scope.get("headers", []):
@@ -122,13 +137,42 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong"})
             return
         try:
-            self.filters = parse_filters({k: v for k, v in content.items() if k != "type"})
+            after = alert_history.parse_after(content.get("after"))
+            self.filters = parse_filters({k: v for k, v in content.items() if k not in ("type", "after")})
         except ValueError as exc:
             await self.send_json({"type": "error", "detail": str(exc)})
             return
-        await self.send_json({"type": "subscribed", "filters": self.filters})
+        if after is None:
+            await self.send_json({"type": "subscribed", "filters": self.filters, "seq": self.position})
+        else:
+            await self._catch_up(after)
+
+    def _wanted(self, alert: dict) -> bool:
+        """The one rule for what this subscriber is sent, live or replayed."""
+        return alerts.visible(alert, self.scope_filter) and alerts.matches(alert, self.filters)
+
+    async def _catch_up(self, after: int | None) -> None:
+        """"subscribed" with the history's newest seq, then (when `after` is given) a "gap" or "reset"
+        if there is one, the missed alerts and "replayed"."""
+        replay = await _replay(after, self._wanted)
+        self.position = max(self.position, replay.upto) if not replay.reset else replay.upto
+        await self.send_json({"type": "subscribed", "filters": self.filters, "seq": replay.upto})
+        if after is None:
+            return
+        if replay.reset:
+            await self.send_json({"type": "reset", "after": after, "seq": replay.upto})
+        if replay.gap:
+            await self.send_json({"type": "gap", "after": after, "first": replay.first})
+        for alert in replay.alerts:
+            await self.send_json({"type": "alert", "alert": alert, "replayed": True})
+        await self.send_json({"type": "replayed", "after": after, "seq": replay.upto, "count": len(replay.alerts)})
 
     async def alert_message(self, event):
         alert = event["alert"]
-        if alerts.visible(alert, self.scope_filter) and alerts.matches(alert, self.filters):
+        seq = alert.get("seq")
+        if seq is not None:
+            if seq <= self.position:
+                return  # already replayed, or older than where this subscriber started
+            self.position = seq
+        if self._wanted(alert):
             await self.send_json({"type": "alert", "alert": alert})

@@ -1,7 +1,7 @@
 """Monitoring models: node-local telemetry and alert plumbing, ledger-owned faults, work orders
 and daily availability reports."""
 
-from monitoring.models.alerts import Webhook, WebhookDelivery
+from monitoring.models.alerts import AlertRecord, Webhook, WebhookDelivery
 from monitoring.models.anchoring import AnchorBatch
 from monitoring.models.availability import AvailabilityDay
 from monitoring.models.faults import Fault, FaultKind, FaultWatch, Severity
@@ -10,7 +10,7 @@ from monitoring.models.telemetry import ConnectorState, IngestBatch, PileState, 
 from monitoring.models.workorders import WorkOrder, WorkOrderState, WorkOrderStep
 
 __all__ = [
-    "AnchorBatch", "AreaLoadThreshold", "AvailabilityDay", "ConnectorState", "Fault", "FaultKind", "FaultWatch", "GridOutage",
+    "AlertRecord", "AnchorBatch", "AreaLoadThreshold", "AvailabilityDay", "ConnectorState", "Fault", "FaultKind", "FaultWatch", "GridOutage",
     "IngestBatch", "PileState", "Reading", "Severity", "StatusEvent", "Webhook", "WebhookDelivery",
     "WorkOrder", "WorkOrderState", "WorkOrderStep",
 ]

@@ -42,3 +42,17 @@ class WebhookDelivery(models.Model):
     class Meta:
         ordering = ["-id"]
         constraints = [models.UniqueConstraint(fields=["webhook", "event_id"], name="mon_delivery_once")]
+
+
+class AlertRecord(models.Model):
+    """This node's alert history: one row per alert as it left the node. The row's id is the alert's
+    sequence number (`seq`): per node, increasing, the same for every process of the node and across
+    restarts. Node-local, like the webhooks: the ledger's state never holds it. Bounded: only the
+    newest MONITORING_ALERT_HISTORY rows are kept (monitoring.alert_history)."""
+
+    id = models.BigAutoField(primary_key=True)
+    alert = models.JSONField()  # the alert as built by monitoring.alerts, without its seq (the id)
+    published_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]

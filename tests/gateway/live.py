@@ -16,7 +16,8 @@ from tests.processes import free_port
 
 
 @contextlib.contextmanager
-def live_server():
+def live_server(port: int | None = None):
+    """A uvicorn on `port` (a free one by default; the same port again is a node's restart)."""
     from channels.layers import channel_layers
 
     from config.asgi import application
@@ -24,7 +25,7 @@ def live_server():
     # A production process has one event loop for its life; each test server has its own, so each
     # gets channel layer instances of its own (channels_redis binds receiving to one loop).
     channel_layers.backends.clear()
-    port = free_port()
+    port = port or free_port()
     config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio",
                             lifespan="off")
     server = uvicorn.Server(config)

@@ -43,7 +43,8 @@ def new_token(username) -> str:
 async def subscribe(url, path="/ws/alerts/", **kwargs):
     ws = await websockets.connect(url + path, origin=ORIGIN, open_timeout=10, **kwargs)
     hello = json.loads(await asyncio.wait_for(ws.recv(), 10))
-    assert hello["type"] == "subscribed"
+    assert hello["type"] == "subscribed" and isinstance(hello["seq"], int)
+    ws.hello = hello
     return ws
 
 
@@ -86,12 +87,14 @@ def test_reported_then_confirmed_and_isolation(world):
         reported = await next_alert(operator)
         assert reported["phase"] == "reported" and reported["height"] is None
         assert (reported["pile"], reported["severity"], reported["kind"]) == ("PILE-A1", "critical", "status")
+        assert reported["seq"] > operator.hello["seq"]
         assert (await next_alert(regulator))["phase"] == "reported"
 
         block = await sync_to_async(commit_pending)()
         confirmed = await next_alert(operator)
         assert confirmed["phase"] == "confirmed" and confirmed["height"] == block.height
         assert confirmed["id"] == reported["id"] and confirmed["work_order"]
+        assert confirmed["seq"] > reported["seq"]  # each alert (reported, then confirmed) numbered as it left
         # the receipt ties the report to the block: checked from headers alone, as a light client would
         headers = await sync_to_async(lambda: [(b.header, b.certificate) for b in Block.objects.order_by("height")])()
         validators = node.consortium().validators()
@@ -130,10 +133,12 @@ def test_revoked_token_refused_and_filters_validated(world):
 
     async def scenario(url):
         ws = await subscribe(url, f"/ws/alerts/?token={key}")
+        position = ws.hello["seq"]  # the newest alert this node had numbered when the subscriber joined
         await ws.send(json.dumps({"type": "subscribe", "colour": ["red"]}))
         assert json.loads(await ws.recv())["type"] == "error"
         await ws.send(json.dumps({"type": "subscribe", "piles": ["PILE-A1"], "severities": "critical,major"}))
-        assert json.loads(await ws.recv()) == {"type": "subscribed", "filters": {"piles": ["PILE-A1"], "severities": ["critical", "major"]}}
+        assert json.loads(await ws.recv()) == {"type": "subscribed", "seq": position,
+                                               "filters": {"piles": ["PILE-A1"], "severities": ["critical", "major"]}}
         await ws.close()
         await sync_to_async(lambda: services.api_token_revoke(actor=world.users["a_manager"], token=ApiToken.objects.get()))()
         with pytest.raises(websockets.exceptions.InvalidStatus):
