@@ -59,6 +59,9 @@ logger = logging.getLogger("pilechain.ledger.driver")
 
 INBOX_BATCH = 1000
 PROPOSE_BATCH = 5000
+# A turn offers submissions for this long at most (at least one): a backup signs a REQUEST for each,
+# ~0.3 ms, so a backlog of thousands (re-offered after a rebuild) would hold up consensus for seconds.
+PROPOSE_BUDGET_S = 0.2
 STATUS_EVERY_S = 1.0
 MAX_POST_BYTES = 8 * 1024 * 1024
 
@@ -232,11 +235,14 @@ class Driver:
 
     def _propose_new(self) -> tuple[list[int], list[tuple[int, str]]]:
         """Offer the replica the submissions waiting to be offered (new ones, and all pending ones
-        after a rebuild or a resubmission), at most PROPOSE_BATCH a turn so that a long backlog
-        does not hold up the messages of consensus."""
+        after a rebuild or a resubmission), in id order, at most PROPOSE_BATCH and PROPOSE_BUDGET_S
+        a turn so that a long backlog does not hold up the messages of consensus."""
         proposed, refused = [], []
         waiting = Submission.objects.filter(proposed=False, status=TxStatus.PENDING).order_by("id")
-        for sub in waiting[:PROPOSE_BATCH]:
+        deadline = time.monotonic() + PROPOSE_BUDGET_S
+        for sub in waiting[:PROPOSE_BATCH].iterator(chunk_size=100):  # a turn may stop early
+            if (proposed or refused) and time.monotonic() > deadline:
+                break  # the rest keep their flag clear: offered at the next turns
             try:
                 tx = Transaction.from_dict(sub.body)
             except (TxFormatError, TypeError) as exc:

@@ -146,6 +146,20 @@ def test_a_long_backlog_is_offered_over_several_turns_in_submission_order(backup
     assert offered == order and set(offered) == set(ids)
 
 
+def test_a_turn_offers_for_a_bounded_time_and_the_next_turns_go_on(backup_node, monkeypatch):
+    monkeypatch.setattr(driver_module, "PROPOSE_BUDGET_S", 0.0)  # as if each offer used up the turn
+    ids = submit(signed(backup_node, 3))
+    wire = Wire()
+    d = started(wire)
+    offered = []
+    for _ in range(3):
+        wire.clear()
+        assert d.turn()  # busy: the loop does not wait for the next tick
+        offered += list(wire.requested())
+    assert offered == ids  # one a turn, at least one, in submission order
+    assert not Submission.objects.filter(proposed=False).exists()
+
+
 def test_a_turn_that_failed_rebuilds_the_replica_and_offers_the_pending_submissions_again(backup_node):
     ids = submit(signed(backup_node, 2))
     wire = Wire()
