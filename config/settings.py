@@ -12,7 +12,9 @@ DEBUG=1 turns Django's debug pages on outside production (never by default: they
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -168,17 +170,27 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- redis, celery, channels --------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL")
 EMBEDDED_REDIS = REDIS_URL is None
+# The test suite runs in several pytest-xdist processes against one Redis server: each process takes
+# a database of its own (worker gwN: N + 1 above the configured one), so one test's keys, queues and
+# channel-layer groups never reach a test running beside it (node processes a test starts inherit the
+# variable, and with it the same database). Outside the tests nothing sets it.
+_XDIST_WORKER = re.fullmatch(r"gw(\d+)", env("PYTEST_XDIST_WORKER", "") or "")
+REDIS_DB_SHIFT = int(_XDIST_WORKER.group(1)) + 1 if _XDIST_WORKER else 0
 if EMBEDDED_REDIS:
     from config import embedded_redis
 
     _sock = embedded_redis.socket_path(VAR_DIR)
     if env_bool("PILECHAIN_EMBEDDED_REDIS_AUTOSTART", True):
         embedded_redis.ensure_running(VAR_DIR)
-    REDIS_DB = int(env("PILECHAIN_REDIS_DB", "0"))
+    REDIS_DB = int(env("PILECHAIN_REDIS_DB", "0")) + REDIS_DB_SHIFT
     REDIS_URL = f"unix://{_sock}?db={REDIS_DB}"
     CELERY_BROKER_URL = f"redis+socket://{_sock}?virtual_host={REDIS_DB}"
     CELERY_RESULT_BACKEND = f"redis+socket://{_sock}?virtual_host={REDIS_DB}"
 else:
+    if REDIS_DB_SHIFT:
+        _url = urlsplit(REDIS_URL)
+        _db = int(_url.path.strip("/") or "0") + REDIS_DB_SHIFT
+        REDIS_URL = urlunsplit(_url._replace(path=f"/{_db}"))
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
 

@@ -12,6 +12,10 @@ alike: a refusal or a bug in a contract is a rejection (a bug with the stable re
 `contract_error`, and an alert); a failure of this node (its database connection, a timeout, the
 disk) or of its database engine aborts the whole block with `NodeFault`, leaving the database as it
 was, and the driver applies the block again later. An operational error is never a verdict.
+
+A null block (ledger.pbft.log.is_null_header: a NEW-VIEW's gap filler, no transactions, zero time and
+zero state root) commits to no state: it is not compared with this node's root and leaves the state
+and its root as they were (`_apply_null`).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from ledger.alerts import raise_alert
 from ledger.contracts import DEVICE, NODE, ContractRejected, contracts
 from ledger.failures import CONTRACT_ERROR, NODE_LOCAL, REFUSAL, NodeFault, as_fault, classify, describe
 from ledger.models import Block, CommittedTx, NodeState, Submission, TxStatus
+from ledger.pbft.log import is_null_header
 from ledger.runs import Run, net_writes, validation_reason
 from ledger.state.bulk import bulk_insert
 from ledger.state.muhash import MuHash
@@ -268,6 +273,8 @@ def _apply(*, block: Block, role_of) -> AppliedBlock:
             return AppliedBlock(header.height, Block.objects.get(height=header.height).state_root_after, 0, 0)
         if header.height != state.applied_height + 1:
             raise ValueError(f"block {header.height} arrived before block {state.applied_height + 1}")
+        if is_null_header(header):
+            return _apply_null(block, header, state)
         if header.state_root != state.state_root:
             raise Diverged(
                 f"block {header.height} commits to state {header.state_root[:16]}, this node has {state.state_root[:16]}"
@@ -322,6 +329,19 @@ def _apply(*, block: Block, role_of) -> AppliedBlock:
         for callback in callbacks:
             transaction.on_commit(callback)
     return AppliedBlock(header.height, state_root, applied, rejected)
+
+
+def _apply_null(block: Block, header: BlockHeader, state: NodeState) -> AppliedBlock:
+    """A null block (a NEW-VIEW's gap filler, ledger.pbft.log.null_header) commits to no time and no
+    state: its header's state_root is zero because its proposer could not know the state, so there is
+    nothing to compare, and it leaves the state and its root as they were. The next block's header
+    carries that same root. Called inside _apply's transaction, with the state row locked."""
+    if block.txs:
+        raise Diverged(f"null block {header.height} holds transactions")
+    Block.objects.filter(pk=block.pk).update(applied=True, state_root_after=state.state_root)
+    state.applied_height = header.height
+    state.save(update_fields=["applied_height"])
+    return AppliedBlock(header.height, state.state_root, 0, 0)
 
 
 def _signer_role(tx: Transaction, role_of) -> str | None:

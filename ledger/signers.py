@@ -55,9 +55,10 @@ def _device_keys(device_id: str) -> list[PublicKey]:
     return scope[device_id]
 
 
-# Verifying is a pure function of (transaction, signature, key): a device transaction checked when
-# the block was validated is not checked again, at a cost, when the block is applied and the key is
-# looked up once more (it may have been revoked by an earlier transaction of the same block).
+# Verifying is a pure function of (transaction, signature, key): a transaction checked when the
+# replica admitted it or validated its block is not checked again, at a cost, when the replica asks
+# once more on a newer state (it keeps no verdict across blocks: a key may be registered or revoked)
+# or when the block is applied and the key is looked up once more.
 _VERIFIED_MAX = 200_000
 _verified: OrderedDict = OrderedDict()
 
@@ -81,7 +82,7 @@ def signer_problem(tx: Transaction, node_key: Callable[[str], PublicKey | None])
         key = node_key(tx.signer_id)
         if key is None:
             return f"unknown institution node {tx.signer_id}"
-        return None if tx.verify(key) else "bad signature"
+        return None if _verifies(tx, key) else "bad signature"
     if _device_resolver is None:
         return "no device keys are registered on this node"
     keys = [k for k in _device_keys(tx.signer_id) if k.kind == tx.key_kind]

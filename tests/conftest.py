@@ -50,6 +50,15 @@ MEMBER_USERNAMES = tuple(USERS)
 ALL_USERNAMES = (*USERS, "admin")
 
 
+def pytest_collection_modifyitems(config, items):
+    """The scenarios of one consortium module share its real node processes (a module-scoped
+    fixture) and build on each other: with `--dist loadgroup` (scripts/test) they run on one xdist
+    worker, in order, and the consortium is started once."""
+    for item in items:
+        if item.get_closest_marker("consortium"):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _contracts_see_no_node_local_input():
     """Every block applied in this suite runs its contracts under the determinism guard."""

@@ -4,6 +4,9 @@ A proposal is a header plus the transactions it commits to; its hash is the head
 the digest PREPARE and COMMIT vote on. The header's `view` and `proposer` are those of the view that
 first proposed it: a NEW-VIEW re-proposes the identical header, so the block hash (and every later
 block's prev_hash) survives view changes. The commit certificate's view is the view it committed in.
+
+A PRE-PREPARE in its digest form (as VIEW-CHANGE and NEW-VIEW carry it) gives a proposal whose `txs`
+is None: the header and hash are known, the body is not (yet).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ EMPTY_TX_ROOT = EMPTY_ROOT.hex()
 @dataclass(frozen=True)
 class Proposal:
     header: BlockHeader
-    txs: tuple[Transaction, ...]
+    txs: tuple[Transaction, ...] | None  # None: the PRE-PREPARE came in its digest form
     block_hash: str
 
     @property
@@ -80,25 +83,30 @@ def proposal_of(env: Envelope) -> Proposal:
     cached = getattr(env, "_proposal", None)
     if cached is None:
         header = parse_header(env.body["header"])
-        cached = Proposal(header, parse_txs(env.body["txs"]), header.hash())
+        txs = None if env.is_digest_form else parse_txs(env.body["txs"])
+        cached = Proposal(header, txs, header.hash())
         env._proposal = cached
     return cached
 
 
 def body_matches_header(p: Proposal) -> bool:
     """The transactions are exactly those the header's Merkle root commits to."""
+    if p.txs is None:
+        return False
     return p.header.tx_count == len(p.txs) and p.header.tx_root == tx_root([t.id for t in p.txs])
 
 
 def null_header(chain_id: str, height: int, prev_hash: str, view: int, proposer: str) -> BlockHeader:
     """A gap filler in NEW-VIEW: no transactions, no time, no state. Its timestamp and state_root are
     zero because the new primary cannot know them (it has not applied the block before it); the next
-    real block's timestamp and state_root are checked against the last real ones."""
+    real block's timestamp and state_root are checked against the last real ones, and applying it
+    leaves the state (and its root) as it was (ledger.execution)."""
     return BlockHeader(chain_id, height, prev_hash, 0, EMPTY_TX_ROOT, 0, ZERO_HASH, view, proposer)
 
 
 def is_null_header(h: BlockHeader) -> bool:
-    return h.tx_count == 0 and h.timestamp_ms == 0 and h.state_root == ZERO_HASH
+    """The one definition of a null block, for the replica and the executor alike."""
+    return h.tx_count == 0 and h.timestamp_ms == 0 and h.state_root == ZERO_HASH and h.tx_root == EMPTY_TX_ROOT
 
 
 @dataclass
@@ -109,6 +117,9 @@ class Slot:
     height: int
     preprepare: Envelope | None = None
     reproposal: bool = False  # installed from a NEW-VIEW: certified content, no clock check
+    # A re-proposal installed in its digest form, its body not yet at hand: `validated` stays None
+    # (nothing to check or vote on) until a BODY matching the digest arrives.
+    awaiting_body: bool = False
     prepares: dict[str, Envelope] = field(default_factory=dict)  # sender -> PREPARE
     commits: dict[str, Envelope] = field(default_factory=dict)  # sender -> COMMIT
     validated: bool = False  # this replica checked the block itself

@@ -24,13 +24,16 @@ from ledger.pbft.log import CommittedBlock, Proposal, Slot, body_matches_header,
 from ledger.pbft.statetransfer import StateRequest, check_blocks, fetch_body
 from ledger.pbft.viewchange import (
     GENESIS,
+    NULL_TXS_DIGEST,
     Checkpoint,
     InvalidViewChange,
     check_newview,
     check_viewchange,
+    newview_body,
     plan_new_view,
     preprepare_body,
     prepared_certificates,
+    reproposal_body,
     viewchange_body,
 )
 
@@ -60,6 +63,10 @@ def _log_key(h: int, v: int, what: str) -> str:
     return f"log/{h:012d}/{v:010d}/{what}"
 
 
+def _checkpoint_key(h: int) -> str:
+    return f"checkpoint/{h:012d}"
+
+
 class Replica:
     def __init__(self, config: ReplicaConfig):
         self.cfg = config
@@ -80,11 +87,16 @@ class Replica:
         self.applied_height: int | None = 0
         self.applied_root = config.genesis_state_root
         self.slots: dict[tuple[int, int], Slot] = {}
-        self.pending: dict[str, tuple[Transaction, dict]] = {}
+        self.pending: dict[str, tuple[Transaction, dict]] = {}  # in arrival order: the first is the oldest
         self.pending_since: int | None = None
         self.ticks = 0
         self.now_ms = 0
+        # The request timer runs for the oldest pending request (timed_request) and restarts only when
+        # that request leaves `pending`. Its first expiry re-broadcasts the pending requests; the next
+        # one for the same request (suspected) starts a view change.
         self.request_deadline: int | None = None
+        self.timed_request: str | None = None
+        self.suspected: str | None = None
         self.vc_deadline: int | None = None
         self.next_status = config.status_interval_ticks
         self.next_heartbeat = config.heartbeat_ticks
@@ -92,15 +104,19 @@ class Replica:
         self.my_vc: m.Envelope | None = None
         self.newview_env: m.Envelope | None = None
         self.checkpoint_votes: dict[int, dict[str, m.Envelope]] = {}
+        self.my_checkpoints: dict[int, m.Envelope] = {}  # our CHECKPOINTs above the stable one, re-sent
         self.peer_heights: dict[str, int] = {}
         self.status_replied: dict[str, int] = {}  # peer -> tick we last answered its STATUS
         self.fetch_target = 0
         self.fetch_deadline: int | None = None
         self.fetch_turn = 0
+        self.body_deadline: int | None = None  # when to ask again for re-proposed bodies still missing
+        self.body_turn = 0
         self.dropped: Counter = Counter()
         self.events: list = []  # (tick, text) of notable transitions, for transcripts
         self._sig_ok: dict[bytes, str | None] = {}
-        self._tx_ok: dict[tuple[str, str], bool] = {}
+        self._tx_ok: set[tuple[str, str]] = set()  # requests found valid on the state at _tx_ok_at
+        self._tx_ok_at: int | None = 0
         self._ready = Ready()
         self._handed = (0, 0, 0, 0)
 
@@ -139,20 +155,30 @@ class Replica:
         self.ticks += 1
         self.now_ms = now_ms
         if self.active and self.request_deadline is not None and self.ticks >= self.request_deadline:
-            self._note(f"request timer expired in v{self.view}")
-            self._start_view_change(self.view + 1)
+            self._request_timer_expired()
         elif not self.active and self.vc_deadline is not None and self.ticks >= self.vc_deadline:
             self._note(f"view change to v{self.view} timed out")
             self._start_view_change(self.view + 1)
+        elif not self.active and self.vc_deadline is None and self.pending:
+            # Waiting alone in a view change (no quorum has given up on the old view yet): keep
+            # offering the pending requests, so that the peers that never saw them time out too.
+            if self.request_deadline is None:
+                self.request_deadline = self.ticks + self._request_timeout()
+            elif self.ticks >= self.request_deadline:
+                self._note(f"alone in the change to v{self.view}: re-broadcasting {len(self.pending)} requests")
+                self._rebroadcast()
+                self.request_deadline = self.ticks + self._request_timeout()
         if self.ticks >= self.next_status:
             self.next_status = self.ticks + self.cfg.status_interval_ticks
             # A replica waiting for something asks often; an idle one only now and then, which is how
             # one that missed the last blocks (crashed, cut off) learns that it is behind.
-            waiting = not self.active or self.pending or self.fetch_target > self.committed_height
+            waiting = (not self.active or self.pending or self.fetch_target > self.committed_height
+                       or self.my_checkpoints)
             if waiting or self.ticks >= self.next_heartbeat:
                 self.next_heartbeat = self.ticks + self.cfg.heartbeat_ticks
                 self._send_status(self.cfg.peers())
         self._maybe_fetch()
+        self._maybe_refetch_bodies()
         self._progress()
 
     def applied(self, height: int, state_root: str) -> None:
@@ -167,6 +193,8 @@ class Replica:
             body = {"t": m.CHECKPOINT, "height": height, "block": self.committed_hashes[height],
                     "state_root": state_root}
             env = self._sign(body)
+            self.my_checkpoints[height] = env
+            self._persist(_checkpoint_key(height), env.wire)
             self._send(self.cfg.peers(), env)
             self._on_checkpoint(env)
         self._progress()
@@ -215,15 +243,26 @@ class Replica:
                     r.committed_height, r.tip_hash = h, b["hash"]
                 if b["ts"]:
                     r.tip_ts = max(r.tip_ts, b["ts"])
+            elif key.startswith("checkpoint/"):
+                env = m.decode(value)
+                h = env.body["height"]
+                if h > r.stable.height:  # our own CHECKPOINT, not stable yet: keep re-sending it
+                    r.my_checkpoints[h] = env
+                    r.checkpoint_votes.setdefault(h, {})[r.id] = env
+                else:
+                    r._persist(key, None)
             elif key.startswith("log/"):
                 _, h, v, what = key.split("/", 3)
                 slot = r._slot(int(v), int(h))
                 if what == "pp":
-                    slot.preprepare = m.decode(value[1:])
+                    # A re-proposal still waiting for its body was stored in its digest form.
+                    slot.preprepare = m.decode(value[1:], digest_form_ok=True)
                     slot.reproposal = value[:1] == b"R"
                     # Our own fresh proposal, or a block we already sent PREPARE for, was checked before.
                     own = slot.preprepare.sender == r.id and not slot.reproposal
                     slot.validated = slot.validated or own
+                    if slot.preprepare.is_digest_form:
+                        slot.awaiting_body, slot.validated = True, None
                 else:
                     env = m.decode(value)
                     slot.prepares[env.sender] = env
@@ -231,6 +270,8 @@ class Replica:
                         slot.sent_prepare = slot.validated = True
         if not r.active:
             r._start_view_change(r.view, resend=True)
+        else:
+            r._fetch_missing_bodies()
         return r
 
     # ------------------------------------------------------------------ message handlers
@@ -350,7 +391,8 @@ class Replica:
         self._enter_view(v, env, start, start_info, pps)
 
     def _send_status(self, to) -> None:
-        body = {"t": m.STATUS, "view": self.view, "active": self.active, "height": self.committed_height}
+        body = {"t": m.STATUS, "view": self.view, "active": self.active, "height": self.committed_height,
+                "stable": self.stable.height}
         self._send(to, self._sign(body))
 
     def _on_status(self, env: m.Envelope) -> None:
@@ -359,15 +401,22 @@ class Replica:
         if self.ticks - self.status_replied.get(env.sender, -10**9) >= self.cfg.status_interval_ticks:
             self._help_peer(env.sender, b["view"], b["active"])
         behind = b["height"] < self.committed_height or (b["view"], b["active"]) < (self.view, self.active)
+        stale_checkpoint = b["stable"] < self.stable.height
+        # Our CHECKPOINTs above its stable one: it may have lost them, and a quorum of them is what
+        # moves everyone's window (a CHECKPOINT is otherwise sent only once, when we apply its block).
+        mine = [e for h, e in sorted(self.my_checkpoints.items()) if h > b["stable"]]
         last = self.status_replied.get(env.sender)
         # At most one answer per peer per interval: two peers each behind in a different sense (one
         # in height, the other in view) would otherwise answer each other forever.
-        if behind and (last is None or self.ticks - last >= self.cfg.status_interval_ticks):
+        if (behind or stale_checkpoint or mine) and (last is None or self.ticks - last >= self.cfg.status_interval_ticks):
             self.status_replied[env.sender] = self.ticks
-            self._send_status((env.sender,))  # tell a peer that is behind how far we are
-            if b["height"] < self.stable.height:
-                for proof in self.stable_proof:  # and prove our stable checkpoint: its window can move
+            if behind:
+                self._send_status((env.sender,))  # tell a peer that is behind how far we are
+            if stale_checkpoint:
+                for proof in self.stable_proof:  # prove our stable checkpoint: its window can move
                     self._send((env.sender,), proof)
+            for e in mine:
+                self._send((env.sender,), e)
         if b["height"] > self.fetch_target and b["height"] > self.committed_height:
             # Fetched blocks prove themselves (certificates), so one peer's claim is enough to ask; a
             # liar costs one FETCH per timeout, and we ask the peers that claim to be ahead in turn.
@@ -464,7 +513,10 @@ class Replica:
         if hd.chain_id != self.chain or hd.height != slot.height or hd.prev_hash != self.tip_hash:
             return "bad_header"
         if p.is_null:
-            return None if slot.reproposal and not p.txs else "bad_null_block"
+            # Only a NEW-VIEW fills a gap, and a null block has no body: nothing else to check.
+            return None if slot.reproposal and p.txs == () else "bad_null_block"
+        if not p.txs and not slot.reproposal:
+            return "empty_block"  # a correct primary proposes only when it has requests
         if not slot.reproposal:
             if hd.view != slot.view or hd.proposer != self.vs.primary(slot.view):
                 return "bad_header"
@@ -496,7 +548,9 @@ class Replica:
             return
         if len(self.pending) < self.cfg.batch_max and self.ticks - self.pending_since < self.cfg.batch_wait_ticks:
             return
-        batch = list(self.pending.values())[: self.cfg.batch_max]
+        batch = self._valid_pending(self.cfg.batch_max)
+        if not batch:
+            return
         header = BlockHeader(
             chain_id=self.chain, height=h, prev_hash=self.tip_hash,
             timestamp_ms=max(self.now_ms, self.tip_ts + 1),
@@ -531,9 +585,9 @@ class Replica:
         self._persist(_block_key(h), canonical(record))
         self._ready.committed.append(block)
         self._note(f"committed h{h} {len(ids)}tx {block_hash[:8]} ({how})")
-        if self.active:
-            self.vc_attempts = 0
-            self.request_deadline = self.ticks + self.cfg.request_timeout_ticks if self.pending else None
+        if self.active and ids:
+            self.vc_attempts = 0  # a request executed in this view: back to the base timeouts
+        self._follow_oldest_request()
 
     def _admit(self, tx: Transaction, data: dict) -> bool:
         if tx.chain_id != self.chain or tx.id in self.committed_txids:
@@ -546,9 +600,78 @@ class Replica:
         self.pending[tx.id] = (tx, data)
         if self.pending_since is None:
             self.pending_since = self.ticks
-        if self.active and self.request_deadline is None:
-            self.request_deadline = self.ticks + self.cfg.request_timeout_ticks
+        self._follow_oldest_request()
         return True
+
+    # ------------------------------------------------------------------ request timer
+
+    def _request_timeout(self) -> int:
+        """The base timeout, doubled per view change since a request last executed (Castro-Liskov):
+        a new view whose first commit takes longer than the base timeout must not be left at once."""
+        return self.cfg.request_timeout_ticks * 2 ** min(self.vc_attempts, MAX_DOUBLINGS)
+
+    def _follow_oldest_request(self) -> None:
+        """Time the oldest pending request: a new oldest one starts the timer afresh, anything else
+        (commits of other requests, the same request heard again) leaves it running."""
+        oldest = next(iter(self.pending), None)
+        if oldest == self.timed_request:
+            return
+        self.timed_request = oldest
+        self.request_deadline = None if oldest is None else self.ticks + self._request_timeout()
+
+    def _restart_request_timer(self) -> None:
+        """A new view: the timer starts afresh for the oldest pending request, and a backup forwards
+        its pending requests to the new primary, which may never have heard them (a forward lost, or
+        a request it refused on the state it had then)."""
+        self.timed_request = None
+        self._follow_oldest_request()
+        primary = self.vs.primary(self.view)
+        if self.pending and primary != self.id:
+            self._rebroadcast((primary,))
+
+    def _request_timer_expired(self) -> None:
+        """Forward, then suspect: the first expiry for the oldest request re-broadcasts every pending
+        request (its forward may have been lost, or never sent by a node that restarted) and re-arms
+        the timer; a second expiry for the same request starts a view change."""
+        timed = self.timed_request
+        self._valid_pending(len(self.pending))  # requests no longer valid are no reason to suspect anyone
+        if self.timed_request != timed:
+            return  # that request left: the timer has started afresh for the next one, if any
+        if self.suspected != self.timed_request:
+            self.suspected = self.timed_request
+            self._note(f"request timer expired in v{self.view}: re-broadcasting {len(self.pending)} requests")
+            self._rebroadcast()
+            self.request_deadline = self.ticks + self._request_timeout()
+            return
+        self._note(f"request timer expired in v{self.view}")
+        self._start_view_change(self.view + 1)
+
+    def _rebroadcast(self, to=None) -> None:
+        """Every pending request, in REQUEST messages of at most batch_max, to `to` (all peers)."""
+        datas = [data for _, data in self.pending.values()]
+        for i in range(0, len(datas), self.cfg.batch_max):
+            self._send(to or self.cfg.peers(), self._sign({"t": m.REQUEST, "txs": datas[i : i + self.cfg.batch_max]}))
+
+    def _valid_pending(self, limit: int) -> list[tuple[Transaction, dict]]:
+        """Up to `limit` of the oldest pending requests, checked again on the current state; those no
+        longer valid (a device key revoked since they were admitted) leave `pending`."""
+        good, gone = [], []
+        for tx_id, (tx, data) in self.pending.items():
+            if len(good) >= limit:
+                break
+            if self._tx_valid(tx):
+                good.append((tx, data))
+            else:
+                gone.append(tx_id)
+        for tx_id in gone:
+            del self.pending[tx_id]
+            self._drop("invalid_pending")
+            self._note(f"pending request {tx_id[:8]} no longer valid, dropped")
+        if gone:
+            if not self.pending:
+                self.pending_since = None
+            self._follow_oldest_request()
+        return good
 
     # ------------------------------------------------------------------ checkpoints and state transfer
 
@@ -563,6 +686,9 @@ class Replica:
             self._forget_slot(slot)
         for h in [h for h in self.checkpoint_votes if h <= cp.height]:
             del self.checkpoint_votes[h]
+        for h in [h for h in self.my_checkpoints if h <= cp.height]:
+            del self.my_checkpoints[h]
+            self._persist(_checkpoint_key(h), None)
         if self.committed_height < cp.height:
             self.fetch_target = max(self.fetch_target, cp.height)
             self._maybe_fetch()
@@ -632,10 +758,9 @@ class Replica:
         order = self.vs.ids()
         infos = sorted(infos, key=lambda i: order.index(i.env.sender))[: self.vs.quorum]
         start, plan = plan_new_view(infos, self.vs, self.view)
-        pps = [self._sign(preprepare_body(self.chain, self.id, self.view, hd, txs)) for _, hd, txs in plan]
-        body = {"t": m.NEWVIEW, "view": self.view, "viewchanges": [m.embed(i.env) for i in infos],
-                "preprepares": [m.embed(e) for e in pps]}
-        env = self._sign(body)
+        # Re-proposals are signed in their digest form: the new primary need not hold the bodies.
+        pps = [self._sign(reproposal_body(self.chain, self.id, self.view, hd, d)) for _, hd, d in plan]
+        env = self._sign(newview_body(self.chain, self.id, self.view, infos, pps))
         start_info = next(i for i in infos if i.checkpoint == start)
         self._send(self.cfg.peers(), env)
         self._enter_view(self.view, env, start, start_info, pps)
@@ -650,25 +775,111 @@ class Replica:
         if start.height > self.stable.height:
             proof = [m.unembed(x) for x in start_info.env.body["proof"]]
             self._set_stable(start, proof)
-        for key in [k for k, s in self.slots.items() if k[0] < view and not s.is_prepared(
-                self.vs.primary(k[0]), self.vs.quorum)]:
-            self._forget_slot(self.slots.pop(key))
         for pp in pps:
             h = pp.body["height"]
             if h <= self.stable.height:
                 continue
             slot = self._slot(view, h)
-            if slot.preprepare is not None and slot.preprepare.wire != pp.wire:
+            if slot.preprepare is not None and slot.preprepare.signed_bytes() != pp.signed_bytes():
                 self._forget_slot(slot)
                 slot = self.slots[(view, h)] = Slot(view, h)
-            slot.preprepare, slot.reproposal = pp, True
-            self._persist(_log_key(h, view, "pp"), b"R" + pp.wire)
+            elif slot.preprepare is not None and not slot.awaiting_body:
+                continue  # already installed with its body (a NEW-VIEW heard again after a restart)
+            self._install_reproposal(slot, pp)
+        # Only now: an unprepared slot of an earlier view may have held a re-proposed block's body.
+        for key in [k for k, s in self.slots.items() if k[0] < view and not s.is_prepared(
+                self.vs.primary(k[0]), self.vs.quorum)]:
+            self._forget_slot(self.slots.pop(key))
+        self._fetch_missing_bodies()
         for s in [s for s, i in self.vc_latest.items() if i.view <= view]:
             del self.vc_latest[s]
-        self.request_deadline = self.ticks + self.cfg.request_timeout_ticks if self.pending else None
+        self._restart_request_timer()
         if self.pending:
             self.pending_since = self.ticks - self.cfg.batch_wait_ticks
         self._progress()
+
+    def _install_reproposal(self, slot: Slot, pp: m.Envelope) -> None:
+        """Put a NEW-VIEW's digest-form PRE-PREPARE in its slot with its body when this replica has
+        it (a null block's, or one it heard in an earlier view), else mark the slot as awaiting it.
+        A block this replica already committed needs no body: it only votes for the same hash."""
+        slot.reproposal = True
+        txs = self._local_body(pp.txs_digest)
+        if txs is not None:
+            slot.preprepare, slot.awaiting_body = m.with_txs(pp, txs), False
+        else:
+            slot.preprepare = pp
+            committed = slot.height <= self.committed_height
+            slot.awaiting_body = not committed
+            if slot.awaiting_body:
+                slot.validated = None
+        self._persist(_log_key(slot.height, slot.view, "pp"), b"R" + slot.preprepare.wire)
+
+    def _local_body(self, digest: str) -> list | None:
+        if digest == NULL_TXS_DIGEST:
+            return []
+        for s in self.slots.values():
+            pp = s.preprepare
+            if pp is not None and not pp.is_digest_form and pp.txs_digest == digest:
+                return pp.body["txs"]
+        return None
+
+    def _fetch_missing_bodies(self) -> None:
+        """Ask every peer for the bodies of the re-proposals of this view still awaiting one; any
+        peer holding a body answers with BODY, which is checked against the signed digest."""
+        for slot in self.slots.values():
+            if slot.view == self.view and slot.awaiting_body and slot.height > self.committed_height:
+                body = {"t": m.BODYFETCH, "view": slot.view, "height": slot.height,
+                        "txs_digest": slot.preprepare.txs_digest}
+                self._send(self.cfg.peers(), self._sign(body))
+                self._note(f"fetch body of h{slot.height} in v{slot.view}")
+
+    def _maybe_refetch_bodies(self) -> None:
+        """A BODYFETCH or every BODY answer lost: ask again every fetch timeout, one peer at a time in
+        turn (a body can be a large message), for as long as a re-proposal of this view lacks one."""
+        waiting = [s for s in self.slots.values()
+                   if s.view == self.view and s.awaiting_body and s.height > self.committed_height]
+        if not self.active or not waiting:
+            self.body_deadline = None
+            return
+        if self.body_deadline is None:
+            self.body_deadline = self.ticks + self.cfg.fetch_timeout_ticks
+            return
+        if self.ticks < self.body_deadline:
+            return
+        peers = self.cfg.peers()
+        peer = peers[self.body_turn % len(peers)]
+        self.body_turn += 1
+        for slot in sorted(waiting, key=lambda s: s.height):
+            body = {"t": m.BODYFETCH, "view": slot.view, "height": slot.height,
+                    "txs_digest": slot.preprepare.txs_digest}
+            self._send((peer,), self._sign(body))
+        self._note(f"fetch {len(waiting)} bodies again from {peer}")
+        self.body_deadline = self.ticks + self.cfg.fetch_timeout_ticks
+
+    def _on_bodyfetch(self, env: m.Envelope) -> None:
+        if env.body["view"] < self.view:
+            self._drop("old_view")  # a requester still in an older view asks again in ours
+            return
+        txs = self._local_body(env.body["txs_digest"])
+        if txs is None:
+            self._drop("no_body")
+            return
+        body = {"t": m.BODY, "view": env.body["view"], "height": env.body["height"], "txs": txs}
+        self._send((env.sender,), self._sign(body))
+
+    def _on_body(self, env: m.Envelope) -> None:
+        slot = self.slots.get((env.body["view"], env.body["height"]))
+        if slot is None or not slot.awaiting_body:
+            self._drop("stale")
+            return
+        try:
+            full = m.with_txs(slot.preprepare, env.body["txs"])
+        except m.MessageError:
+            self._drop("bad_body")
+            return
+        slot.preprepare, slot.awaiting_body, slot.validated = full, False, False
+        self._persist(_log_key(slot.height, slot.view, "pp"), b"R" + full.wire)
+        self._note(f"body of h{slot.height} in v{slot.view} from {env.sender}")
 
     def _help_peer(self, peer: str, peer_view: int, peer_active: bool) -> None:
         """Retransmit what a peer that is behind in views needs: the NEW-VIEW we are in, or our
@@ -722,11 +933,19 @@ class Replica:
         return reason
 
     def _tx_valid(self, tx: Transaction) -> bool:
+        """Whether the application accepts the request on its current state. Its answer depends on that
+        state (a device key registered or revoked by a block), so a verdict is kept only while the
+        applied height does not move, and a refusal is never kept: the next block may register the key."""
+        if self._tx_ok_at != self.applied_height:
+            self._tx_ok.clear()
+            self._tx_ok_at = self.applied_height
         # The id leaves the signature out, so the cache key must include it.
         key = (tx.id, tx.signature)
-        ok = self._tx_ok.get(key)
-        if ok is None:
-            if len(self._tx_ok) > 200_000:
-                self._tx_ok.clear()
-            ok = self._tx_ok[key] = bool(self.cfg.verify_request(tx))
-        return ok
+        if key in self._tx_ok:
+            return True
+        if not self.cfg.verify_request(tx):
+            return False
+        if len(self._tx_ok) > 200_000:
+            self._tx_ok.clear()
+        self._tx_ok.add(key)
+        return True

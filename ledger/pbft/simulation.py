@@ -5,6 +5,12 @@ choice comes from a `random.Random(seed)` owned by the simulation, so a seed rep
 Each `Node` plays the runtime: it feeds inputs to its replica, persists `ready().persist` into a
 dict (the only thing that survives a crash), stores committed blocks, answers state requests from
 that store, and is the application (a toy state root chained over transaction ids).
+
+Clients come in two kinds (`Schedule.client`). "runtime", the default: a request is submitted once,
+at one node, as a submission is in the runtime; the node keeps it (it survives a crash, as the
+runtime's `Submission` row does) and proposes it to its replica again after a restart until it is
+committed, and no client ever re-sends it. "retrying": the textbook client, which re-sends every
+request without f+1 matching replies to every replica every 60 ticks.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Callable
 
-from ledger.chain.block import Validator, ValidatorSet, tx_root, verify_commit_certificate
+from ledger.chain.block import BlockHeader, Validator, ValidatorSet, tx_root, verify_commit_certificate
 from ledger.chain.crypto import SigningKey
 from ledger.chain.encoding import canonical, sha256
 from ledger.chain.tx import Transaction
@@ -25,8 +31,10 @@ from ledger.pbft.config import ReplicaConfig
 from ledger.pbft.log import proposal_of
 from ledger.pbft.replica import Replica
 from ledger.pbft.statetransfer import serve_state_request
+from ledger.pbft.viewchange import preprepare_body
 
 TICK_MS = 10
+CLIENTS = ("runtime", "retrying")
 CHAIN = "sim"
 GENESIS_ROOT = sha256(b"genesis").hex()
 
@@ -46,15 +54,34 @@ def validator_set(n: int, chain: str = CHAIN) -> ValidatorSet:
 
 
 class Devices:
-    """The application's device registry: verifies request signatures and counts the work."""
+    """The application's device registry: verifies request signatures and counts the work.
+
+    A registration is applied by each node on its own ledger state, so a node may not know a key yet
+    (registered late) or any more (revoked): `unknown[signer]` holds the replicas without the key."""
 
     def __init__(self, count: int = 4, chain: str = CHAIN):
         self.chain = chain
         self.keys = {f"device:d{i}": device_key(i) for i in range(count)}
+        self.unknown: dict[str, set[str]] = {}
         self.verifications = 0
 
+    def signer(self, i: int) -> str:
+        return f"device:d{i % len(self.keys)}"
+
+    def set_known(self, signer: str, replicas, known: bool) -> None:
+        if signer not in self.keys:
+            raise ValueError(f"no such device {signer!r}")
+        missing = self.unknown.setdefault(signer, set())
+        if known:
+            missing.difference_update(replicas)
+        else:
+            missing.update(replicas)
+
+    def verifier(self, replica_id: str) -> Callable[[Transaction], bool]:
+        return lambda tx: self.verify(tx, replica_id)
+
     def tx(self, i: int, *, valid: bool = True) -> Transaction:
-        signer = f"device:d{i % len(self.keys)}"
+        signer = self.signer(i)
         key = self.keys[signer]
         tx = Transaction.create(chain_id=self.chain, type="sim.reading", payload={"n": i},
                                 signer=signer, key=key, nonce=f"n{i}")
@@ -62,10 +89,13 @@ class Devices:
             tx = replace(tx, signature=key.sign(b"forged %d" % i).hex())
         return tx
 
-    def verify(self, tx: Transaction) -> bool:
+    def verify(self, tx: Transaction, replica_id: str | None = None) -> bool:
+        """Whether the request is validly signed by a device known (at `replica_id`, when given)."""
         self.verifications += 1
         key = self.keys.get(tx.signer)
-        return key is not None and tx.verify(key.public_key)
+        if key is None or (replica_id is not None and replica_id in self.unknown.get(tx.signer, ())):
+            return False
+        return tx.verify(key.public_key)
 
 
 def sim_config(vs: ValidatorSet, i: int, devices: Devices, **overrides) -> ReplicaConfig:
@@ -73,8 +103,10 @@ def sim_config(vs: ValidatorSet, i: int, devices: Devices, **overrides) -> Repli
                   request_timeout_ticks=40, view_change_timeout_ticks=40, status_interval_ticks=10, heartbeat_ticks=50,
                   fetch_timeout_ticks=10, timestamp_tolerance_ms=2000, genesis_state_root=GENESIS_ROOT)
     params.update(overrides)
+    # Devices knows keys per replica; any other registry (the benchmark's) verifies alike everywhere.
+    verify = devices.verifier(f"R{i}") if isinstance(devices, Devices) else devices.verify
     return ReplicaConfig(validators=vs, replica_id=f"R{i}", signing_key=validator_key(i),
-                         verify_request=devices.verify, **params)
+                         verify_request=verify, **params)
 
 
 def describe(env: m.Envelope) -> str:
@@ -95,6 +127,10 @@ def describe(env: m.Envelope) -> str:
         return f"FETCH h{b['from_height']}..h{b['to_height']}"
     if k == m.BLOCKS:
         return f"BLOCKS {len(b['blocks'])}"
+    if k == m.BODYFETCH:
+        return f"BODYFETCH v{b['view']} h{b['height']} {b['txs_digest'][:6]}"
+    if k == m.BODY:
+        return f"BODY v{b['view']} h{b['height']} {len(b['txs'])}tx"
     return f"REQUEST {len(b['txs'])}tx"
 
 
@@ -256,6 +292,49 @@ class Flooder(Honest):
         return [(d, _resign(node, body).wire) for d in node.config.peers()]
 
 
+class CensoringReplica(Replica):
+    """The core of a censoring primary. With `victims`, it batches honestly but never includes them;
+    without, it never proposes a request and sends a block without transactions every `every` ticks
+    instead, so that commits go on while every request waits."""
+
+    every = 30
+    victims: frozenset = frozenset()
+    _last_empty = -(10**9)
+
+    def _maybe_propose(self):
+        if self.victims:
+            hidden = {i: self.pending.pop(i) for i in list(self.pending) if i in self.victims}
+            try:
+                if self.pending:
+                    super()._maybe_propose()
+            finally:
+                self.pending.update(hidden)
+            return
+        if self.vs.primary(self.view) != self.id or self.applied_height != self.committed_height:
+            return
+        h = self.committed_height + 1
+        slot = self.slots.get((self.view, h))
+        if h > self.stable.height + self.cfg.window or (slot is not None and slot.preprepare is not None):
+            return
+        if self.ticks - self._last_empty < self.every:
+            return
+        self._last_empty = self.ticks
+        header = BlockHeader(chain_id=self.chain, height=h, prev_hash=self.tip_hash,
+                             timestamp_ms=max(self.now_ms, self.tip_ts + 1), tx_root=tx_root([]), tx_count=0,
+                             state_root=self.applied_root, view=self.view, proposer=self.id)
+        self._propose_env(self._sign(preprepare_body(self.chain, self.id, self.view, header, [])))
+
+
+class Censor(Honest):
+    """A primary that keeps the chain moving but leaves requests out (see CensoringReplica)."""
+
+    byzantine, name = True, "censor"
+
+    def __init__(self, every: int = 30, victims=()):
+        self.replica_class = type("CensoringReplica", (CensoringReplica,),
+                                  {"every": every, "victims": frozenset(victims)})
+
+
 BEHAVIOURS = ("silent", "equivocate", "tamper", "forge", "replay", "flood")
 
 
@@ -283,9 +362,12 @@ class Partition:
 class Network:
     """Seeded delay, drop, duplication (hence reordering) and partitions, all until `faults_end`."""
 
-    def __init__(self, rng: random.Random, *, drop=0.0, duplicate=0.0, max_delay=3, faults_end=0):
+    def __init__(self, rng: random.Random, *, drop=0.0, duplicate=0.0, max_delay=3, faults_end=0, min_delay=1):
+        if not 1 <= min_delay <= max_delay:
+            raise ValueError("delays must satisfy 1 <= min_delay <= max_delay")
         self.rng = rng
         self.drop, self.duplicate, self.max_delay, self.faults_end = drop, duplicate, max_delay, faults_end
+        self.min_delay = min_delay
         self.partitions: list[Partition] = []
         self.cut: set[tuple[str, str]] = set()  # links cut by hand (scenario tests)
         self.drop_if: Callable | None = None  # (now, src, dst, envelope kind) -> drop? (scenario tests)
@@ -306,7 +388,9 @@ class Network:
             return
         copies = 2 if faulty and self.duplicate and self.rng.random() < self.duplicate else 1
         for _ in range(copies):
-            delay = self.rng.randint(1, self.max_delay if faulty else min(self.max_delay, 2))
+            # A link's own delay (min_delay) holds all along; the spread above it is a fault.
+            top = self.max_delay if faulty else max(self.min_delay, min(self.max_delay, 2))
+            delay = self.rng.randint(self.min_delay, top)
             self.seq += 1
             heapq.heappush(self.queue, (now + delay, self.seq, src, dst, data))
 
@@ -336,6 +420,9 @@ class Node:
         self.skew_ms = skew_ms
         self.kv: dict[str, bytes] = {}
         self.store: dict = {}  # height -> CommittedBlock, as the runtime would keep them
+        # Requests submitted here and not committed here yet: the runtime's Submission rows. They
+        # survive a crash and are proposed to the replica again after a restart.
+        self.submissions: dict[str, Transaction] = {}
         self.app_height, self.app_root = 0, GENESIS_ROOT
         self.alive = True
         self.replica = factory(config)
@@ -354,7 +441,21 @@ class Node:
         self.replica = self.factory.restore(self.config, dict(self.kv))
         self.alive = True
         self.replica.applied(self.app_height, self.app_root)
+        for tx in list(self.submissions.values()):
+            self._propose(tx)
         self.pump()
+
+    def submit(self, tx: Transaction) -> None:
+        """A submission taken by this node: kept, and proposed now or, if the node is down, when it
+        restarts. One its replica refuses is dropped, as the runtime rejects it."""
+        self.submissions[tx.id] = tx
+        if self.alive:
+            self._propose(tx)
+            self.pump()
+
+    def _propose(self, tx: Transaction) -> None:
+        if not self.replica.propose(tx):
+            del self.submissions[tx.id]
 
     def pump(self) -> None:
         """Persist, then send, then apply: the order the runtime must keep."""
@@ -380,6 +481,8 @@ class Node:
             r.advance()
             for block in rd.committed:
                 self.store[block.height] = block
+                for tx in block.txs:
+                    self.submissions.pop(tx.id, None)
                 self.app_root = sha256(bytes.fromhex(self.app_root) + canonical([t.id for t in block.txs])).hex()
                 self.app_height = block.height
                 self.sim.on_commit(self, block)
@@ -397,6 +500,15 @@ class Schedule:
     partitions: list = field(default_factory=list)  # (group tuple, start, end)
     crashes: list = field(default_factory=list)  # (replica id, crash tick, restart tick or None)
     requests: list = field(default_factory=list)  # (tick, tx index, valid, entry replica)
+    # "runtime": each request enters its entry replica once, kept by that node across crashes;
+    # "retrying": the textbook client re-sends every unanswered request to every replica every 60 ticks.
+    client: str = "runtime"
+    # A link's own delay: delays are min_delay..max_delay ticks until faults_end, then
+    # min_delay..max(min_delay, 2).
+    min_delay: int = 1
+    # (tick, device signer, replica ids, known): a device key's registration applied (known) or revoked
+    # at those replicas only, from that tick on.
+    key_changes: list = field(default_factory=list)
     # (victim, start, end, down_for): COMMITs reach only the victim during [start, end), and the victim
     # crashes right after its first commit there, for down_for ticks. The adversary's best shot at a
     # block committed by one replica only, which only prepared certificates carry into the next view.
@@ -406,7 +518,9 @@ class Schedule:
 
     def summary(self) -> str:
         parts = [f"n={self.n}", f"byz={self.byzantine}", f"drop={self.drop}", f"dup={self.duplicate}",
-                 f"delay<={self.max_delay}"]
+                 f"delay={self.min_delay}..{self.max_delay}", f"client={self.client}"]
+        if self.key_changes:
+            parts.append(f"key_changes={self.key_changes}")
         if self.partitions:
             parts.append(f"partitions={self.partitions}")
         if self.crashes:
@@ -469,8 +583,11 @@ class Simulation:
         self.rng = random.Random(schedule.seed)
         self.devices = Devices()
         self.vs = validator_set(schedule.n)
+        if schedule.client not in CLIENTS:
+            raise ValueError(f"unknown client mode {schedule.client!r}; one of {CLIENTS}")
         self.net = Network(self.rng, drop=schedule.drop, duplicate=schedule.duplicate,
-                           max_delay=schedule.max_delay, faults_end=schedule.faults_end)
+                           max_delay=schedule.max_delay, faults_end=schedule.faults_end,
+                           min_delay=schedule.min_delay)
         for group, start, end in schedule.partitions:
             self.net.partitions.append(Partition(frozenset(group), start, end))
         self.now = 0
@@ -488,9 +605,11 @@ class Simulation:
                 behaviour = Honest()
             # Byzantine nodes run the honest core underneath their behaviour; mutants replace only
             # the correct replicas, so the test shows the mutation (not the adversary) breaks things.
-            node_factory = Replica if behaviour.byzantine else factory
+            node_factory = getattr(behaviour, "replica_class", Replica) if behaviour.byzantine else factory
             self.nodes[rid] = Node(self, config, behaviour, node_factory, skew_ms=self.rng.randint(-50, 50))
         self.known_txs: dict[str, Transaction] = {}  # (tx id) -> tx, valid requests submitted
+        self.entries: dict[str, str | None] = {}  # tx id -> the replica it was submitted at (None: all)
+        self.commit_ticks: dict[str, dict[str, int]] = {}  # tx id -> {correct replica: tick it committed}
         self.valid_sigs: set[tuple[str, str]] = set()
         self.requests = sorted(schedule.requests)
         self.clients = ReplyCollector(self.vs.f)
@@ -499,6 +618,7 @@ class Simulation:
         self._cert_ok: set = set()
         self.stopped_at = 0
         self.crashes = list(schedule.crashes)
+        self.key_changes = sorted(schedule.key_changes, key=lambda c: c[0])
         if schedule.commit_loss:
             victim, start, end, _ = schedule.commit_loss
             self.net.drop_if = lambda now, src, dst, kind: start <= now < end and kind == m.COMMIT and dst != victim
@@ -533,13 +653,31 @@ class Simulation:
         if valid:
             self.known_txs[tx.id] = tx
             self.valid_sigs.add((tx.id, tx.signature))
+            self.entries.setdefault(tx.id, entry)
         targets = [entry] if entry else list(self.nodes)
         for rid in targets:
             node = self.nodes[rid]
-            if node.alive:
+            if self.schedule.client == "runtime":
+                node.submit(tx)
+            elif node.alive:
                 node.replica.propose(tx)
                 node.pump()
         self.log(f"client submits tx{index}{'' if valid else ' (forged)'} to {entry or 'all'}")
+
+    def wanted(self) -> list[str]:
+        """The requests every correct replica must commit: the valid ones, except, with the runtime's
+        client, those submitted at a faulty node (which may lose them) and those whose device key was
+        revoked at a quorum of replicas before they committed (no correct primary may propose them)."""
+        ids = []
+        for tx_id, tx in self.known_txs.items():
+            entry = self.entries.get(tx_id)
+            if self.schedule.client == "runtime" and entry is not None and not self.nodes[entry].correct:
+                continue
+            revoked_at = self.devices.unknown.get(tx.signer, set())
+            if len(revoked_at) >= self.vs.quorum and tx_id not in self.commit_ticks:
+                continue
+            ids.append(tx_id)
+        return ids
 
     def on_commit(self, node: Node, block) -> None:
         h = block.height
@@ -572,10 +710,17 @@ class Simulation:
             if tx.id in seen:
                 self.violations.append(f"validity: {node.id} committed tx {tx.id[:8]} twice (h{h})")
             seen.add(tx.id)
+            self.commit_ticks.setdefault(tx.id, {})[node.id] = self.now
         self.log(f"{node.id} COMMITTED h{h} {len(block.txs)}tx {digest[:6]} cert v{block.certificate.view}")
 
+    def committed_everywhere_at(self, tx_id: str) -> int | None:
+        """The tick by which every correct replica had committed the request, or None."""
+        ticks = self.commit_ticks.get(tx_id, {})
+        correct = [rid for rid, node in self.nodes.items() if node.correct]
+        return max(ticks[r] for r in correct) if all(r in ticks for r in correct) else None
+
     def done(self) -> bool:
-        wanted = [tx.id for tx in self.known_txs.values()]
+        wanted = self.wanted()
         if len(self.known_txs) < sum(1 for r in self.requests if r[2]):
             return False
         for node in self.nodes.values():
@@ -603,6 +748,10 @@ class Simulation:
                 if back == t and not self.nodes[rid].alive:
                     self.log(f"{rid} RESTARTS from its persisted state")
                     self.nodes[rid].restart()
+            while self.key_changes and self.key_changes[0][0] <= t:
+                _, signer, replicas, known = self.key_changes.pop(0)
+                self.devices.set_known(signer, replicas, known)
+                self.log(f"{signer} key {'registered' if known else 'revoked'} at {','.join(replicas)}")
             for p in self.net.partitions:
                 if p.start == t:
                     self.log(f"PARTITION {sorted(p.group)} | rest")
@@ -611,7 +760,7 @@ class Simulation:
             while pending_requests and pending_requests[0][0] <= t:
                 _, index, valid, entry = pending_requests.pop(0)
                 self.submit(index, valid, entry)
-            if t % retry_every == 0:
+            if s.client == "retrying" and t % retry_every == 0:
                 # A client that has no f+1 matching replies yet sends its request to every replica.
                 for _, index, valid, _ in self.requests:
                     tx = self.devices.tx(index, valid=valid)
@@ -638,8 +787,8 @@ class Simulation:
                 return self
         self.stopped_at = self.now
         if not self.done():
-            missing = [tx.id[:8] for tx in self.known_txs.values()
-                       if any(n.correct and tx.id not in n.__dict__.get("_seen_txids", set())
+            missing = [tx_id[:8] for tx_id in self.wanted()
+                       if any(n.correct and tx_id not in n.__dict__.get("_seen_txids", set())
                               for n in self.nodes.values())]
             self.violations.append(f"liveness: requests {missing} not committed at every correct replica "
                                    f"by t={self.now}")
@@ -655,11 +804,12 @@ class Simulation:
 
 
 def run_schedule(seed: int, n: int | None = None, *, factory=Replica, transcript: bool = False,
-                 stop_on_violation: bool = False) -> Simulation:
-    return Simulation(random_schedule(seed, n), factory=factory, transcript=transcript,
-                      stop_on_violation=stop_on_violation).run()
+                 stop_on_violation: bool = False, client: str = "runtime") -> Simulation:
+    schedule = replace(random_schedule(seed, n), client=client)
+    return Simulation(schedule, factory=factory, transcript=transcript, stop_on_violation=stop_on_violation).run()
 
 
-def replay_command(seed: int, n: int, mutant: str | None = None) -> str:
+def replay_command(seed: int, n: int, mutant: str | None = None, client: str = "runtime") -> str:
     extra = f" --mutant {mutant}" if mutant else ""
+    extra += f" --client {client}" if client != "runtime" else ""
     return f"cd /work/main && .venv/bin/python -m tests.ledger.pbft.replay --seed {seed} --n {n}{extra}"

@@ -7,6 +7,13 @@ in (the PRE-PREPARE plus quorum-1 matching PREPAREs from other replicas). The ne
 quorum of them, starts from the highest proven checkpoint (min-s), and re-proposes for every height
 up to the highest prepared one (max-s) the block of the highest-view certificate, filling gaps with
 null blocks. Every backup recomputes the same plan from the same VIEW-CHANGEs and compares.
+
+Size. Every PRE-PREPARE inside these messages is in its digest form (header and transactions digest,
+under the primary's signature; see messages), never with its body. The prepared certificate's PREPAREs
+vote on the header hash, and the header commits to the transactions through tx_root, so nothing is
+lost: a replica that lacks a re-proposed block's body gets it with BODYFETCH. Hence a VIEW-CHANGE is at
+most (quorum CHECKPOINTs) + window x (one header-sized PRE-PREPARE + quorum-1 PREPAREs), and a NEW-VIEW
+a quorum of those plus window header-sized PRE-PREPAREs, whatever the blocks hold (docs/consortium.md).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from typing import Callable
 
 from ledger.chain.block import ZERO_HASH, BlockHeader, ValidatorSet
 from ledger.pbft import messages as m
-from ledger.pbft.log import Proposal, body_matches_header, null_header, proposal_of
+from ledger.pbft.log import Proposal, null_header, proposal_of
 
 Verify = Callable[[m.Envelope], "str | None"]
 
@@ -36,6 +43,7 @@ class Checkpoint:
 
 
 GENESIS = Checkpoint(0, ZERO_HASH, ZERO_HASH)
+NULL_TXS_DIGEST = m.txs_digest([])  # a null block's body is known to everyone: no transactions
 
 
 @dataclass(frozen=True)
@@ -68,7 +76,8 @@ def prepared_certificates(slots: dict, low: int, validators: ValidatorSet, below
         if height in best and best[height].view >= view:
             continue
         votes = slot.prepare_votes(primary)[: validators.quorum - 1]
-        best[height] = Certificate(view, height, proposal_of(slot.preprepare), slot.preprepare, tuple(votes))
+        pp = m.digest_form(slot.preprepare)
+        best[height] = Certificate(view, height, proposal_of(pp), pp, tuple(votes))
     return best
 
 
@@ -105,8 +114,8 @@ def check_checkpoint_proof(cp: Checkpoint, proof: list[m.Envelope], validators: 
 
 
 def check_certificate(pp: m.Envelope, prepares: list[m.Envelope], below_view: int, validators, verify) -> Certificate:
-    if pp.kind != m.PREPREPARE:
-        raise InvalidViewChange("certificate does not start with a PRE-PREPARE")
+    if pp.kind != m.PREPREPARE or not pp.is_digest_form:
+        raise InvalidViewChange("certificate does not start with a PRE-PREPARE in its digest form")
     view, height = pp.body["view"], pp.body["height"]
     primary = validators.primary(view)
     if view >= below_view or pp.sender != primary:
@@ -117,8 +126,10 @@ def check_certificate(pp: m.Envelope, prepares: list[m.Envelope], below_view: in
         proposal = proposal_of(pp)
     except m.MessageError as exc:
         raise InvalidViewChange(f"certificate block is malformed: {exc}") from exc
-    if proposal.header.height != height or not body_matches_header(proposal):
-        raise InvalidViewChange("certificate block does not match its header")
+    # The body is not here: the quorum of PREPAREs below is for the header hash, which commits to the
+    # transactions; a replica checks the body against the header when it gets it.
+    if proposal.header.height != height or proposal.header.chain_id != validators.chain_id:
+        raise InvalidViewChange("certificate block header is for another height or chain")
     senders = set()
     for e in prepares:
         b = e.body
@@ -156,13 +167,19 @@ def check_viewchange(env: m.Envelope, validators: ValidatorSet, verify: Verify, 
 
 
 def plan_new_view(infos: list[ViewChangeInfo], validators: ValidatorSet, view: int):
-    """(checkpoint to start from, [(height, header, txs as dicts)]) for the new view."""
+    """(checkpoint to start from, [(height, header, transactions digest)]) for the new view."""
     start = max((i.checkpoint for i in infos), key=lambda c: c.height)
-    chosen: dict[int, Certificate] = {}
+    candidates: dict[int, list[Certificate]] = {}
     for info in infos:
         for h, cert in info.certificates.items():
-            if h > start.height and (h not in chosen or cert.view > chosen[h].view):
-                chosen[h] = cert
+            if h <= start.height:
+                continue
+            best = candidates.setdefault(h, [cert])
+            if cert.view > best[0].view:
+                candidates[h] = [cert]
+            elif cert.view == best[0].view and cert is not best[0]:
+                best.append(cert)
+    chosen = {h: _pick(certs, view) for h, certs in candidates.items()}
     top = max(chosen, default=start.height)
     plan = []
     prev_hash = start.block
@@ -170,18 +187,41 @@ def plan_new_view(infos: list[ViewChangeInfo], validators: ValidatorSet, view: i
         cert = chosen.get(h)
         if cert is None:
             header = null_header(validators.chain_id, h, prev_hash, view, validators.primary(view))
-            txs: list = []
+            digest = NULL_TXS_DIGEST
         else:
             header = cert.proposal.header
-            txs = cert.preprepare.body["txs"]
-        plan.append((h, header, txs))
+            digest = cert.preprepare.txs_digest
+        plan.append((h, header, digest))
         prev_hash = header.hash()
     return start, plan
+
+
+def _pick(certs: list[Certificate], view: int) -> Certificate:
+    """Among certificates of the highest view for one height. A quorum prepared one header per view
+    and height, so they agree on the block; they can differ in the transactions digest only if that
+    view's primary signed the header with two bodies (a PREPARE votes on the header hash), and then
+    the body behind one digest may be one nobody holds. Rotating through the digests with the view
+    being entered reaches one that correct replicas hold within as many view changes as there are
+    digests, where always taking the same one could stall every view."""
+    digests = sorted({c.preprepare.txs_digest for c in certs})
+    wanted = digests[view % len(digests)]
+    return next(c for c in certs if c.preprepare.txs_digest == wanted)
 
 
 def preprepare_body(chain: str, sender: str, view: int, header: BlockHeader, txs: list) -> dict:
     return {"t": m.PREPREPARE, "chain": chain, "from": sender, "view": view, "height": header.height,
             "header": header.to_dict(), "txs": txs}
+
+
+def reproposal_body(chain: str, sender: str, view: int, header: BlockHeader, digest: str) -> dict:
+    """A NEW-VIEW's PRE-PREPARE: the digest form; the new primary need not hold the body to sign it."""
+    return {"t": m.PREPREPARE, "chain": chain, "from": sender, "view": view, "height": header.height,
+            "header": header.to_dict(), "txs_digest": digest}
+
+
+def newview_body(chain: str, sender: str, view: int, infos: list[ViewChangeInfo], pps: list[m.Envelope]) -> dict:
+    return {"t": m.NEWVIEW, "chain": chain, "from": sender, "view": view,
+            "viewchanges": [m.embed(i.env) for i in infos], "preprepares": [m.embed(e) for e in pps]}
 
 
 def check_newview(env: m.Envelope, validators: ValidatorSet, verify: Verify, window: int):
@@ -208,11 +248,13 @@ def check_newview(env: m.Envelope, validators: ValidatorSet, verify: Verify, win
     start, plan = plan_new_view(infos, validators, view)
     if len(pps) != len(plan):
         raise InvalidViewChange("NEW-VIEW re-proposes the wrong number of blocks")
-    for pp, (h, header, txs) in zip(pps, plan):
+    for pp, (h, header, digest) in zip(pps, plan):
         pb = pp.body
         if pp.kind != m.PREPREPARE or pp.sender != env.sender or pb["view"] != view or pb["height"] != h:
             raise InvalidViewChange("NEW-VIEW PRE-PREPARE has the wrong view, height or sender")
-        if pb["header"] != header.to_dict() or pb["txs"] != txs or verify(pp) is not None:
+        if not pp.is_digest_form:
+            raise InvalidViewChange("NEW-VIEW PRE-PREPARE is not in its digest form")
+        if pb["header"] != header.to_dict() or pp.txs_digest != digest or verify(pp) is not None:
             raise InvalidViewChange("NEW-VIEW PRE-PREPARE differs from the recomputed plan")
     start_proof = next(i for i in infos if i.checkpoint == start)
     return infos, start, start_proof, pps

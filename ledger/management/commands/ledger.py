@@ -18,8 +18,8 @@ from ledger.runtime import node as this_node
 LOCAL_TUNING = {
     "checkpoint_interval": 8,
     "window": 32,
-    # Blocks of a few hundred transactions: larger ones make every message of a view change (which
-    # carries the prepared blocks) heavy, and a slow machine late in validating them.
+    # Blocks of a few hundred transactions: larger ones make each PRE-PREPARE (and BODY answer) heavy
+    # and a slow machine late in validating them. A view change carries headers only, whatever this is.
     "batch_max": 250,
     "batch_wait_ticks": 1,
     "request_timeout_ticks": 160,  # 8 s: a loaded primary is slow, not faulty

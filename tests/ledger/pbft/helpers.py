@@ -5,14 +5,14 @@ from __future__ import annotations
 from ledger.pbft.simulation import replay_command, run_schedule
 
 
-def check_seeds(seeds, *, n=None) -> list[str]:
+def check_seeds(seeds, *, n=None, client="runtime") -> list[str]:
     """Run each seed; a message per failing seed with the command that replays it."""
     failures = []
     for seed in seeds:
-        sim = run_schedule(seed, n)
+        sim = run_schedule(seed, n, client=client)
         if sim.violations:
             failures.append(
                 f"seed {seed} ({sim.schedule.summary()}):\n    " + "\n    ".join(sim.violations[:5])
-                + f"\n  replay: {replay_command(seed, sim.schedule.n)}"
+                + f"\n  replay: {replay_command(seed, sim.schedule.n, client=client)}"
             )
     return failures

@@ -37,8 +37,8 @@ def test_commit_signs_exactly_the_commit_vote():
         (bytes(64) + b"[1,2]", "must be an object"),
         (bytes(64) + b'{"t":"gossip","chain":"sim","from":"R1"}', "unknown message kind"),
         (bytes(64) + b'{"t":"status","chain":"sim","from":"R1","view":0,"active":true}', "fields must be exactly"),
-        (bytes(64) + b'{"t":"status","chain":"sim","from":"R1","view":-1,"active":true,"height":0}', "bad field"),
-        (bytes(64) + b'{"t":"status","chain":"sim","from":"R1","view":0,"active":1,"height":0}', "bad field"),
+        (bytes(64) + b'{"t":"status","chain":"sim","from":"R1","view":-1,"active":true,"height":0,"stable":0}', "bad field"),
+        (bytes(64) + b'{"t":"status","chain":"sim","from":"R1","view":0,"active":1,"height":0,"stable":0}', "bad field"),
         # A peer's deeply nested body: refused before the parser recurses (a RecursionError before).
         (bytes(64) + b'{"t":' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested deeper"),
     ],

@@ -43,7 +43,7 @@ def test_drops_are_counted_per_reason_and_never_raise():
     r, devices = fresh()
     r.step(b"garbage")
     r.step(m.sign(validator_key(9), {"t": m.STATUS, "chain": CHAIN, "from": "R9", "view": 0,
-                                     "active": True, "height": 0}).wire)
+                                     "active": True, "height": 0, "stable": 0}).wire)
     good = m.sign(validator_key(2), {"t": m.PREPARE, "chain": CHAIN, "from": "R2", "view": 0,
                                      "height": 1, "block": "ab" * 32})
     r.step(bytes(64) + good.body_bytes)
@@ -172,3 +172,75 @@ def test_committed_block_carries_a_certificate_light_clients_accept():
     block: CommittedBlock = sim.nodes["R3"].store[1]
     assert isinstance(block.certificate, CommitCertificate)
     assert verify_commit_certificate(block.header, block.certificate, validator_set(4))
+
+
+def request_wire(txs, sender=2):
+    body = {"t": m.REQUEST, "chain": CHAIN, "from": f"R{sender}", "txs": [t.to_dict() for t in txs]}
+    return m.sign(validator_key(sender), body).wire
+
+
+def test_a_refused_request_is_checked_again_when_offered_again():
+    devices = Devices()
+    r = Replica(sim_config(validator_set(4), 1, devices))
+    r.tick(1000)
+    tx = devices.tx(1)
+    devices.set_known(tx.signer, ["R1"], False)  # R1 has not applied the key's registration yet
+    r.step(request_wire([tx]))
+    assert r.dropped["bad_request"] == 1 and tx.id not in r.pending
+    devices.set_known(tx.signer, ["R1"], True)
+    r.step(request_wire([tx]))
+    assert tx.id in r.pending
+
+
+def test_a_request_heard_again_does_not_restart_its_timer():
+    r, devices = fresh()
+    a, b = devices.tx(1), devices.tx(2)
+    r.step(request_wire([a]))
+    deadline = r.request_deadline
+    assert r.timed_request == a.id and deadline == r.ticks + r.cfg.request_timeout_ticks
+    for _ in range(5):
+        r.tick(1000)
+    r.step(request_wire([a, b]))  # the same request again, and a younger one
+    assert (r.timed_request, r.request_deadline) == (a.id, deadline)
+
+
+def test_request_timer_re_broadcasts_first_and_suspects_second():
+    r, devices = fresh()
+    r.step(request_wire([devices.tx(1), devices.tx(2)]))
+    r.ready(), r.advance()
+    first = r.request_deadline
+    while r.ticks < first:
+        r.tick(1000)
+    sent = r.ready().messages
+    r.advance()
+    assert [(o.env.kind, len(o.env.body["txs"]), o.to) for o in sent if o.env.kind == m.REQUEST] == [
+        (m.REQUEST, 2, ("R0", "R2", "R3"))]
+    assert r.active and r.view == 0
+    second = r.request_deadline
+    while r.active:
+        r.tick(1000)
+    assert r.ticks == second and r.view == 1
+    assert any(o.env.kind == m.VIEWCHANGE for o in r.ready().messages)
+
+
+def test_backup_refuses_a_fresh_block_without_transactions():
+    r, _ = fresh()
+    r.step(pp_wire([]))
+    assert r.dropped == {"empty_block": 1}
+    assert not any(o.env.kind == m.PREPARE for o in r.ready().messages)
+
+
+def test_status_carries_the_stable_height_and_a_peer_behind_gets_our_checkpoints():
+    sim = quiet_sim(requests=7)  # K = 2: checkpoints at h2, h4, ...
+    r = sim.nodes["R1"].replica
+    assert r.stable.height >= 2
+    status = {"t": m.STATUS, "chain": CHAIN, "from": "R2", "view": r.view, "active": True,
+              "height": r.committed_height, "stable": 0}
+    r.ready(), r.advance()
+    r.status_replied.pop("R2", None)  # answers are rate-limited per peer
+    r.step(m.sign(validator_key(2), status).wire)
+    sent = [o.env for o in r.ready().messages if o.to == ("R2",)]
+    assert {e.kind for e in sent} == {m.CHECKPOINT}
+    assert {e.body["height"] for e in sent} == {r.stable.height}  # the proof of our stable checkpoint
+    r._send_status(("R2",))
+    assert r.ready().messages[-1].env.body["stable"] == r.stable.height
