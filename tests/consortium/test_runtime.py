@@ -253,7 +253,7 @@ def test_the_peer_endpoint_refuses_forged_malformed_and_replayed_messages(net, s
 
     stranger = SigningKey.generate()
     body = {"t": "status", "chain": definition.chain_id, "from": "METROLOGY", "view": 0, "active": True,
-            "height": 0}
+            "height": 0, "stable": 0}
     forged = messages.sign(stranger, body).wire  # claims METROLOGY, signed by someone else
     unknown = messages.sign(stranger, {**body, "from": "NOBODY"}).wire
     not_a_message = b'{"t": "prepare"'
