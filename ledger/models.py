@@ -71,6 +71,9 @@ class Submission(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     submitted_at = models.DateTimeField(auto_now_add=True)
+    # False: the drain loop offers it to its replica at the next turn. Set once offered; cleared for
+    # every pending submission when the driver (re)builds its replica (whose pending requests live in
+    # memory only) and when the transaction is submitted again (ledger.runtime.driver).
     proposed = models.BooleanField(default=False, db_index=True)
     height = models.BigIntegerField(null=True, blank=True)
     index = models.IntegerField(null=True, blank=True)

@@ -3,6 +3,9 @@
 `tx_submit` takes transactions signed elsewhere (devices, third parties holding device keys);
 `node_submit` signs one with this node's key on behalf of an authenticated user of its institution.
 Both are idempotent: resubmitting a transaction returns what is known of it, never a second copy.
+Resubmitting one that is still pending here also has the drain loop offer it to the replica again
+(which forwards it to the primary again): a client that sees no progress can push, and nothing waits
+on a message that was lost.
 """
 
 from __future__ import annotations
@@ -49,9 +52,11 @@ def tx_submit(*, transactions: list, submitted_by=None) -> list[SubmitResult]:
     status = _known(list(unique))
     rows = [Submission(tx_id=tx_id, body=tx.to_dict(), type=tx.type, submitted_by=submitted_by)
             for tx_id, tx in unique.items() if tx_id not in status]
-    if rows:
+    again = [tx_id for tx_id, known in status.items() if known.status == TxStatus.PENDING]
+    if rows or again:
         with transaction.atomic():
             Submission.objects.bulk_create(rows, ignore_conflicts=True)
+            _offer_again(again)
         transaction.on_commit(wake.ring)
         status.update({row.tx_id: SubmitResult(row.tx_id, TxStatus.PENDING) for row in rows})
     return [invalid[i] if i in invalid else status[valid[i].id] for i in range(len(transactions))]
@@ -108,6 +113,13 @@ def submit_checked(**kwargs) -> Submission:
         return node_submit(**kwargs)
     except ContractRejected as exc:
         raise ValidationError(exc.reason) from None
+
+
+def _offer_again(tx_ids: list[str]) -> None:
+    """Pending submissions submitted again: the drain loop offers them to its replica at its next
+    turn (ledger.runtime.driver, the rule of `Submission.proposed`)."""
+    if tx_ids:
+        Submission.objects.filter(tx_id__in=tx_ids, status=TxStatus.PENDING).update(proposed=False)
 
 
 def _known(tx_ids: list[str]) -> dict[str, SubmitResult]:

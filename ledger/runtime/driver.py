@@ -9,6 +9,13 @@ submissions, tick when a tick is due; then take ready() and
   3. apply committed blocks (contracts, read model, state root) and report each to the replica;
 and advance(). With nothing to do it waits on the doorbell until the next tick is due.
 
+A submission is never lost between the API and the chain. The replica keeps its pending requests in
+memory only, so whenever the driver (re)builds it (start(), and after a failed turn) it offers the
+replica every submission still pending again, whatever an earlier replica did with them: the rule
+of `Submission.proposed` is "False: offer it at the next turn" (new, re-offered after a rebuild, or
+submitted again through the API), PROPOSE_BATCH a turn in id order. Offering a request the replica
+already holds is harmless (it forwards it to the primary again).
+
 A block this node cannot apply for a reason of its own (ledger.failures: its database connection,
 a timeout, the disk) left the database unchanged; the loop goes on with consensus and tries the
 block again after a backoff, saying so in its status (ledger.runtime.stall). A turn that fails
@@ -52,6 +59,9 @@ logger = logging.getLogger("pilechain.ledger.driver")
 
 INBOX_BATCH = 1000
 PROPOSE_BATCH = 5000
+# A turn offers submissions for this long at most (at least one): a backup signs a REQUEST for each,
+# ~0.3 ms, so a backlog of thousands (re-offered after a rebuild) would hold up consensus for seconds.
+PROPOSE_BUDGET_S = 0.2
 STATUS_EVERY_S = 1.0
 MAX_POST_BYTES = 8 * 1024 * 1024
 
@@ -91,6 +101,14 @@ def stored_block(height: int) -> CommittedBlock | None:
         txs=tuple(Transaction.from_dict(t) for t in block.txs),
         certificate=CommitCertificate.from_dict(block.certificate),
     )
+
+
+def reoffer_pending(holder: str, epoch: int, ttl_s: float) -> int:
+    """Mark every pending submission to be offered to the replica again (a new replica holds none
+    of them); the number marked. Under the lease, like every write of the driver."""
+    with transaction.atomic():
+        lease.check_and_renew(holder, epoch, ttl_s)
+        return Submission.objects.filter(status=TxStatus.PENDING, proposed=True).update(proposed=False)
 
 
 class Driver:
@@ -191,8 +209,11 @@ class Driver:
         return bool(inbox or proposed or refused or ready.committed or ready.messages)
 
     def _restore(self) -> None:
-        """The replica as the database has it; then the blocks committed but not applied yet."""
+        """The replica as the database has it; then the blocks committed but not applied yet. Its
+        pending requests were in the old replica's memory only: every pending submission is offered
+        to the new one again, over the next turns."""
         self.replica = Replica.restore(self.cfg, load_records())
+        reoffer_pending(self.holder, self.epoch, self.ttl_s)
         self._apply_stored()
         state = node_state()
         self.replica.applied(state.applied_height, state.state_root)
@@ -213,21 +234,40 @@ class Driver:
             connection.close()
 
     def _propose_new(self) -> tuple[list[int], list[tuple[int, str]]]:
+        """Offer the replica the submissions waiting to be offered (new ones, and all pending ones
+        after a rebuild or a resubmission), in id order, at most PROPOSE_BATCH and PROPOSE_BUDGET_S
+        a turn so that a long backlog does not hold up the messages of consensus."""
         proposed, refused = [], []
-        pending = Submission.objects.filter(proposed=False, status=TxStatus.PENDING).order_by("id")
-        for sub in pending[:PROPOSE_BATCH]:
+        waiting = Submission.objects.filter(proposed=False, status=TxStatus.PENDING).order_by("id")
+        deadline = time.monotonic() + PROPOSE_BUDGET_S
+        for sub in waiting[:PROPOSE_BATCH].iterator(chunk_size=100):  # a turn may stop early
+            if (proposed or refused) and time.monotonic() > deadline:
+                break  # the rest keep their flag clear: offered at the next turns
             try:
                 tx = Transaction.from_dict(sub.body)
             except (TxFormatError, TypeError) as exc:
                 refused.append((sub.pk, f"malformed: {exc}"))
                 continue
-            if self.replica.propose(tx):
+            if self.replica.propose(tx):  # True too for a request it holds already
                 proposed.append(sub.pk)
             elif tx.id in self.replica.committed_txids:
                 proposed.append(sub.pk)  # already on the chain; its block settles it
+            elif (reason := self._refusal(tx)) is not None:
+                refused.append((sub.pk, reason))
             else:
-                refused.append((sub.pk, "refused by the replica (bad signature, wrong chain or duplicate)"))
+                # Refused, yet the checks pass now: no verdict on a passing doubt. It stays pending,
+                # offered again by the next rebuild or resubmission.
+                logger.warning("the replica refused %s, which passes its checks now", tx.id)
+                proposed.append(sub.pk)
         return proposed, refused
+
+    def _refusal(self, tx: Transaction) -> str | None:
+        """Why the replica refused a request of this node, in the words of the check it runs (the
+        chain, the signature and signer); None when the request passes them now."""
+        if tx.chain_id != self.cfg.chain_id:
+            return f"refused by the replica: wrong chain (this consortium is {self.cfg.chain_id})"
+        problem = signers.signer_problem(tx, self.cfg.validators.key)
+        return f"refused by the replica: {problem}" if problem else None
 
     def _persist(self, ready, inbox, proposed, refused) -> None:
         with transaction.atomic():

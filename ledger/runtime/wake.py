@@ -26,11 +26,24 @@ def ring() -> None:
     pipe.execute()
 
 
+# The shortest wait asked of Redis. BLPOP takes seconds and turns them into whole milliseconds by
+# truncation, and 0 means "block until rung": the embedded server (Redis 6.2) truncates 0.001 s to 0,
+# so a loop whose next tick was less than a millisecond away waited until a peer rang, seconds
+# later, its lease lapsing meanwhile (the embedded-mode stall of issue #15). Redis 6.2 checks
+# timeouts every 100 ms anyway: nothing finer is lost.
+MIN_WAIT_S = 0.01
+
+
+def blpop_timeout(timeout_s: float) -> float:
+    """The timeout to give BLPOP for a wait of `timeout_s` (> 0): never one a server reads as 0."""
+    return max(timeout_s, MIN_WAIT_S)
+
+
 def wait(timeout_s: float) -> bool:
     """Block until rung or timeout; True when rung."""
     if timeout_s <= 0:
         return False
-    return client().blpop([_key()], timeout=max(timeout_s, 0.001)) is not None
+    return client().blpop([_key()], timeout=blpop_timeout(timeout_s)) is not None
 
 
 def _stop_key(worker: str) -> str:

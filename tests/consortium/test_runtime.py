@@ -25,6 +25,7 @@ from ledger.chain.block import ZERO_HASH
 from ledger.chain.tx import Transaction
 from ledger.consortium import Consortium
 from ledger.pbft import messages
+from tests.consortium.fault_files import DROP_REQUESTS, dropped_requests, faults_dir
 from tests.processes import free_port, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.consortium]
@@ -252,7 +253,7 @@ def test_the_peer_endpoint_refuses_forged_malformed_and_replayed_messages(net, s
 
     stranger = SigningKey.generate()
     body = {"t": "status", "chain": definition.chain_id, "from": "METROLOGY", "view": 0, "active": True,
-            "height": 0}
+            "height": 0, "stable": 0}
     forged = messages.sign(stranger, body).wire  # claims METROLOGY, signed by someone else
     unknown = messages.sign(stranger, {**body, "from": "NOBODY"}).wire
     not_a_message = b'{"t": "prepare"'
@@ -324,9 +325,60 @@ def test_a_killed_primary_worker_gives_way_to_a_view_change(net, sessions, defin
     wait_for(lambda: agreed_state(sessions), timeout=90, what="the old primary agreeing again")
 
 
+def test_requests_a_backup_lost_on_the_way_to_a_dead_primary_are_sent_again_and_committed(net, sessions, definition):
+    """Forward, then suspect (issue #15). The primary's worker is dead, and a backup loses every request
+    it forwards (tests/consortium/faults.py drops them on the way out) until the test has seen all of
+    them dropped. Nobody else holds the requests then, so nobody else's request timer runs: the
+    backup must send them to every replica again when its own timer expires (instead of suspecting
+    the primary alone, in a view change no one joins), after which the others time out on them too,
+    change view away from the dead primary and commit them. Before, the requests waited for the
+    backup's next driver restart (every 240 s) at best; a replica that only suspects stalls here."""
+    views = Counter((r["view"], r["primary"]) for r in (status(sessions, c)["replica"] for c in net.nodes))
+    (view, primary), _ = views.most_common(1)[0]
+    live = [c for c in net.nodes if c != primary]
+    backup = live[0]
+    drop = faults_dir(net.var_dir, backup) / DROP_REQUESTS
+    drop.parent.mkdir(parents=True, exist_ok=True)
+    before = dropped_requests(net.var_dir, backup)
+    net.kill(primary, "worker")
+    drop.touch()
+    try:
+        ids = [r["tx_id"] for r in submit(sessions, backup, signed_txs(net, definition, backup, 5))]
+        started = time.monotonic()
+        # Each request goes to each of the three other replicas: fifteen messages lost.
+        wait_for(lambda: dropped_requests(net.var_dir, backup) >= before + 5 * (len(net.nodes) - 1), timeout=30,
+                 what=f"{backup} dropping its first forward of each request to every peer")
+    finally:
+        drop.unlink(missing_ok=True)
+    assert not any(committed_everywhere(sessions, [i], [c]) for i in ids for c in live)  # lost, not late
+
+    # The backup's request timer expires: it sends its pending requests to all, whose timers start then;
+    # each of them forwards once more at its first expiry and suspects the primary at the next, and
+    # a new view commits the requests. Well within the backup's next driver restart (up to 240 s).
+    bound = 3 * REQUEST_TIMEOUT_S + 4 * VIEW_CHANGE_TIMEOUT_S + 20
+    try:
+        wait_for(lambda: committed_everywhere(sessions, ids, live), timeout=bound,
+                 what=f"the requests {backup} lost on the way committed at {', '.join(live)} within {bound:.0f} s: "
+                      f"{backup} sending them again to every replica when its request timer expires, then a view "
+                      f"change away from {primary}")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; replicas: {replicas(sessions, live)}") from None
+    elapsed = time.monotonic() - started
+
+    def moved():  # status pages are written once a second
+        now = {c: status(sessions, c)["replica"] for c in live}
+        return now if all(r["view"] > view and r["primary"] != primary for r in now.values()) else None
+
+    wait_for(moved, timeout=15, what="the three live replicas in a later view without the dead primary")
+
+    net.start_worker(primary)
+    wait_for(lambda: agreed_state(sessions), timeout=90, what="the old primary agreeing again")
+    assert elapsed < bound
+
+
 def _faults_dir(net, code: str):
     """Where the nodes' contract tests.fault looks for its orders (tests/consortium/faults.py)."""
-    return net.var_dir / code / "faults"
+    return faults_dir(net.var_dir, code)
 
 
 def _quorum_primary(sessions) -> str:
