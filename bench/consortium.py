@@ -225,8 +225,13 @@ def main() -> int:
               f"p50 {p50:.0f} ms, p99 {p99:.0f} ms")
         print(f"bound: {cores} cores x {bound_per_core:.0f} Ed25519 verifications/s / {per_tx:.2f} per tx "
               f"= {bound:.0f} tx/s; reached {tx_per_s / bound:.1%} of it")
+        # Every view change is a primary given up on: under load alone there should be none.
+        views = {c: sessions[c].get(n.spec.url + "/api/ledger/status/", timeout=30).json()["replica"]["view"]
+                 for c, n in net.nodes.items()}
+        print(f"views at the end: {views}")
         print(f"tx_per_s={tx_per_s:.0f} verifications_per_tx={per_tx:.2f} bound_tx_per_s={bound:.0f} "
-              f"p50_ms={p50:.0f} p99_ms={p99:.0f} offered_tx_per_s={args.offered}")
+              f"p50_ms={p50:.0f} p99_ms={p99:.0f} offered_tx_per_s={args.offered} "
+              f"view_changes={max(views.values())}")
     finally:
         net.stop()
         net.drop_databases()
