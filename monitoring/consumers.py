@@ -98,11 +98,15 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
         except ValueError:
             await self.close(code=4400)
             return
+        # A new subscriber starts at the history's newest seq as it is before joining: what is
+        # published from then on is its own, whether it reaches the group before the join (read back
+        # from the history below) or after (waiting in this channel).
+        start = (await _replay(None, self._wanted)).upto if after is None else None
         # Joined before the history is read: what is published meanwhile waits in this channel.
         await self.channel_layer.group_add(alerts.GROUP, self.channel_name)
         await self.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
         self.position = 0
-        await self._catch_up(after)
+        await self._catch_up(after, start=start)
 
     def _same_origin(self) -> bool:
         for name, value in self.scope.get("headers", []):
@@ -151,13 +155,19 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
         """The one rule for what this subscriber is sent, live or replayed."""
         return alerts.visible(alert, self.scope_filter) and alerts.matches(alert, self.filters)
 
-    async def _catch_up(self, after: int | None) -> None:
-        """"subscribed" with the history's newest seq, then (when `after` is given) a "gap" or "reset"
-        if there is one, the missed alerts and "replayed"."""
-        replay = await _replay(after, self._wanted)
+    async def _catch_up(self, after: int | None, start: int | None = None) -> None:
+        """"subscribed" with the seq the subscriber is now at, then (when `after` is given) a "gap" or
+        "reset" if there is one, the missed alerts and "replayed". A new subscriber (`start`: the
+        newest seq before it joined the group) is at `start` and gets the alerts published while it
+        was joining as live ones."""
+        replay = await _replay(after if after is not None else start, self._wanted)
         self.position = max(self.position, replay.upto) if not replay.reset else replay.upto
-        await self.send_json({"type": "subscribed", "filters": self.filters, "seq": replay.upto})
+        # A new subscriber's stream starts after `start`: the alerts sent next have greater seqs.
+        begins = start if after is None and start is not None else replay.upto
+        await self.send_json({"type": "subscribed", "filters": self.filters, "seq": begins})
         if after is None:
+            for alert in replay.alerts:
+                await self.send_json({"type": "alert", "alert": alert})
             return
         if replay.reset:
             await self.send_json({"type": "reset", "after": after, "seq": replay.upto})

@@ -86,6 +86,34 @@ def test_reconnect_after_three_missed_alerts_gets_them_in_order_once(world):
         asyncio.run(scenario(url))
 
 
+def test_an_alert_published_while_a_new_subscriber_joins_reaches_it_once(world, monkeypatch):
+    """A new subscriber's alerts start where the history stood before it joined the group. Here an
+    alert is published just before each read of the history the consumer makes while it connects:
+    the one published after the subscriber began (between its join and its read) reaches it once,
+    live; none is dropped as if it had been replayed (the page's first alert was lost that way when
+    it came right after the socket opened)."""
+    token = new_token("reg_manager")
+    faults = iter([("PILE-A1", 1), ("PILE-B1", 1), ("PILE-B1", 2)])
+    real = alert_history.replay
+
+    def publish_then_read(after, wanted):
+        fault_on(*next(faults))
+        return real(after, wanted)
+
+    monkeypatch.setattr(alert_history, "replay", publish_then_read)
+
+    async def scenario(url):
+        ws = await subscribe(url, f"/ws/alerts/?token={token}")
+        got = await next_alert(ws)
+        assert got["seq"] == ws.hello["seq"] + 1 and got["phase"] == "reported"  # the first came before it
+        assert got["pile"] == "PILE-B1" and got["connector_id"] == 1
+        assert await quiet(ws)
+        await ws.close()
+
+    with live_server() as url:
+        asyncio.run(scenario(url))
+
+
 def test_replay_shows_only_what_the_subscriber_may_see_and_asked_for(world):
     a_token = new_token("a_manager")
     reg_token = new_token("reg_manager")
