@@ -99,14 +99,25 @@ def test_a_circle_closed_inside_a_function_is_counted_with_its_members(tmp_path)
     make_tree(tmp_path, {
         "monitoring/a.py": "from . import b\n",
         "monitoring/b.py": "from .c import thing\n",
-        "monitoring/c.py": "def f():\n    from monitoring.a import x\n    import json\n",
+        "monitoring/c.py": """\
+            def f():
+                from monitoring.a import x
+                import json
+                import csv  # lazy-import: only the export needs it
+                from monitoring import (
+                    e,
+                )  # lazy-import:
+            """,
         "monitoring/d.py": "from monitoring import a\n",  # points into the circle, is not part of it
+        "monitoring/e.py": "",
     })
     report = structure.measure_tree(tmp_path)
     assert report.details["module_circles"] == ["monitoring.a <-> monitoring.b <-> monitoring.c"]
     assert report.counts["module_circle_members"] == 3
+    # the one with a reason is allowed; an empty reason is none
     assert report.details["function_imports"] == [
-        "monitoring.c:2: from monitoring.a import x", "monitoring.c:3: import json"]
+        "monitoring.c:2: from monitoring.a import x", "monitoring.c:3: import json", "monitoring.c:5: from monitoring import e"]
+    assert structure.read_tree(tmp_path)["monitoring.c"].reasoned_function_imports == [(4, "only the export needs it")]
     assert report.counts["app_circles"] == 0
 
 

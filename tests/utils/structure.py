@@ -39,6 +39,10 @@ DYNAMIC_ALLOWED = {
 }
 DYNAMIC_CALLS = {"import_module", "importlib.import_module", "apps.get_model", "__import__"}
 
+# An import inside a function is allowed when its (last) line ends with this comment and a reason,
+# e.g. `from ledger.tasks import drain  # lazy-import: tasks import this module at load time`.
+LAZY_REASON = "# lazy-import:"
+
 COUNT_NAMES = (
     "upward_imports",
     "module_circles",
@@ -66,7 +70,8 @@ class Module:
     name: str
     path: Path
     imports: list[Import] = field(default_factory=list)
-    function_imports: list[tuple[int, str]] = field(default_factory=list)  # every import in a function, any target
+    function_imports: list[tuple[int, str]] = field(default_factory=list)  # imports in a function, any target, no reason given
+    reasoned_function_imports: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
     dynamic_calls: list[tuple[int, str]] = field(default_factory=list)
     transaction_creates: list[int] = field(default_factory=list)
 
@@ -111,8 +116,9 @@ def module_files(root: Path, packages: list[str]) -> dict[str, Path]:
 
 
 class _Visitor(ast.NodeVisitor):
-    def __init__(self, module: Module, is_package: bool, known: set[str]):
+    def __init__(self, module: Module, is_package: bool, known: set[str], lines: list[str]):
         self.module = module
+        self.lines = lines
         self.is_package = is_package
         self.known = known
         self.depth = 0  # functions we are inside
@@ -135,7 +141,12 @@ class _Visitor(ast.NodeVisitor):
 
     def _record_function_import(self, node: ast.AST, text: str) -> None:
         if self.depth > 0 and not self.type_checking:
-            self.module.function_imports.append((node.lineno, text))
+            last = self.lines[node.end_lineno - 1]
+            reason = last.split(LAZY_REASON, 1)[1].strip() if LAZY_REASON in last else ""
+            if reason:
+                self.module.reasoned_function_imports.append((node.lineno, reason))
+            else:
+                self.module.function_imports.append((node.lineno, text))
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
@@ -211,12 +222,13 @@ def read_tree(root: Path) -> dict[str, Module]:
     known = set(files)
     modules = {}
     for name, path in files.items():
+        source = path.read_text(encoding="utf-8")
         try:
-            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            tree = ast.parse(source, filename=str(path))
         except SyntaxError as exc:
             raise ValueError(f"{path}: cannot be parsed: {exc}") from exc
         module = Module(name, path)
-        _Visitor(module, path.name == "__init__.py", known).visit(tree)
+        _Visitor(module, path.name == "__init__.py", known, source.splitlines()).visit(tree)
         modules[name] = module
     return modules
 
