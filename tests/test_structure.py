@@ -116,7 +116,10 @@ def test_a_circle_closed_inside_a_function_is_counted_with_its_members(tmp_path)
     assert report.counts["module_circle_members"] == 3
     # the one with a reason is allowed; an empty reason is none
     assert report.details["function_imports"] == [
-        "monitoring.c:2: from monitoring.a import x", "monitoring.c:3: import json", "monitoring.c:5: from monitoring import e"]
+        "monitoring.c:2: from monitoring.a import x",
+        "monitoring.c:3: import json",
+        "monitoring.c:5: from monitoring import e",
+    ]
     assert structure.read_tree(tmp_path)["monitoring.c"].reasoned_function_imports == [(4, "only the export needs it")]
     assert report.counts["app_circles"] == 0
 

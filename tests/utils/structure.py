@@ -70,8 +70,9 @@ class Module:
     name: str
     path: Path
     imports: list[Import] = field(default_factory=list)
-    function_imports: list[tuple[int, str]] = field(default_factory=list)  # imports in a function, any target, no reason given
-    reasoned_function_imports: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+    # imports inside a function (any target) without a reason, and those with one: (line, reason)
+    function_imports: list[tuple[int, str]] = field(default_factory=list)
+    reasoned_function_imports: list[tuple[int, str]] = field(default_factory=list)
     dynamic_calls: list[tuple[int, str]] = field(default_factory=list)
     transaction_creates: list[int] = field(default_factory=list)
 
@@ -137,7 +138,8 @@ class _Visitor(ast.NodeVisitor):
     def _add(self, line: int, target: str | None, names: tuple[str, ...] = ()) -> None:
         if target is None or target == self.module.name:
             return
-        self.module.imports.append(Import(self.module.name, line, target, names, self.depth > 0, self.type_checking > 0))
+        self.module.imports.append(
+            Import(self.module.name, line, target, names, self.depth > 0, self.type_checking > 0))
 
     def _record_function_import(self, node: ast.AST, text: str) -> None:
         if self.depth > 0 and not self.type_checking:
@@ -324,7 +326,8 @@ def measure(modules: dict[str, Module]) -> Report:
             continue
         for imp in module.imports:
             if imp.target == SUBMIT_SOURCE and SUBMIT_FUNCTIONS & set(imp.names):
-                submitters[name].append(f"line {imp.line} imports {', '.join(sorted(SUBMIT_FUNCTIONS & set(imp.names)))}")
+                taken = ", ".join(sorted(SUBMIT_FUNCTIONS & set(imp.names)))
+                submitters[name].append(f"line {imp.line} imports {taken}")
             elif imp.target == SUBMIT_SOURCE and not imp.names:
                 submitters[name].append(f"line {imp.line} imports {SUBMIT_SOURCE}")
         for line in module.transaction_creates:
