@@ -16,7 +16,7 @@ from django.template import loader
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 
-from config import api_errors
+from core.api import errors as api_errors
 from config.context_processors import node
 
 API_PREFIX = "/api/"
