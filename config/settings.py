@@ -62,7 +62,7 @@ else:
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-CSRF_FAILURE_VIEW = "config.error_views.csrf_failure"
+CSRF_FAILURE_VIEW = "core.error_views.csrf_failure"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
@@ -112,8 +112,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "config.error_views.MethodNotAllowedPage",
-    "config.request_log.RequestLogMiddleware",
+    "core.error_views.MethodNotAllowedPage",
+    "core.request_log.RequestLogMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -135,7 +135,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "config.context_processors.node",
+                "core.context_processors.node",
             ],
         },
     },

@@ -172,7 +172,7 @@ def test_a_refusal_or_failure_outside_drf_answers_the_error_body_under_api_and_h
     /api/. No database: a server error must answer when the database is what failed."""
     from django.core.exceptions import PermissionDenied
 
-    from config import error_views
+    from core import error_views
 
     factory = RequestFactory()
     api, page = factory.get("/api/piles/"), factory.get("/registry/piles/")

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 
 from core.api import errors as api_errors
-from config.context_processors import node
+from core.context_processors import node
 
 API_PREFIX = "/api/"
 
