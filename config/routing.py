@@ -9,7 +9,7 @@ when a session is used), so those two are routed before the check.
 from channels.auth import AuthMiddlewareStack
 from django.urls import path
 
-from config.consumers import PingConsumer
+from core.consumers import PingConsumer
 from gateway.routing import websocket_urlpatterns as gateway_routes
 from monitoring.routing import websocket_urlpatterns as monitoring_routes
 

@@ -32,10 +32,10 @@ urlpatterns = [
 
 # With DEBUG off, failures answer the API's error body under /api/ and a page in the
 # site's layout elsewhere.
-handler400 = "config.error_views.bad_request"
-handler403 = "config.error_views.permission_denied"
-handler404 = "config.error_views.page_not_found"
-handler500 = "config.error_views.server_error"
+handler400 = "core.error_views.bad_request"
+handler403 = "core.error_views.permission_denied"
+handler404 = "core.error_views.page_not_found"
+handler500 = "core.error_views.server_error"
 
 admin.site.site_header = "pilechain"
 admin.site.site_title = "pilechain"

@@ -13,7 +13,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api_auth import AuthChallengeMixin
+from ledger.api_auth import AuthChallengeMixin
 from ledger import selectors, services
 from ledger.chain.tx import Transaction, TxFormatError
 from ledger.contracts import ContractRejected

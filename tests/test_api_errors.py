@@ -32,7 +32,7 @@ def test_unknown_endpoint_is_a_404_error_body(client, django_user_model):
 def test_validation_errors_are_flattened_per_field():
     from django.core.exceptions import ValidationError
 
-    from config.api_errors import exception_handler
+    from core.api.errors import exception_handler
 
     response = exception_handler(ValidationError({"code": ["Duplicate code."], "latitude": ["Out of range."]}), {})
     assert response.status_code == 400
@@ -51,7 +51,7 @@ def test_refusals_of_services_and_contracts_keep_their_reason():
     a node that does not sign for an institution refuses (403)."""
     from django.core.exceptions import PermissionDenied
 
-    from config.api_errors import exception_handler
+    from core.api.errors import exception_handler
     from ledger.contracts import ContractRejected
     from ledger.runtime.node import NotConfigured, NotHosted
 
@@ -154,7 +154,7 @@ def test_json_as_deep_as_the_ledger_takes_still_parses():
     """A batch of transactions is a list around them: the parser allows one level above the ledger's limit."""
     from rest_framework.exceptions import ParseError
 
-    from config.api_parsers import JSONParser
+    from core.api.parsers import JSONParser
     from ledger.chain.encoding import MAX_DEPTH, canonical
 
     payload = {}
@@ -172,7 +172,7 @@ def test_a_refusal_or_failure_outside_drf_answers_the_error_body_under_api_and_h
     /api/. No database: a server error must answer when the database is what failed."""
     from django.core.exceptions import PermissionDenied
 
-    from config import error_views
+    from core import error_views
 
     factory = RequestFactory()
     api, page = factory.get("/api/piles/"), factory.get("/registry/piles/")

@@ -150,7 +150,7 @@ def test_a_form_without_its_csrf_token_is_a_403_page(language):
 def test_the_500_page_needs_neither_the_database_nor_the_request(language):
     """No django_db mark: a query would fail the test. The request went through no middleware: it
     has no session and no user."""
-    from config import error_views
+    from core import error_views
 
     request = RequestFactory().get("/registry/piles/")
     with translation.override(language):

@@ -15,8 +15,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from calibration import drafts, selectors, services
-from config.api_auth import AuthChallengeMixin
-from config.api_pagination import paginated
+from core.api.pagination import paginated
+from ledger.api_auth import AuthChallengeMixin
 from calibration.contracts_records import FILE
 from calibration.filing import FilingError
 from ledger.contracts import ContractRejected

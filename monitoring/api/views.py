@@ -20,8 +20,8 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from ledger.selectors import tx_receipt
-from config.api_auth import AuthChallengeMixin
-from config.api_pagination import paginated
+from core.api.pagination import paginated
+from ledger.api_auth import AuthChallengeMixin
 from monitoring.api import serializers as s
 from monitoring.models import Webhook
 from monitoring.selectors import anchoring, availability, telemetry, workorders

@@ -9,7 +9,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.api_auth import AuthChallengeMixin
+from ledger.api_auth import AuthChallengeMixin
 from ledger.api import accepted
 from registry import filtersets, selectors, services
 from registry.models import Connector

@@ -9,9 +9,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api_auth import AuthChallengeMixin
-from config.api_pagination import PAGE_PARAMETERS, PageInfoSerializer, Pages, lines_page, page_info, paginated
-from config.api_schema import errors
+from core.api.pagination import PAGE_PARAMETERS, PageInfoSerializer, Pages, lines_page, page_info, paginated
+from core.api.schema import errors
+from ledger.api_auth import AuthChallengeMixin
 from settlement import exports
 from settlement.models import Statement, StatementItem, StatementStep, Tariff
 from settlement.selectors_billing import ITEMS_PER_PAGE, statement_view, statements_for
@@ -94,7 +94,7 @@ def _statement(request, uid):
 
 
 class StatementDetailSerializer(StatementSerializer):
-    """For the schema: the statement with a page of its items (config.api_pagination)."""
+    """For the schema: the statement with a page of its items (core.api.pagination)."""
 
     items = StatementItemSerializer(many=True)
     items_page = PageInfoSerializer()

@@ -14,8 +14,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api_auth import AuthChallengeMixin
-from config.api_schema import errors
+from core.api.schema import errors
+from ledger.api_auth import AuthChallengeMixin
 from settlement import jobs
 from settlement.api import inputs
 from settlement.api.billing import FileView

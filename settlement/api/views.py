@@ -5,7 +5,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api_auth import AuthChallengeMixin
+from ledger.api_auth import AuthChallengeMixin
 from settlement.models import ChargingSession, SessionStatus
 from settlement.selectors import sessions_for
 
@@ -24,7 +24,7 @@ class SessionSerializer(serializers.ModelSerializer):
 @extend_schema(parameters=[OpenApiParameter("pile", str, description="pile code"),
                            OpenApiParameter("status", str, enum=[c for c, _ in SessionStatus.choices])])
 class SessionListView(AuthChallengeMixin, generics.ListAPIView):
-    """Newest first, a page at a time (config.api_pagination)."""
+    """Newest first, a page at a time (core.api.pagination)."""
 
     serializer_class = SessionSerializer
     filter_backends: list = []

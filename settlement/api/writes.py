@@ -16,9 +16,9 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.views import APIView
 
-from config.api_auth import AuthChallengeMixin
-from config.api_pagination import Pages, paginated
-from config.api_schema import accepted_responses
+from core.api.pagination import Pages, paginated
+from core.api.schema import accepted_responses
+from ledger.api_auth import AuthChallengeMixin
 from ledger.api import accepted
 from settlement import billing
 from settlement.api import inputs

@@ -1,6 +1,6 @@
 """Subsidy API: policies and claims (read); claiming and deciding (write). Writes answer 202 with the
 transaction to follow (ledger.api.accepted); the services' refusals come out in the API's one error
-body (config.api_errors), like every other write of the API."""
+body (core.api.errors), like every other write of the API."""
 
 from urllib.parse import urlencode
 
@@ -12,9 +12,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api_auth import AuthChallengeMixin
-from config.api_pagination import PAGE_PARAMETERS, PageInfoSerializer, Pages, lines_page, page_info, paginated
-from config.api_schema import accepted_responses, errors
+from core.api.pagination import PAGE_PARAMETERS, PageInfoSerializer, Pages, lines_page, page_info, paginated
+from core.api.schema import accepted_responses, errors
+from ledger.api_auth import AuthChallengeMixin
 from ledger.api import accepted
 from subsidy import selectors, services
 from subsidy.models import Claim, ClaimLine, ClaimStep, Policy
@@ -97,7 +97,7 @@ class ClaimListView(AuthChallengeMixin, APIView):
 
 
 class ClaimDetailSerializer(ClaimSerializer):
-    """For the schema: the claim with a page of its lines (config.api_pagination)."""
+    """For the schema: the claim with a page of its lines (core.api.pagination)."""
 
     lines = ClaimLineSerializer(many=True)
     lines_page = PageInfoSerializer()

@@ -1,5 +1,5 @@
 """Bodies every API endpoint shares, for the OpenAPI schema: the 202 of a write (ledger.api.accepted)
-and the one error body (config.api_errors)."""
+and the one error body (core.api.errors)."""
 
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers

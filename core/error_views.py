@@ -16,8 +16,8 @@ from django.template import loader
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 
-from config import api_errors
-from config.context_processors import node
+from core.api import errors as api_errors
+from core.context_processors import node
 
 API_PREFIX = "/api/"
 
