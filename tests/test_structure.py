@@ -19,11 +19,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Today's figures (commit ba153a8). Lower them as the layering is repaired; never raise them.
 RATCHET = {
-    "upward_imports": 18,
+    "upward_imports": 0,
     "module_circles": 5,
     "app_circles": 1,
     "contract_violations": 1,
-    "config_imports": 18,
+    "config_imports": 0,
     "submit_outside": 10,
     "dynamic_imports": 0,
     "function_imports": 134,
