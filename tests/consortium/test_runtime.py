@@ -393,13 +393,22 @@ def _fault_tx(net, definition, signer: str, victim: str, mode: str) -> dict:
 
 
 def _outcomes(sessions, tx_id: str) -> dict:
-    """Each node's (status, reason) of a transaction; None where it has no receipt yet."""
+    """Each node's (status, reason) of a transaction; None where it has no receipt yet, and
+    "HTTP <code>" where the node did not answer 200 (so a failure says which node and how)."""
     found = {}
     for code in sessions:
         body = sessions[code].get(f"{sessions[code].url_base}/api/ledger/transactions/{tx_id}/", timeout=10)
-        found[code] = (body.json()["status"], body.json()["reason"]) if body.status_code == 200 and \
-            body.json().get("receipt") else None
+        if body.status_code != 200:
+            found[code] = f"HTTP {body.status_code}"
+        else:
+            found[code] = (body.json()["status"], body.json()["reason"]) if body.json().get("receipt") else None
     return found
+
+
+def _all_outcomes(sessions, tx_id: str) -> dict | None:
+    """One reading of every node's outcome, once each has a receipt."""
+    found = _outcomes(sessions, tx_id)
+    return found if all(isinstance(v, tuple) for v in found.values()) else None
 
 
 def _health(net, code: str) -> tuple[int, dict]:
@@ -448,8 +457,8 @@ def test_a_node_whose_database_fails_while_applying_a_block_retries_and_agrees_a
     finally:
         hold.unlink(missing_ok=True)
 
-    wait_for(lambda: all(_outcomes(sessions, tx_id).values()), timeout=90, what=f"{victim} applying the block")
-    assert set(_outcomes(sessions, tx_id).values()) == {("applied", "")}
+    outcomes = wait_for(lambda: _all_outcomes(sessions, tx_id), timeout=90, what=f"{victim} applying the block")
+    assert set(outcomes.values()) == {("applied", "")}, outcomes
     wait_for(lambda: agreed_state(sessions), timeout=60, what="the same height and state root at all four")
     assert status(sessions, victim)["apply"] == {"state": "ok"}
     wait_for(lambda: _health(net, victim)[0] == 200, timeout=30, what=f"{victim} /healthz 200 again")
@@ -485,8 +494,8 @@ def test_a_node_whose_database_connections_are_terminated_mid_block_recovers_and
     finally:
         (here / f"{tx_id}.go").touch()
 
-    wait_for(lambda: all(_outcomes(sessions, tx_id).values()), timeout=90, what="the block applied at all four")
-    assert set(_outcomes(sessions, tx_id).values()) == {("applied", "")}
+    outcomes = wait_for(lambda: _all_outcomes(sessions, tx_id), timeout=90, what="the block applied at all four")
+    assert set(outcomes.values()) == {("applied", "")}, outcomes
     wait_for(lambda: agreed_state(sessions), timeout=60, what="the same height and state root at all four")
     assert "cannot apply block" in _log(net, victim)
     assert status(sessions, victim)["apply"] == {"state": "ok"}
