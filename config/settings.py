@@ -147,7 +147,12 @@ TEMPLATES = [
 NODE_SLUG = NODE_CODE.lower().replace("-", "_")
 DATABASE_URL = (env("DATABASE_URL") or "").replace("{node}", NODE_SLUG) or None
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    # No persistent connections: under ASGI each request's sync code runs in a thread of its own, and
+    # a connection kept for reuse outlives its thread (Django's deployment notes say to disable them
+    # under ASGI). With 60 s four nodes answering bursts of peer messages and status polls held
+    # PostgreSQL's 100 connections ("sorry, too many clients already", a 500 on /api/ledger/status/).
+    # The drain loop keeps its one connection for the length of its task all the same.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)}
 else:
     NODE_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
