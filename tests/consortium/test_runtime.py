@@ -393,12 +393,15 @@ def _fault_tx(net, definition, signer: str, victim: str, mode: str) -> dict:
 
 
 def _outcomes(sessions, tx_id: str) -> dict:
-    """Each node's (status, reason) of a transaction; None where it has no receipt yet, and
-    "HTTP <code>" where the node did not answer 200 (so a failure says which node and how)."""
+    """Each node's (status, reason) of a transaction; None where it has no receipt yet (404: it does
+    not know the transaction yet), and "HTTP <code>" where the node answered anything else (so a
+    failure says which node and how)."""
     found = {}
     for code in sessions:
         body = sessions[code].get(f"{sessions[code].url_base}/api/ledger/transactions/{tx_id}/", timeout=10)
-        if body.status_code != 200:
+        if body.status_code == 404:
+            found[code] = None
+        elif body.status_code != 200:
             found[code] = f"HTTP {body.status_code}"
         else:
             found[code] = (body.json()["status"], body.json()["reason"]) if body.json().get("receipt") else None
