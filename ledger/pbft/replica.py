@@ -826,18 +826,23 @@ class Replica:
     def _fetch_missing_bodies(self) -> None:
         """Ask every peer for the bodies of the re-proposals of this view still awaiting one; any
         peer holding a body answers with BODY, which is checked against the signed digest."""
-        for slot in self.slots.values():
-            if slot.view == self.view and slot.awaiting_body and slot.height > self.committed_height:
-                body = {"t": m.BODYFETCH, "view": slot.view, "height": slot.height,
-                        "txs_digest": slot.preprepare.txs_digest}
-                self._send(self.cfg.peers(), self._sign(body))
-                self._note(f"fetch body of h{slot.height} in v{slot.view}")
+        for slot in self._awaiting_body():
+            self._send(self.cfg.peers(), self._bodyfetch(slot))
+            self._note(f"fetch body of h{slot.height} in v{slot.view}")
+
+    def _awaiting_body(self) -> list[Slot]:
+        """The re-proposals of this view, above the committed height, whose body is still missing."""
+        return [s for s in self.slots.values()
+                if s.view == self.view and s.awaiting_body and s.height > self.committed_height]
+
+    def _bodyfetch(self, slot: Slot) -> m.Envelope:
+        return self._sign({"t": m.BODYFETCH, "view": slot.view, "height": slot.height,
+                           "txs_digest": slot.preprepare.txs_digest})
 
     def _maybe_refetch_bodies(self) -> None:
         """A BODYFETCH or every BODY answer lost: ask again every fetch timeout, one peer at a time in
         turn (a body can be a large message), for as long as a re-proposal of this view lacks one."""
-        waiting = [s for s in self.slots.values()
-                   if s.view == self.view and s.awaiting_body and s.height > self.committed_height]
+        waiting = self._awaiting_body()
         if not self.active or not waiting:
             self.body_deadline = None
             return
@@ -850,9 +855,7 @@ class Replica:
         peer = peers[self.body_turn % len(peers)]
         self.body_turn += 1
         for slot in sorted(waiting, key=lambda s: s.height):
-            body = {"t": m.BODYFETCH, "view": slot.view, "height": slot.height,
-                    "txs_digest": slot.preprepare.txs_digest}
-            self._send((peer,), self._sign(body))
+            self._send((peer,), self._bodyfetch(slot))
         self._note(f"fetch {len(waiting)} bodies again from {peer}")
         self.body_deadline = self.ticks + self.cfg.fetch_timeout_ticks
 
