@@ -11,9 +11,9 @@ from calibration.contracts_records import FILE
 from calibration.contracts_requests import OPEN
 from calibration.filing import FilingError, check_filing
 from core import localtime
-from ledger.contracts import ContractRejected
+from core.errors import Refused
+from core.submit import submit
 from ledger.models import Submission, TxStatus
-from ledger.services import node_submit
 from registry.access import member_institution
 from registry.roles import InstitutionRole, StaffRole
 
@@ -54,8 +54,8 @@ def record_file(actor, *, record: dict, kind: str, observations: dict, corrects:
         raise FilingError(_("This box record (%(box)s, sequence %(seq)s) was already submitted and awaits commit.")
                           % {"box": record["box_serial"], "seq": record["sequence"]}, "duplicate")
     try:
-        return node_submit(type=FILE, payload=payload, submitted_by=actor, institution=institution.code)
-    except ContractRejected as exc:  # the contract's own dry run: the same checks, so rare
+        return submit(type=FILE, payload=payload, actor=actor, institution=institution)
+    except Refused as exc:  # the contract's own dry run: the same checks, so rare
         raise FilingError(exc.reason) from None
 
 
@@ -76,7 +76,7 @@ def request_open(actor, *, pile: str, reason: str = "requested", reference: str 
     payload = {"pile": pile, "reason": reason}
     if reference:
         payload["reference"] = reference
-    return node_submit(type=OPEN, payload=payload, submitted_by=actor, institution=institution.code)
+    return submit(type=OPEN, payload=payload, actor=actor, institution=institution)
 
 
 def raise_due_requests(*, today=None, institution: str | None = None) -> list[Submission]:
@@ -96,8 +96,8 @@ def raise_due_requests(*, today=None, institution: str | None = None) -> list[Su
     for compliance in piles_needing_request(today):
         reason = "overdue" if compliance.due_on < today else "due_soon"
         try:
-            submitted.append(node_submit(type=OPEN, payload={"pile": compliance.pile.code, "reason": reason},
-                                         institution=code))
-        except ContractRejected:
+            submitted.append(submit(type=OPEN, payload={"pile": compliance.pile.code, "reason": reason},
+                                    institution=code))
+        except Refused:
             continue  # e.g. its due date moved in a block committed since the query
     return submitted

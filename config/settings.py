@@ -113,6 +113,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.error_views.MethodNotAllowedPage",
+    "core.error_views.ServiceErrorPages",
     "core.request_log.RequestLogMiddleware",
 ]
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 
 from core.api import errors as api_errors
+from core.errors import NodeNotReady
 from core.context_processors import node
 
 API_PREFIX = "/api/"
@@ -90,3 +91,22 @@ class MethodNotAllowedPage:
         if response.has_header("Allow"):
             page["Allow"] = response["Allow"]
         return page
+
+
+class ServiceErrorPages:
+    """A service's refusal that no view caught, answered as its status says: `NodeNotReady` as a 503
+    page (or, under /api/, the error body). Refused and NotPermitted are Django's ValidationError and
+    PermissionDenied: the views show the first on their forms and the 403 handler answers the second."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, NodeNotReady):
+            return None
+        if _is_api(request):
+            return api_errors.failure_response(api_errors.ServiceRefusal(exception))
+        return render(request, "503.html", {"reason": exception.reason}, status=503)

@@ -6,14 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.errors import ServiceError
 from gateway import passwords, telemetry
 from gateway.models import ChargePointCredential, OcppTransaction, Presence
-from ledger.contracts import ContractRejected
-from ledger.runtime.node import NotHosted
 from registry.models import Connector, Pile
 from registry.models.piles import PileStatus
 
@@ -129,7 +128,7 @@ def _open_session(row: OcppTransaction, protocol: str) -> None:
             pile=row.pile_code, connector_id=row.connector_id, transaction_id=row.transaction_id, id_tag=row.id_tag,
             protocol=protocol, started_at=row.started_at, meter_start_wh=row.meter_start_wh,
         )
-    except (ValidationError, NotHosted, ContractRejected) as exc:
+    except (ValidationError, PermissionDenied, ServiceError) as exc:
         logger.error("session of %s tx %s not recorded: %s", row.pile_code, row.transaction_id, exc)
         row.problem = str(exc)[:300]
         row.save(update_fields=["problem"])
@@ -151,7 +150,7 @@ def _close_session(row: OcppTransaction, *, stopped_at: dt.datetime, meter_stop_
             pile=row.pile_code, session=row.session_uid, stopped_at=stopped_at, meter_stop_wh=meter_stop_wh,
             stop_reason=reason, signed_data=row.signed_data,
         )
-    except (ValidationError, NotHosted, ContractRejected) as exc:
+    except (ValidationError, PermissionDenied, ServiceError) as exc:
         logger.error("closing of %s tx %s not recorded: %s", row.pile_code, row.transaction_id, exc)
         row.problem = str(exc)[:300]
         row.save(update_fields=["stopped", "problem"])

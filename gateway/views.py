@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.forms import service_error_text
 from gateway import selectors, services
 from gateway.forms import CommandForm, CredentialForm
 
@@ -25,10 +26,6 @@ def pile_detail(request, code: str):
     return render(request, "gateway/pile_detail.html", context)
 
 
-def _errors(exc: ValidationError) -> str:
-    return "; ".join(exc.messages)
-
-
 @login_required
 @require_POST
 def credential_set(request, code: str):
@@ -43,7 +40,7 @@ def credential_set(request, code: str):
         except PermissionDenied:
             raise
         except ValidationError as exc:
-            form.add_error("password", _errors(exc))
+            form.add_error("password", service_error_text(exc))
         else:
             messages.success(request, _("The pile's password was set."))
             context = selectors.pile_overview(request.user, code)
@@ -62,7 +59,7 @@ def command_send(request, code: str):
                 actor=request.user, pile=context["pile"].code, action=form.cleaned_data["action"], params=form.params()
             )
         except ValidationError as exc:
-            messages.error(request, _errors(exc))
+            messages.error(request, service_error_text(exc))
         else:
             level = messages.success if command.status == "answered" else messages.warning
             level(request, _("%(action)s: %(status)s") % {

@@ -102,19 +102,6 @@ def node_submit(
     return submission
 
 
-def submit_checked(**kwargs) -> Submission:
-    """node_submit for what a person asked for: the contract's refusal in its dry run comes back as a
-    ValidationError with the contract's words, for the form to show or the API to answer 400."""
-    from django.core.exceptions import ValidationError
-
-    from ledger.contracts import ContractRejected
-
-    try:
-        return node_submit(**kwargs)
-    except ContractRejected as exc:
-        raise ValidationError(exc.reason) from None
-
-
 def _offer_again(tx_ids: list[str]) -> None:
     """Pending submissions submitted again: the drain loop offers them to its replica at its next
     turn (ledger.runtime.driver, the rule of `Submission.proposed`)."""

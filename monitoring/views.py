@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.forms import service_error_text
 from ledger.web import pending_redirect
 from monitoring import forms
 from monitoring.selectors import availability as availability_selectors
@@ -24,10 +25,6 @@ from monitoring.services import load as load_services
 from monitoring.services import workorders as services
 from registry.access import is_manager, member_institution
 from registry.models import GridArea
-
-
-def _errors(exc: ValidationError) -> str:
-    return "; ".join(m for ms in (exc.message_dict.values() if hasattr(exc, "error_dict") else [exc.messages]) for m in ms)
 
 
 @login_required
@@ -60,7 +57,7 @@ def workorder_detail(request, uid):
             try:
                 submission = services.workorder_step(actor=request.user, work_order=order, **form.cleaned_data)
             except ValidationError as exc:
-                messages.error(request, _errors(exc))
+                messages.error(request, service_error_text(exc))
             else:
                 return pending_redirect(request, submission, next_url=order.get_absolute_url())
     return render(request, "monitoring/workorder_detail.html", {
@@ -127,7 +124,7 @@ def area_load(request):
                 submission = grid_services.load_threshold_set(actor=request.user, area=form.cleaned_data["area"],
                                                               percent=form.cleaned_data["percent"])
             except ValidationError as exc:
-                messages.error(request, _errors(exc))
+                messages.error(request, service_error_text(exc))
             else:
                 return pending_redirect(request, submission, next_url=request.path)
         else:

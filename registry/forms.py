@@ -17,15 +17,6 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
-def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    """Shows a service's ValidationError on the form: on the field it names, else at the top."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
-
-
 def owners_for(user, role: str):
     """Institutions the user may create entries for: their own if it has the role; all for admins."""
     institutions = Institution.objects.filter(role=role)

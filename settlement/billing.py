@@ -10,10 +10,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 
 from core import localtime
+from core.submit import submit
 from ledger.chain import sealed
 from ledger.models import Block
 from ledger.runtime import node
-from ledger.services import submit_checked
 from registry.access import is_manager, member_institution
 from registry.models import GridArea, Station
 from settlement.contracts_billing import regulators
@@ -53,7 +53,7 @@ def tariff_publish(actor, *, area: str, valid_from: dt.date, windows: list, pric
         build_tariff(valid_from=valid_from, windows=windows, prices=prices)
     except TariffError as exc:
         raise ValidationError({"windows": str(exc)}) from exc
-    return submit_checked(type="settlement.tariff_publish", submitted_by=actor, institution=institution.code,
+    return submit(type="settlement.tariff_publish", actor=actor, institution=institution,
                        payload={"area": area_row.code, "valid_from": valid_from.isoformat(), "windows": windows,
                                 "prices": prices})
 
@@ -64,7 +64,7 @@ def service_fee_publish(actor, *, valid_from: dt.date, per_kwh: str):
         parse_price(str(per_kwh))
     except TariffError as exc:
         raise ValidationError({"per_kwh": str(exc)}) from exc
-    return submit_checked(type="settlement.service_fee_publish", submitted_by=actor, institution=institution.code,
+    return submit(type="settlement.service_fee_publish", actor=actor, institution=institution,
                        payload={"valid_from": valid_from.isoformat(), "per_kwh": str(per_kwh)})
 
 
@@ -77,7 +77,7 @@ def terms_publish(actor, *, area: str, operator: str, valid_from: dt.date, terms
     if node.role_of(operator) != "operator":  # sealing needs the operator's published key
         raise ValidationError({"operator": _("%(code)s is not an operator of the consortium.") % {"code": operator}})
     section = seal_terms(terms, operator=operator, grid=area_row.owner.code, regulators=regulators())
-    return submit_checked(type="settlement.terms_publish", submitted_by=actor, institution=institution.code,
+    return submit(type="settlement.terms_publish", actor=actor, institution=institution,
                        payload={"area": area_row.code, "operator": operator, "valid_from": valid_from.isoformat(),
                                 "sealed": section})
 
@@ -89,7 +89,7 @@ def area_meter_report(actor, *, area: str, period: str, energy_wh: int):
         period = check_period(period)
     except TariffError as exc:
         raise ValidationError({"period": str(exc)}) from exc
-    return submit_checked(type="settlement.area_meter_report", submitted_by=actor, institution=institution.code,
+    return submit(type="settlement.area_meter_report", actor=actor, institution=institution,
                        payload={"area": area_row.code, "period": period, "energy_wh": int(energy_wh)})
 
 
@@ -107,7 +107,7 @@ def period_close(actor, *, area: str, period: str, check: bool = True):
         raise PermissionDenied(_("%(institution)s has no piles in grid area %(area)s.") % {
             "institution": institution.code, "area": area_row.code})
     require_period_over(period)
-    return submit_checked(type="settlement.period_close", submitted_by=actor, institution=institution.code,
+    return submit(type="settlement.period_close", actor=actor, institution=institution,
                        payload={"area": area_row.code, "period": period}, check=False)
 
 
@@ -143,7 +143,7 @@ def statement_confirm(actor, *, statement: Statement):
     if not complete:
         raise PermissionDenied(_("This node cannot read the statement's terms."))
     digest = statement_hash(statement=str(statement.uid), result=result, terms_commitment=statement.terms_commitment)
-    return submit_checked(type="settlement.statement_confirm", submitted_by=actor, institution=institution.code,
+    return submit(type="settlement.statement_confirm", actor=actor, institution=institution,
                        payload={"statement": str(statement.uid), "hash": digest})
 
 
@@ -151,7 +151,7 @@ def statement_dispute(actor, *, statement: Statement, items: list[dict]):
     institution = _acting(actor, {"grid", "operator"})
     if not items or any(not (i.get("reason") or "").strip() for i in items):
         raise ValidationError({"items": _("Each disputed item needs a reason.")})
-    return submit_checked(type="settlement.statement_dispute", submitted_by=actor, institution=institution.code,
+    return submit(type="settlement.statement_dispute", actor=actor, institution=institution,
                        payload={"statement": str(statement.uid), "items": [
                            {"pile": i["pile"], "band": i["band"], "reason": i["reason"].strip()} for i in items]})
 
@@ -160,7 +160,7 @@ def statement_correct(actor, *, statement: Statement, reason: str):
     institution = _acting(actor, {"grid", "operator"})
     if not (reason or "").strip():
         raise ValidationError({"reason": _("A correction needs a reason.")})
-    return submit_checked(type="settlement.statement_correct", submitted_by=actor, institution=institution.code,
+    return submit(type="settlement.statement_correct", actor=actor, institution=institution,
                        payload={"statement": str(statement.uid), "reason": reason.strip()})
 
 

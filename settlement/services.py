@@ -9,9 +9,9 @@ import uuid
 
 from django.core.exceptions import ValidationError
 
+from core.submit import submit
 from ledger.models import Submission
 from ledger.runtime import node
-from ledger.services import node_submit
 from registry.models import Pile
 from registry.models.piles import PileStatus
 from settlement.identifiers import session_uid
@@ -45,13 +45,13 @@ def session_open(
     if meter_start_wh < 0:
         raise ValidationError("meter_start_wh must not be negative")
     started = _iso(started_at)
-    submission = node_submit(
+    submission = submit(
         type="settlement.session_open",
         payload={
             "pile": pile_row.code, "connector_id": int(connector_id), "transaction_id": str(transaction_id),
             "id_tag": id_tag or "", "protocol": protocol, "started_at": started, "meter_start_wh": int(meter_start_wh),
         },
-        submitted_by=submitted_by, institution=operator,
+        actor=submitted_by, institution=operator,
     )
     return submission, session_uid(pile_row.code, str(transaction_id), started)
 
@@ -63,13 +63,13 @@ def session_close(
     """Queue the closing of a session with the OCMF records its meter signed (verified by the contract)."""
     pile_row, operator = _operator_of(pile)
     records = [r for r in signed_data if r][:MAX_RECORDS]
-    return node_submit(
+    return submit(
         type="settlement.session_close",
         payload={
             "pile": pile_row.code, "session": str(session), "stopped_at": _iso(stopped_at),
             "meter_stop_wh": int(meter_stop_wh), "stop_reason": (stop_reason or "")[:64], "signed_data": records,
         },
-        submitted_by=submitted_by, institution=operator,
+        actor=submitted_by, institution=operator,
         # The opening may still be pending: the contract checks against the state it commits on.
         check=False,
     )

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.forms import service_error_text
 from registry.access import is_manager, member_institution
 from settlement import billing, jobs
 from settlement.models import JobProgress
@@ -87,7 +88,7 @@ def statement_detail(request, uid):
                                  % {"tx": submission.tx_id[:16]})
                 return redirect("settlement:statement_detail", uid=uid)
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            messages.error(request, service_error_text(exc))
     return render(request, "settlement/statement_detail.html", {
         **view, "items": page_obj.object_list, "page_obj": page_obj, "may_act": may_act, "dispute_form": dispute,
         "correct_form": correct})
@@ -150,7 +151,7 @@ def publish(request):
             submission = billing.terms_publish(request.user, area=d["area"], operator=d["operator"].strip().upper(),
                                                valid_from=d["valid_from"], terms=plain)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, service_error_text(exc))
     if submission is not None:
         messages.success(request, _("Submitted to the ledger as %(tx)s; pending until the next block.")
                          % {"tx": submission.tx_id[:16]})

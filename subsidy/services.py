@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 
-from ledger.services import submit_checked
+from core.submit import submit
 from registry.access import is_manager, member_institution
 from registry.models import Pile
 from registry.roles import InstitutionRole
@@ -50,7 +50,7 @@ def policy_publish(actor, *, valid_from: str, note: str = "", **rates) -> object
             raise ValidationError({key: _("A decimal number is required.")}) from None
     latest = Policy.objects.order_by("-version").first()
     payload["version"] = (latest.version + 1) if latest else 1
-    return submit_checked(type="subsidy.policy_publish", payload=payload, submitted_by=actor, institution=institution.code)
+    return submit(type="subsidy.policy_publish", payload=payload, actor=actor, institution=institution)
 
 
 def claim_submit(actor, *, period: str, piles: list[str] | None = None):
@@ -76,8 +76,8 @@ def claim_submit(actor, *, period: str, piles: list[str] | None = None):
     require_period_over(period)
     # No dry run: the contract reads the month's totals of every pile; running it twice would double
     # the cost. The checks above are the ones a user can fix; the contract repeats them and computes.
-    return submit_checked(type="subsidy.claim_submit", payload={"period": period, "piles": codes},
-                       submitted_by=actor, institution=institution.code, check=False)
+    return submit(type="subsidy.claim_submit", payload={"period": period, "piles": codes},
+                       actor=actor, institution=institution, check=False)
 
 
 def claim_decide(actor, *, claim: str, decision: str, piles: list[str] = (), reason: str = "",
@@ -91,9 +91,9 @@ def claim_decide(actor, *, claim: str, decision: str, piles: list[str] = (), rea
         raise ValidationError({"reason": _("A rejection needs a reason.")})
     if decision == "approve" and payment_due_on is None:
         raise ValidationError({"payment_due_on": _("An approval names the payment's due date.")})
-    return submit_checked(
+    return submit(
         type="subsidy.claim_decide",
         payload={"claim": str(claim), "decision": decision, "piles": sorted(set(piles or [])), "reason": reason or "",
                  "payment_due_on": payment_due_on.isoformat() if payment_due_on else None},
-        submitted_by=actor, institution=institution.code,
+        actor=actor, institution=institution,
     )

@@ -9,6 +9,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from core.forms import add_service_errors
 from registry.access import is_manager, member_institution
 from subsidy import selectors, services
 from subsidy.forms import ClaimForm, DecisionForm, PolicyForm
@@ -17,14 +18,6 @@ from subsidy.forms import ClaimForm, DecisionForm, PolicyForm
 def _role(user) -> str:
     institution = member_institution(user)
     return institution.role if institution and is_manager(user) else ""
-
-
-def _errors(form, exc):
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _pending(request, submission):
@@ -44,7 +37,7 @@ def claim_list(request):
                 _pending(request, services.claim_submit(request.user, period=form.cleaned_data["period"]))
                 return redirect("subsidy:claim_list")
             except ValidationError as exc:
-                _errors(form, exc)
+                add_service_errors(form, exc)
     return render(request, "subsidy/claim_list.html", {
         "claims": selectors.claims_for(request.user)[:200], "form": form,
         "policies": selectors.policies_for(request.user)[:20]})
@@ -69,7 +62,7 @@ def claim_detail(request, uid):
                     reason=data["reason"], payment_due_on=data["payment_due_on"]))
                 return redirect("subsidy:claim_detail", uid=uid)
             except ValidationError as exc:
-                _errors(form, exc)
+                add_service_errors(form, exc)
     return render(request, "subsidy/claim_detail.html", {**detail, "form": form})
 
 
@@ -85,5 +78,5 @@ def policy_list(request):
                 _pending(request, services.policy_publish(request.user, **data))
                 return redirect("subsidy:policy_list")
             except ValidationError as exc:
-                _errors(form, exc)
+                add_service_errors(form, exc)
     return render(request, "subsidy/policy_list.html", {"policies": selectors.policies_for(request.user), "form": form})

@@ -19,7 +19,6 @@ from core.api.pagination import paginated
 from ledger.api_auth import AuthChallengeMixin
 from calibration.contracts_records import FILE
 from calibration.filing import FilingError
-from ledger.contracts import ContractRejected
 from ledger.models import Submission
 
 HTTP_FOR = {"forbidden": 403, "duplicate": 409, "replay": 409}
@@ -117,8 +116,6 @@ class RecordsView(CalibrationAPIView):
             )
         except FilingError as exc:
             return _filing_error(exc)
-        except ContractRejected as exc:
-            raise ValidationError({"record": [exc.reason]}) from None
         except DjangoPermissionDenied as exc:
             raise PermissionDenied(str(exc)) from None
         return Response(submission_json(submission, request.user), status=status.HTTP_202_ACCEPTED)

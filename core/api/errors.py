@@ -14,6 +14,10 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.errors import ServiceError
+from ledger.contracts import ContractRejected
+from ledger.runtime.node import NotConfigured as NodeNotConfigured, NotHosted
+
 
 class NotConfigured(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
@@ -94,13 +98,20 @@ def as_api_exception(exc) -> exceptions.APIException:
     return ServerError()
 
 
+class ServiceRefusal(exceptions.APIException):
+    """A core.errors.ServiceError as the API answers it: its own status and code, its own words."""
+
+    def __init__(self, exc: ServiceError):
+        self.status_code = exc.status_code
+        super().__init__(detail=exc.reason, code=exc.api_code)
+
+
 def _from_services(exc):
     """What services and the ledger raise, as the API reports it. A service's refusal keeps its reason
     (the caller learns why, e.g. which area it does not own); a contract's refusal in the dry run is
     the caller's mistake, so a 400."""
-    from ledger.contracts import ContractRejected
-    from ledger.runtime.node import NotConfigured as NodeNotConfigured, NotHosted
-
+    if isinstance(exc, ServiceError) and not isinstance(exc, DjangoValidationError):
+        return ServiceRefusal(exc)
     if isinstance(exc, DjangoValidationError):
         # Service functions raise Django's ValidationError; the API reports it as a 400.
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

@@ -12,10 +12,10 @@ import uuid
 
 from django.db import transaction
 
+from core.submit import submit
 from ledger.chain.merkle import MerkleTree
 from ledger.models import CommittedTx
 from ledger.runtime import node
-from ledger.services import node_submit
 from monitoring import conf
 from monitoring.leaves import reading_leaf
 from monitoring.models import AnchorBatch, Reading
@@ -60,7 +60,7 @@ def anchor_readings(*, operator: str, limit: int | None = None) -> AnchorBatch |
         tree = MerkleTree.from_leaves(batch_leaves(readings))
         root = tree.root.hex()
         batch_uid = uuid.uuid4()
-        submission = node_submit(
+        submission = submit(
             type="ledger.anchor",
             payload={"kind": KIND, "root": root, "count": len(readings), "reference": str(batch_uid)},
             institution=operator,

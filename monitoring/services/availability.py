@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from ledger.chain.merkle import merkle_root
-from ledger.contracts import ContractRejected
-from ledger.models import Submission, TxStatus
-from ledger.services import node_submit
 from core import localtime
+from core.errors import Refused
+from core.submit import submit
+from ledger.chain.merkle import merkle_root
+from ledger.models import Submission, TxStatus
 from monitoring import conf
 from monitoring.availability import ZERO, compute_seconds
 from monitoring.contracts_availability import MAX_PILES, REPORT
@@ -123,8 +123,8 @@ def availability_report_day(*, day: dt.date, operators: list[str] | None = None,
             chunk = piles[start:start + MAX_PILES]
             payload = {"day": day.isoformat(), "piles": pile_figures(piles=chunk, day=day)}
             try:
-                submission = node_submit(type=REPORT, payload=payload, institution=operator)
-            except ContractRejected as exc:
+                submission = submit(type=REPORT, payload=payload, institution=operator)
+            except Refused as exc:
                 # Nothing of this chunk is queued; the next run computes it again.
                 logger.warning("availability report of %s for %s refused: %s", operator, day, exc.reason)
                 result.refused.append((operator, exc.reason))

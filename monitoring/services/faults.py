@@ -9,9 +9,8 @@ from django.db import IntegrityError, transaction
 
 from django.core.exceptions import ValidationError
 
-from ledger.contracts import ContractRejected
+from core.submit import submit
 from ledger.runtime import node
-from ledger.services import node_submit
 from monitoring import alerts, conf
 from monitoring.detection import Finding
 from monitoring.models import FaultWatch
@@ -44,8 +43,8 @@ def fault_detected(*, pile, connector_id: int, finding: Finding, detected_at: dt
         return None
     with transaction.atomic():
         try:
-            submission = node_submit(type=FAULT_REPORT, payload=payload, institution=pile.station.operator.code)
-        except (ContractRejected, ValidationError) as exc:
+            submission = submit(type=FAULT_REPORT, payload=payload, institution=pile.station.operator)
+        except ValidationError as exc:  # core.errors.Refused
             # E.g. the fault is already being handled under an open work order: nothing new to report.
             logger.info("fault on %s#%s not reported: %s", pile.code, connector_id, exc)
             return None

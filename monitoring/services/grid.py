@@ -8,8 +8,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 
-from ledger.contracts import ContractRejected
-from ledger.services import node_submit
+from core.submit import submit
 from registry.access import is_manager, member_institution
 from registry.models import GridArea
 
@@ -45,7 +44,4 @@ def grid_outage_flag(*, actor, area: str, starts_at: dt.datetime, ends_at: dt.da
 
 
 def _submit(type_: str, payload: dict, actor, area):
-    try:
-        return node_submit(type=type_, payload=payload, submitted_by=actor, institution=area.owner.code)
-    except ContractRejected as exc:  # the ledger's own check, run before submitting
-        raise ValidationError({"area": exc.reason}) from None
+    return submit(type=type_, payload=payload, actor=actor, institution=area.owner, field="area")

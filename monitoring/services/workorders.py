@@ -5,8 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 
-from ledger.contracts import ContractRejected
-from ledger.services import node_submit
+from core.submit import submit
 from monitoring.contracts import TRANSITIONS
 from monitoring.models import WorkOrder, WorkOrderState
 from registry.access import member_institution
@@ -46,10 +45,7 @@ def workorder_step(*, actor, work_order: WorkOrder, to: str, assignee: str = "",
                "note": note[:1000]}
     if to == WorkOrderState.ASSIGNED:
         payload["assignee"] = assignee[:150]
-    try:
-        return node_submit(type=STEP, payload=payload, submitted_by=actor, institution=actor.institution.code)
-    except ContractRejected as exc:  # the ledger's own check, run before submitting
-        raise ValidationError({"to": exc.reason}) from None
+    return submit(type=STEP, payload=payload, actor=actor, institution=actor.institution, field="to")
 
 
 def overdue_key(order) -> str:

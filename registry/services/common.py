@@ -1,16 +1,12 @@
-"""What every registry service does: resolve references, check authority, validate, save, notify."""
+"""What every registry service does before it submits: resolve references, check authority, validate.
+The submission itself goes through core.submit, as every app's does."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 
 from registry import access
-
-if TYPE_CHECKING:
-    from ledger.models import Submission
 
 
 def resolve(model, value, *, field: str, lookup: str = "code", required: bool = True):
@@ -70,24 +66,3 @@ def apply_changes(obj, data: dict, *, mutable: tuple[str, ...]) -> list[str]:
         raise ValidationError(errors)
     return changed
 
-
-def submit(*, actor, type: str, payload: dict, institution) -> "Submission":
-    """Sign a registry transaction for the institution that owns what it changes and queue it, after
-    running its contract as a dry run. Returns the pending submission; the change itself lands when
-    the block commits (contracts write the tables)."""
-    from ledger.contracts import ContractRejected
-    from ledger.runtime.node import NotConfigured, NotHosted
-    from ledger.services import node_submit
-
-    code = institution.code if hasattr(institution, "code") else str(institution)
-    try:
-        return node_submit(type=type, payload=payload, institution=code,
-                           submitted_by=actor if getattr(actor, "pk", None) else None)
-    except NotHosted:
-        raise PermissionDenied(
-            _("This node does not sign for %(code)s: its own staff act for it at its node.") % {"code": code}
-        ) from None
-    except NotConfigured as exc:
-        raise ValidationError(_("This node is not part of a consortium yet: %(reason)s") % {"reason": exc}) from None
-    except ContractRejected as exc:
-        raise ValidationError(exc.reason) from None

@@ -5,8 +5,9 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from ledger.chain import crypto
+from core.submit import submit
 from registry.models import DeviceKey, FieldTestBox, KeyKind, KeyPurpose, KeyStatus, Pile
-from registry.services.common import require, resolve, submit
+from registry.services.common import require, resolve
 
 
 def parse_public_key(public_key: str, kind: str | None = None) -> crypto.PublicKey:

@@ -5,8 +5,9 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 
+from core.submit import submit
 from registry.models import AccuracyClass, Pile, PileStatus, Station
-from registry.services.common import require, require_add, resolve, submit
+from registry.services.common import require, require_add, resolve
 from registry.services.payload import changes_payload, plain
 
 

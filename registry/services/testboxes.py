@@ -2,8 +2,9 @@
 
 from datetime import date
 
+from core.submit import submit
 from registry.models import FieldTestBox, Institution, TestBoxStatus
-from registry.services.common import require, require_add, resolve, submit
+from registry.services.common import require, require_add, resolve
 from registry.services.payload import changes_payload, plain
 
 

@@ -11,10 +11,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
+from core.forms import add_service_errors
 from ledger.selectors import pending_submissions
 from ledger.web import pending_redirect
 from registry import access
-from registry.forms import add_service_errors
 
 PAGE_SIZE = 25
 

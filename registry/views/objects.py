@@ -10,6 +10,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from core.forms import service_error_text
 from ledger.web import pending_redirect
 from registry import access, filtersets, forms, selectors, services
 from registry.models import FieldTestBox, GridArea, Pile, Station
@@ -168,7 +169,7 @@ def device_key_revoke(request, fingerprint: str):
     try:
         submission = services.device_key_revoke(actor=request.user, device_key=device_key)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, service_error_text(exc))
         return redirect(device_key.get_absolute_url())
     messages.success(request, _("Revocation sent; the key stops signing when its block commits."))
     return pending_redirect(request, submission, next_url=device_key.get_absolute_url())

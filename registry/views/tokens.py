@@ -9,8 +9,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.forms import add_service_errors
 from registry import access, services
-from registry.forms import ApiTokenForm, add_service_errors
+from registry.forms import ApiTokenForm
 from registry.models import ApiToken
 
 

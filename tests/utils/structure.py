@@ -29,7 +29,7 @@ CONTRACT_FORBIDDEN_PARTS = {"services", "views", "selectors", "tasks"}
 # moves every app's submissions behind it).
 SUBMIT_MODULES = {"core.submit"}
 SUBMIT_SOURCE = "ledger.services"
-SUBMIT_FUNCTIONS = {"submit_checked", "tx_submit", "node_submit"}
+SUBMIT_FUNCTIONS = {"tx_submit", "node_submit"}
 
 # Dynamic imports that Django's loading or the test harness needs, each with its reason.
 # Keyed by (module, call as written).
