@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway import ocmf
+import ocmf
 
 MAX_RECORDS = 20
 

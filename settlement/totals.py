@@ -23,7 +23,7 @@ def signed_readings(session: ChargingSession) -> list[tuple[dt.datetime, int]]:
     """(time, Wh since start) from the session's verified OCMF records; none when unverified."""
     if session.signature_ok is not True or not session.signed_data:
         return []
-    from gateway.ocmf import parser
+    from ocmf import parser
 
     try:
         records = [parser.parse(r) for r in session.signed_data]

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from tests.gateway import ocmf_samples
+from tests.ocmf import samples as ocmf_samples
 from tests.gateway.live import live_server
 
 PASSWORD_A1 = "a1-password-0123456789"

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from ocpp.v16 import call
 
-from tests.gateway import ocmf_samples
+from tests.ocmf import samples as ocmf_samples
 from tests.gateway.conftest import PASSWORD_A1
 from tests.gateway.live import connect, wait_for
 from tests.gateway.pile_clients import Pile16, serve

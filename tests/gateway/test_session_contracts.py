@@ -105,7 +105,7 @@ def test_the_verification_detail_holds_codes_not_library_messages(world):
 
     from settlement import services
     from settlement.models import ChargingSession
-    from tests.gateway.test_ocmf import payload, reading, sign
+    from tests.ocmf.test_ocmf import payload, reading, sign
 
     meter = ec.generate_private_key(ec.SECP256R1())
     point = meter.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)

@@ -16,7 +16,7 @@ from registry import services as registry_services
 from registry.models import FieldTestBox
 from settlement import services as settlement_services
 from tests.calibration.helpers import ALL_OK, box_record
-from tests.gateway.ocmf_samples import KEBA, KEBA_KEY, KEBA_TAMPERED
+from tests.ocmf.samples import KEBA, KEBA_KEY, KEBA_TAMPERED
 from tests.utils.ledger import commit_pending
 
 CN = ZoneInfo("Asia/Shanghai")

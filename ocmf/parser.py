@@ -12,10 +12,9 @@ import json
 import re
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
+from itertools import accumulate
 from types import MappingProxyType
 from typing import Any
-
-from ledger.chain.encoding import MAX_DEPTH, nesting_depth
 
 from .errors import BadJson, MalformedRecord
 from .model import (
@@ -37,6 +36,10 @@ from .units import to_mwh
 # A transaction with a tariff change every 15 minutes for two days is ~20 KB; far larger input is
 # refused before JSON parsing so that a hostile pile cannot make the gateway chew on megabytes.
 MAX_RECORD_LENGTH = 256 * 1024
+# How many arrays and objects may be open at once in a section (the ledger's limit for signed data
+# too). How deep the recursive JSON parser gets before a RecursionError depends on the caller's
+# stack, and the verdict on a record must not, so the depth is counted first, without recursion.
+MAX_DEPTH = 64
 
 _KNOWN_PAYLOAD = {
     "FV", "GI", "GS", "GV", "PG", "MV", "MM", "MS", "MF", "IS", "IL", "IF", "IT", "ID", "TT",
@@ -54,6 +57,10 @@ _TIME = re.compile(
 _PAGINATION = re.compile(r"([TF])([0-9]{1,18})")  # bounded: the counter becomes an int
 # ASCII digits only: Python's \d and Decimal() would also take other scripts' digits.
 _PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+# For counting nesting: JSON strings (their brackets do not count), then everything but brackets.
+_JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]++")
+_BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
 def split(text: str | bytes) -> tuple[bytes, dict[str, Any], Signature]:
@@ -88,10 +95,14 @@ def parse(text: str | bytes) -> Record:
     return Record(_payload(obj, deviations), signature, signed, tuple(deviations))
 
 
+def _nesting_depth(text: str) -> int:
+    """The most arrays and objects open at once in JSON text; unclosed ones count."""
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(_BRACKET_STEP[b] for b in brackets), default=0)
+
+
 def _load_object(section: str, name: str) -> dict[str, Any]:
-    # The same fixed limit as signed data: how deep the recursive JSON parser gets before a
-    # RecursionError depends on the caller's stack, and the verdict on a record must not.
-    if nesting_depth(section) > MAX_DEPTH:
+    if _nesting_depth(section) > MAX_DEPTH:
         raise BadJson(f"{name} section is nested deeper than {MAX_DEPTH} levels")
     try:
         value = json.loads(

@@ -1,7 +1,7 @@
 """OCMF signed meter values: real third-party records, tampering, malformed input, exact units,
 session checks, and property tests on records signed here with freshly generated keys.
 
-The real records and keys are in ocmf_samples.py, each with the repository, path and commit it
+The real records and keys are in samples.py, each with the repository, path and commit it
 was taken from. No database is used.
 """
 
@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from gateway import ocmf
-from gateway.ocmf import (
+import ocmf
+from ocmf import (
     ALGORITHMS,
     BadJson,
     BadSignature,
@@ -41,7 +41,7 @@ from gateway.ocmf import (
     to_wh,
     verify,
 )
-from tests.gateway import ocmf_samples as s
+from tests.ocmf import samples as s
 from tests.utils.stack import at_stack_depth
 
 FAST = settings(max_examples=60, deadline=None, database=None)

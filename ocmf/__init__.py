@@ -4,7 +4,13 @@
     result = verify(text, registered_key_hex)  # VerifyResult(ok, reason, detail); never raises
     check = check_session([begin, end], key)   # check.ok, check.problems, check.energy_mwh
 
-Pure: no Django, no I/O, no clock. See docs/ocmf.md for what is verified and the unit rules.
+A library of its own, below the apps: it owns the OCMF record format (the typed model and the
+parser), the signature check against a meter key, the session rules that decide whether signed
+readings may be settled, and the exact energy units (mWh, and Wh with a named rounding). The gateway
+(which receives the records) and settlement (which settles by them) both import it; it imports only
+the standard library and `cryptography`: no Django, no project module, no I/O, no clock. Failures
+are reported as stable codes (`Reason`, `Problem.code`) with an English detail.
+See docs/ocmf.md for what is verified and the unit rules.
 """
 
 from .crypto import ALGORITHMS, VerifyResult, check_signature, load_public_key, verify
