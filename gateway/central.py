@@ -17,9 +17,10 @@ from ocpp.v201 import call_result as result201
 from ocpp.v201.enums import Action as Action201
 
 from gateway import events, sampling, telemetry
-from gateway.dbthreads import db
 from gateway.conf import heartbeat_interval
-from gateway.telemetry import parse_time
+from gateway.dbthreads import db
+from gateway.sampling import parse_time
+
 
 def _now() -> dt.datetime:
     return timezone.now()

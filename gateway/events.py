@@ -15,6 +15,7 @@ from gateway import passwords, telemetry
 from gateway.models import ChargePointCredential, OcppTransaction, Presence
 from registry.models import Connector, Pile
 from registry.models.piles import PileStatus
+from settlement import services as settlement
 
 logger = logging.getLogger("pilechain.gateway")
 
@@ -87,12 +88,6 @@ def status(pile_code: str, *, connector_id: int, status: str, error_code: str, i
     )
 
 
-def meter(pile_code: str, *, connector_id: int, transaction_id: str | None, samples: list[dict],
-          signed: list[str], energy_wh: int | None) -> None:
-    telemetry.meter_values(pile_code=pile_code, connector_id=connector_id, samples=samples)
-    meter_transaction(pile_code, transaction_id=transaction_id, signed=signed, energy_wh=energy_wh)
-
-
 def meter_transaction(pile_code: str, *, transaction_id: str | None, signed: list[str], energy_wh: int | None) -> None:
     """What a MeterValues adds to the OCPP transaction it belongs to (signed records, last energy)."""
     if transaction_id is not None and (signed or energy_wh is not None):
@@ -121,8 +116,6 @@ def _known_connector(pile_code: str, connector_id: int) -> bool:
 
 
 def _open_session(row: OcppTransaction, protocol: str) -> None:
-    from settlement import services as settlement
-
     try:
         submission, uid = settlement.session_open(
             pile=row.pile_code, connector_id=row.connector_id, transaction_id=row.transaction_id, id_tag=row.id_tag,
@@ -138,8 +131,6 @@ def _open_session(row: OcppTransaction, protocol: str) -> None:
 
 
 def _close_session(row: OcppTransaction, *, stopped_at: dt.datetime, meter_stop_wh: int, reason: str) -> None:
-    from settlement import services as settlement
-
     row.stopped = True
     if row.session_uid is None:
         row.problem = (row.problem or "the session was never opened")[:300]

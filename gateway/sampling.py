@@ -1,16 +1,43 @@
-"""OCPP sampled values to monitoring's samples, and the OCMF records among them. Pure."""
+"""OCPP sampled values to monitoring's samples, the OCMF records among them, and the message
+timestamps. Pure: no Django, no I/O; a value a pile should not have sent raises the `ocpp` package's
+constraint errors, which the OCPP handlers answer with."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import datetime as dt
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
-from gateway.telemetry import ENERGY, decimal_of, parse_time
+from ocpp.exceptions import PropertyConstraintViolationError, TypeConstraintViolationError
 
+ENERGY = "Energy.Active.Import.Register"
 DEFAULT_UNITS = {"Energy": "Wh", "Power": "W", "Voltage": "V", "Current": "A", "Frequency": "Hz", "Temperature": "Celsius"}
 MAX_SIGNED_CHARS = 20000
+
+
+def decimal_of(value) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise TypeConstraintViolationError(
+            description=f"sampled value {str(value)[:40]!r} is not a number", details={"value": str(value)[:40]}
+        ) from None
+    if not number.is_finite():
+        raise TypeConstraintViolationError(description="sampled value is not finite", details={})
+    return number
+
+
+def parse_time(value: str | None, default: dt.datetime) -> dt.datetime:
+    if not value:
+        return default
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise TypeConstraintViolationError(description=f"{value[:40]!r} is not a date-time", details={}) from None
+    if parsed.tzinfo is None:
+        raise PropertyConstraintViolationError(description="a timestamp needs a time zone", details={})
+    return parsed
 
 
 def _default_unit(measurand: str) -> str:
