@@ -20,6 +20,8 @@ from django.core.exceptions import ValidationError
 from ocpp.v16 import call as call16
 from ocpp.v201 import call as call201
 
+from gateway.models import Presence
+
 ACTIONS = ("Reset", "ChangeAvailability", "UnlockConnector", "TriggerMessage")
 TRIGGERS = ("BootNotification", "Heartbeat", "StatusNotification", "MeterValues")
 REFUSING = {"Rejected", "NotSupported", "Failed", "UnlockFailed", "UnknownConnector", "OngoingAuthorizedTransaction"}
@@ -112,8 +114,6 @@ def answer_of(result) -> tuple[str, dict]:
 
 
 def dispatch(*, pile_code: str, action: str, params: dict, request_id) -> tuple[str, dict]:
-    from gateway.models import Presence
-
     presence = Presence.objects.filter(pile_code=pile_code.upper(), connected=True).first()
     if presence is None:
         return "offline", {"detail": "the pile is not connected to this node"}

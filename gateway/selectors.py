@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404
 
 from gateway.access import may_operate, visible_piles
 from gateway.models import ChargePointCredential, Presence, RemoteCommand
+from settlement.selectors import sessions_for
 
 
 def presences_for(user):
@@ -17,8 +18,6 @@ def pile_overview(user, code: str) -> dict:
     """Everything the per-pile page shows; 404 for a pile the user may not see."""
     pile = get_object_or_404(visible_piles(user).select_related("station"), code__iexact=code)
     credential = ChargePointCredential.objects.filter(pile_code=pile.code.upper()).select_related("set_by").first()
-    from settlement.selectors import sessions_for
-
     return {
         "pile": pile,
         "presence": Presence.objects.filter(pile_code=pile.code.upper()).first(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from gateway import passwords
+from gateway import commands, passwords
 from gateway.access import may_operate
 from gateway.models import ChargePointCredential, RemoteCommand
 from registry.models import Pile
@@ -52,8 +52,6 @@ def credential_revoke(*, actor, pile: str) -> bool:
 
 def command_send(*, actor, pile: str, action: str, params: dict) -> RemoteCommand:
     """Send a remote command to a connected pile and wait for its answer (see gateway.commands)."""
-    from gateway import commands
-
     row = _pile(pile)
     if not may_operate(actor, row):
         raise PermissionDenied("only the pile's operator may command it")

@@ -12,7 +12,9 @@ from django.core.management.base import BaseCommand, CommandError
 from gateway.services import store_credential
 from gateway.simulator.fleet import PileSpec, run_fleet, verify_sessions
 from gateway.simulator.piles import Plan
+from gateway.simulator.spv import LedgerView
 from ledger.runtime import node
+from registry import services as registry_services
 from registry.models import Pile, User
 from registry.roles import InstitutionRole, StaffRole
 
@@ -77,9 +79,6 @@ class Command(BaseCommand):
         return specs
 
     def _spv(self, o, codes):
-        from gateway.simulator.spv import LedgerView
-        from registry import services
-
         api = o["api"] or o["url"].replace("ws://", "http://").replace("wss://", "https://")
         by_operator: dict[str, list[str]] = {}
         for code, operator in Pile.objects.filter(code__in=codes).values_list("code", "station__operator__code"):
@@ -96,7 +95,7 @@ class Command(BaseCommand):
                 if manager is None:
                     self.stdout.write(f"light nodes of {operator}: no manager to issue an API token; pass --token")
                     continue
-                _, token = services.api_token_create(actor=manager, name="simulate_fleet light nodes")
+                _, token = registry_services.api_token_create(actor=manager, name="simulate_fleet light nodes")
             view = LedgerView(api, token, node.consortium().validators())
             report.update(verify_sessions(view, piles))
         for code, (ok, pending, failures) in report.items():
