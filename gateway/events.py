@@ -121,7 +121,7 @@ def _known_connector(pile_code: str, connector_id: int) -> bool:
 
 
 def _open_session(row: OcppTransaction, protocol: str) -> None:
-    from settlement import services as settlement
+    from settlement.services import sessions as settlement
 
     try:
         submission, uid = settlement.session_open(
@@ -138,7 +138,7 @@ def _open_session(row: OcppTransaction, protocol: str) -> None:
 
 
 def _close_session(row: OcppTransaction, *, stopped_at: dt.datetime, meter_stop_wh: int, reason: str) -> None:
-    from settlement import services as settlement
+    from settlement.services import sessions as settlement
 
     row.stopped = True
     if row.session_uid is None:

@@ -17,7 +17,7 @@ def pile_overview(user, code: str) -> dict:
     """Everything the per-pile page shows; 404 for a pile the user may not see."""
     pile = get_object_or_404(visible_piles(user).select_related("station"), code__iexact=code)
     credential = ChargePointCredential.objects.filter(pile_code=pile.code.upper()).select_related("set_by").first()
-    from settlement.selectors import sessions_for
+    from settlement.selectors.sessions import sessions_for
 
     return {
         "pile": pile,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ledger import definition as in_force
 from ledger.chain import sealed
 from ledger.runtime import node
-from settlement.statements import Terms
+from settlement.statements import Item, Money, Terms, compute
 
 
 def readers_for(codes: list[str]) -> dict[str, bytes]:
@@ -41,3 +41,18 @@ def readers_match(section, expected: list[str]) -> str | None:
         if member is None or entry["pk"] != member.encryption_key:
             return f"the terms are not sealed to {entry['id']}'s published key"
     return None
+
+
+def statement_money(statement: Statement, *, reader: str | None = None, items=None) -> tuple[Money, bool]:
+    """The money as this node can compute it: with the sealed terms when it is a reader (True), else
+    at the published tariff (False). Raises sealed.SealError if the section fails to open. `items`:
+    the statement's items with their piles when the caller has them already."""
+    rows = statement.items.select_related("pile") if items is None else items
+    items = [Item(i.pile.code, i.band, i.energy_wh, i.tariff_price) for i in rows]
+    if statement.terms_id is None:
+        return compute(items, Terms.none()), True
+    try:
+        terms = open_terms(statement.terms.sealed, reader=reader)
+    except sealed.NotAReader:
+        return compute(items, Terms.none()), False
+    return compute(items, terms), True
