@@ -18,12 +18,10 @@ A month of 10,000 piles is a few queries: the totals, the held sessions, the ava
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count
-from django.utils.translation import gettext_lazy as _
 
 from core import localtime
 from monitoring.selectors.availability import NO_REPORT, ratio, reported_totals
@@ -33,25 +31,9 @@ from settlement import checks
 from settlement.models import ChargingSession, EnergyTotal, SessionStatus
 
 NEVER_ONLINE = checks.NEVER_ONLINE
-NOT_PUBLIC = "not_public"
-BELOW_AVAILABILITY = "availability_below_minimum"
 # Held for these, a session keeps its reason even on a pile that was never online.
 STRONGER_THAN_OFFLINE = (checks.SIGNATURE_FAILED, checks.DISPUTED)
 USUAL_DAY_S = 86400
-
-REASON_LABELS = {
-    checks.SIGNATURE_FAILED: _("meter signature does not verify"),
-    checks.DISPUTED: _("readings contradict each other"),
-    checks.NEVER_ONLINE: _("pile never online in the period"),
-    checks.NON_COMPLIANT: _("pile failed its verification"),
-    checks.OVERDUE: _("pile overdue for verification"),
-    checks.UNVERIFIED: _("pile never verified"),
-    checks.OVERLAPPING: _("overlaps another session on the connector"),
-    checks.POWER_ABOVE_RATED: _("power above the rated power"),
-    checks.ENERGY_ABOVE_METER: _("energy above what the meter signed"),
-    NOT_PUBLIC: _("not a public pile"),
-    BELOW_AVAILABILITY: _("availability below the policy's minimum"),
-}
 
 
 @dataclass
