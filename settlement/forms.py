@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from settlement.tariffs import BANDS, TariffError, build_tariff
 
+
 class CloseForm(forms.Form):
     period = forms.RegexField(label=_("Period (YYYY-MM)"), regex=r"^\d{4}-\d{2}$")
 
@@ -21,7 +22,6 @@ class DisputeForm(forms.Form):
 
 class CorrectForm(forms.Form):
     reason = forms.CharField(label=_("Reason for the correction"), max_length=300)
-
 
 
 WINDOW_LINE = re.compile(r"^\s*(\d{2}:\d{2})\s*-\s*(\d{2}:\d{2})\s+(\w+)\s*$")

@@ -1,7 +1,9 @@
 """Confidential terms sealed for the two parties of a statement and the regulator (ledger.chain.sealed).
 
 Sealing and opening happen on a node, never in a contract: contracts only check who the readers are
-(against the consortium's published encryption keys) and keep the commitment.
+(against the consortium's published encryption keys) and keep the commitment. A statement's money is
+computed here too, with the terms when this node is one of their readers (the confirm service and the
+statement page both need it).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from ledger import definition as in_force
 from ledger.chain import sealed
 from ledger.runtime import node
+from settlement.models import Statement
 from settlement.statements import Item, Money, Terms, compute
 
 

@@ -15,9 +15,9 @@ from registry.access import is_manager, member_institution
 from settlement import exports, tasks
 from settlement.forms import AreaMeterForm, CloseForm, CorrectForm, DisputeForm, TariffForm, TermsForm
 from settlement.models import JobProgress
-from settlement.services import billing
 from settlement.selectors.billing import (ITEMS_PER_PAGE, closable_areas, jobs_for, statement_view, statements_for,
                                          tariffs_for)
+from settlement.services import billing
 from settlement.statements import Terms
 
 

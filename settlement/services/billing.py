@@ -21,7 +21,6 @@ from settlement.tariffs import TariffError, build_tariff, check_period, parse_pr
 from settlement.terms import seal_terms, statement_money
 
 
-
 def _acting(user, roles: set[str]):
     institution = member_institution(user)
     if institution is None or institution.role not in roles or not is_manager(user):
