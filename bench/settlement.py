@@ -107,7 +107,7 @@ def setup(piles: int) -> list[str]:
         if i % 500 == 499:
             commit_all(at=filed)
     commit_all(at=filed)
-    from settlement import billing
+    from settlement.services import billing
     from subsidy import services as subsidy_services
 
     billing.tariff_publish(_manager("GRID-1"), area="AREA-1",

@@ -15,7 +15,7 @@ from gateway import passwords, telemetry
 from gateway.models import ChargePointCredential, OcppTransaction, Presence
 from registry.models import Connector, Pile
 from registry.models.piles import PileStatus
-from settlement import services as settlement
+from settlement.services import sessions as settlement
 
 logger = logging.getLogger("pilechain.gateway")
 

@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404
 
 from gateway.access import may_operate, visible_piles
 from gateway.models import ChargePointCredential, Presence, RemoteCommand
-from settlement.selectors import sessions_for
+from settlement.selectors.sessions import sessions_for
 
 
 def presences_for(user):

@@ -8,4 +8,4 @@ class SettlementConfig(AppConfig):
     verbose_name = _("Settlement")
 
     def ready(self):
-        from settlement import contracts, contracts_billing  # noqa: F401  (registers the ledger contracts)
+        from settlement import contracts  # noqa: F401  # lazy-import: AppConfig.ready registers the ledger contracts

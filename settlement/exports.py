@@ -37,7 +37,7 @@ def _latin(text) -> str:
 
 
 def statement_pdf(statement, items, money: Money | None, *, progress=None) -> bytes:
-    from fpdf import FPDF
+    from fpdf import FPDF  # lazy-import: fpdf2 takes over a second to import; only a PDF export needs it
 
     pdf = FPDF(orientation="L", format="A4")
     pdf.set_auto_page_break(True, margin=12)

@@ -1,7 +1,9 @@
 """Confidential terms sealed for the two parties of a statement and the regulator (ledger.chain.sealed).
 
 Sealing and opening happen on a node, never in a contract: contracts only check who the readers are
-(against the consortium's published encryption keys) and keep the commitment.
+(against the consortium's published encryption keys) and keep the commitment. A statement's money is
+computed here too, with the terms when this node is one of their readers (the confirm service and the
+statement page both need it).
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 from ledger import definition as in_force
 from ledger.chain import sealed
 from ledger.runtime import node
-from settlement.statements import Terms
+from settlement.models import Statement
+from settlement.statements import Item, Money, Terms, compute
 
 
 def readers_for(codes: list[str]) -> dict[str, bytes]:
@@ -41,3 +44,18 @@ def readers_match(section, expected: list[str]) -> str | None:
         if member is None or entry["pk"] != member.encryption_key:
             return f"the terms are not sealed to {entry['id']}'s published key"
     return None
+
+
+def statement_money(statement: Statement, *, reader: str | None = None, items=None) -> tuple[Money, bool]:
+    """The money as this node can compute it: with the sealed terms when it is a reader (True), else
+    at the published tariff (False). Raises sealed.SealError if the section fails to open. `items`:
+    the statement's items with their piles when the caller has them already."""
+    rows = statement.items.select_related("pile") if items is None else items
+    items = [Item(i.pile.code, i.band, i.energy_wh, i.tariff_price) for i in rows]
+    if statement.terms_id is None:
+        return compute(items, Terms.none()), True
+    try:
+        terms = open_terms(statement.terms.sealed, reader=reader)
+    except sealed.NotAReader:
+        return compute(items, Terms.none()), False
+    return compute(items, terms), True

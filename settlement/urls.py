@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from settlement import views_billing as views
+from settlement import views
 
 app_name = "settlement"
 

@@ -8,4 +8,4 @@ class SubsidyConfig(AppConfig):
     verbose_name = _("Subsidies")
 
     def ready(self):
-        from subsidy import contracts  # noqa: F401  (registers the ledger contracts)
+        from subsidy import contracts  # noqa: F401  # lazy-import: AppConfig.ready registers the ledger contracts

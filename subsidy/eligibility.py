@@ -18,38 +18,22 @@ A month of 10,000 piles is a few queries: the totals, the held sessions, the ava
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count
-from django.utils.translation import gettext_lazy as _
 
 from core import localtime
+from monitoring.selectors.availability import NO_REPORT, ratio, reported_totals
 from registry.models import Connector
 
 from settlement import checks
 from settlement.models import ChargingSession, EnergyTotal, SessionStatus
 
 NEVER_ONLINE = checks.NEVER_ONLINE
-NOT_PUBLIC = "not_public"
-BELOW_AVAILABILITY = "availability_below_minimum"
 # Held for these, a session keeps its reason even on a pile that was never online.
 STRONGER_THAN_OFFLINE = (checks.SIGNATURE_FAILED, checks.DISPUTED)
-
-REASON_LABELS = {
-    checks.SIGNATURE_FAILED: _("meter signature does not verify"),
-    checks.DISPUTED: _("readings contradict each other"),
-    checks.NEVER_ONLINE: _("pile never online in the period"),
-    checks.NON_COMPLIANT: _("pile failed its verification"),
-    checks.OVERDUE: _("pile overdue for verification"),
-    checks.UNVERIFIED: _("pile never verified"),
-    checks.OVERLAPPING: _("overlaps another session on the connector"),
-    checks.POWER_ABOVE_RATED: _("power above the rated power"),
-    checks.ENERGY_ABOVE_METER: _("energy above what the meter signed"),
-    NOT_PUBLIC: _("not a public pile"),
-    BELOW_AVAILABILITY: _("availability below the policy's minimum"),
-}
+USUAL_DAY_S = 86400
 
 
 @dataclass
@@ -68,8 +52,6 @@ def _wh_in(parts: dict, period: str) -> int:
 
 def period_figures(piles: list, period: str) -> dict[int, PileFigures]:
     """Per pile id: counted sessions and Wh, held sessions, reported availability; ordered reads only."""
-    from monitoring.selectors.availability import NO_REPORT, ratio, reported_totals
-
     tz = localtime.zone()
     start, end = localtime.period_bounds(period, tz)
     ids = [pile.pk for pile in piles]
@@ -93,14 +75,23 @@ def period_figures(piles: list, period: str) -> dict[int, PileFigures]:
             figures[pile_id].held.append((str(uid), reason, wh))
     first_day = start.astimezone(tz).date()
     last_day = (end - dt.timedelta(microseconds=1)).astimezone(tz).date()
-    days = (last_day - first_day).days + 1
-    day_seconds = (end - start) // dt.timedelta(seconds=1) // days
+    # Each day's length computed, not assumed: a day a daylight-saving zone changes its clocks has
+    # 23 or 25 hours, and a day without a report counts as down for its own length.
+    days = [first_day + dt.timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+    lengths = {day: localtime.day_length_s(day, tz) for day in days}
+    period_s = sum(lengths.values())
+    # The few days of another length than the usual, and which piles reported them: a report counts
+    # its own day's length; every other reported day is a usual one.
+    odd_days = {day: length for day, length in lengths.items() if length != USUAL_DAY_S}
+    odd_reported = {day: reported_totals(piles=ids, start_day=day, end_day=day) for day in odd_days}
     connectors = dict(Connector.objects.filter(pile_id__any_of=ids).values("pile_id").annotate(n=Count("id"))
                       .order_by("pile_id").values_list("pile_id", "n"))
     reported = reported_totals(piles=ids, start_day=first_day, end_day=last_day)
     for pile_id in ids:
         totals = reported.get(pile_id, NO_REPORT)
-        missing = (days - totals.days) * connectors.get(pile_id, 0) * day_seconds
+        reported_s = totals.days * USUAL_DAY_S + sum(length - USUAL_DAY_S for day, length in odd_days.items()
+                                                     if pile_id in odd_reported[day])
+        missing = (period_s - reported_s) * connectors.get(pile_id, 0)
         figures[pile_id].availability = ratio(up=totals.up_seconds, seconds=totals.seconds + missing,
                                               excused=totals.excused_seconds)
         figures[pile_id].online = totals.up_seconds > 0

@@ -8,6 +8,25 @@ from django.utils.translation import gettext_lazy as _
 
 import ledger.state.rows
 from registry.models import Institution, Pile
+from settlement import checks
+
+# Why energy is held out of a claim line: a session's own reason (settlement.checks) or the pile's.
+NOT_PUBLIC = "not_public"
+BELOW_AVAILABILITY = "availability_below_minimum"
+
+REASON_LABELS = {
+    checks.SIGNATURE_FAILED: _("meter signature does not verify"),
+    checks.DISPUTED: _("readings contradict each other"),
+    checks.NEVER_ONLINE: _("pile never online in the period"),
+    checks.NON_COMPLIANT: _("pile failed its verification"),
+    checks.OVERDUE: _("pile overdue for verification"),
+    checks.UNVERIFIED: _("pile never verified"),
+    checks.OVERLAPPING: _("overlaps another session on the connector"),
+    checks.POWER_ABOVE_RATED: _("power above the rated power"),
+    checks.ENERGY_ABOVE_METER: _("energy above what the meter signed"),
+    NOT_PUBLIC: _("not a public pile"),
+    BELOW_AVAILABILITY: _("availability below the policy's minimum"),
+}
 
 
 @ledger.state.rows.register
@@ -133,8 +152,6 @@ class ClaimExclusion(models.Model):
 
     @property
     def reason_label(self) -> str:
-        from subsidy.eligibility import REASON_LABELS
-
         return REASON_LABELS.get(self.reason, self.reason)
 
     @property

@@ -16,7 +16,7 @@ from core.submit import submit
 from registry.access import is_manager, member_institution
 from registry.models import Pile
 from registry.roles import InstitutionRole
-from settlement.billing import require_period_over
+from settlement.services.billing import require_period_over
 from settlement.tariffs import TariffError, check_period
 from subsidy.models import Claim, ClaimLine, LineStatus, Policy
 

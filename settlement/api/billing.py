@@ -14,7 +14,7 @@ from core.api.schema import errors
 from ledger.api_auth import AuthChallengeMixin
 from settlement import exports
 from settlement.models import Statement, StatementItem, StatementStep, Tariff
-from settlement.selectors_billing import ITEMS_PER_PAGE, statement_view, statements_for
+from settlement.selectors.billing import ITEMS_PER_PAGE, statement_view, statements_for
 
 
 class TariffSerializer(serializers.ModelSerializer):

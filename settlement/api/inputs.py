@@ -1,5 +1,5 @@
 """Bodies of the settlement API's writes. They check the shape of the input; the services
-(settlement.billing) check authority and the rules, the contracts check again when the block commits."""
+(settlement.services.billing) check authority and the rules, the contracts check again when the block commits."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Long settlement work over the API: exports of a statement (PDF, CSV) and closing every area the
-caller may close, as Celery jobs (settlement.jobs) with a progress row that only their user sees."""
+caller may close, as Celery jobs (settlement.tasks) with a progress row that only their user sees."""
 
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ from rest_framework.views import APIView
 
 from core.api.schema import errors
 from ledger.api_auth import AuthChallengeMixin
-from settlement import jobs
+from settlement import tasks
 from settlement.api import inputs
 from settlement.api.billing import FileView
 from settlement.api.writes import visible_statement
 from settlement.models import JobProgress
-from settlement.selectors_billing import closable_areas, jobs_for
+from settlement.selectors.billing import closable_areas, jobs_for
 
 CONTENT_TYPES = {"pdf": "application/pdf", "csv": "text/csv"}
 
@@ -57,7 +57,7 @@ class ExportStartView(AuthChallengeMixin, APIView):
         statement = visible_statement(request.user, uid)
         body = inputs.ExportInput(data=request.data)
         body.is_valid(raise_exception=True)
-        return started(jobs.export_start(user=request.user, statement_uid=str(statement.uid),
+        return started(tasks.export_start(user=request.user, statement_uid=str(statement.uid),
                                          fmt=body.validated_data["format"]))
 
 
@@ -72,7 +72,7 @@ class CloseAreasStartView(AuthChallengeMixin, APIView):
                                      "close periods."))
         body = inputs.CloseAreasInput(data=request.data)
         body.is_valid(raise_exception=True)
-        return started(jobs.close_areas_start(user=request.user, period=body.validated_data["period"], areas=areas))
+        return started(tasks.close_areas_start(user=request.user, period=body.validated_data["period"], areas=areas))
 
 
 def _job(request, uid) -> JobProgress:

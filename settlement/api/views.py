@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from ledger.api_auth import AuthChallengeMixin
 from settlement.models import ChargingSession, SessionStatus
-from settlement.selectors import sessions_for
+from settlement.selectors.sessions import sessions_for
 
 
 class SessionSerializer(serializers.ModelSerializer):

@@ -1,7 +1,7 @@
 """Settlement writes over the API: publishing (tariffs, service fees, sealed terms, area meters),
 closing a period, and confirming, disputing and correcting statements.
 
-Each validates its body, calls the service in settlement.billing (which checks who may do it and
+Each validates its body, calls the service in settlement.services.billing (which checks who may do it and
 runs the contract as a dry run) and answers 202 with the transaction to follow, exactly like the
 registry's writes (ledger.api.accepted). A statement the caller may not see is a 404 before anything
 else is looked at.
@@ -20,11 +20,11 @@ from core.api.pagination import Pages, paginated
 from core.api.schema import accepted_responses
 from ledger.api_auth import AuthChallengeMixin
 from ledger.api import accepted
-from settlement import billing
+from settlement.services import billing
 from settlement.api import inputs
 from settlement.api.billing import TariffSerializer
 from settlement.models import Statement
-from settlement.selectors_billing import statements_for, tariffs_for
+from settlement.selectors.billing import statements_for, tariffs_for
 
 
 def visible_statement(user, uid) -> Statement:

@@ -15,7 +15,7 @@ T0 = dt.datetime(2026, 11, 25, 8, 0, tzinfo=dt.timezone.utc)
 
 
 def _open(**overrides):
-    from settlement import services
+    from settlement.services import sessions as services
 
     args = dict(pile="PILE-A1", connector_id=1, transaction_id="77", id_tag="TAG", protocol="ocpp1.6",
                 started_at=T0, meter_start_wh=1000)
@@ -27,7 +27,7 @@ def _outcome(submission):
 
 
 def test_open_and_close_with_payload_naming_the_pile(world):
-    from settlement import services
+    from settlement.services import sessions as services
     from settlement.models import ChargingSession
 
     submission, uid = _open()
@@ -75,7 +75,7 @@ def test_bad_open_payloads_are_refused(world, change, reason):
 
 
 def test_duplicates_and_closing_twice_are_refused_backwards_meter_disputed(world):
-    from settlement import services
+    from settlement.services import sessions as services
     from settlement.models import ChargingSession
 
     first, uid = _open()
@@ -103,7 +103,7 @@ def test_the_verification_detail_holds_codes_not_library_messages(world):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from settlement import services
+    from settlement.services import sessions as services
     from settlement.models import ChargingSession
     from tests.ocmf.test_ocmf import payload, reading, sign
 
@@ -130,7 +130,7 @@ def test_the_verification_detail_holds_codes_not_library_messages(world):
 
 
 def test_session_api_shows_sessions_to_their_operator_and_overseers(world, api_client):
-    from settlement import services
+    from settlement.services import sessions as services
 
     _, uid = _open()
     services.session_close(pile="PILE-A1", session=uid, stopped_at=T0 + dt.timedelta(hours=1), meter_stop_wh=2500)

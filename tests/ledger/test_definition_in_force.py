@@ -15,7 +15,7 @@ from ledger.models import CommittedTx
 from ledger.runtime import node
 from ledger.services import node_submit
 from registry.models import Institution
-from settlement.contracts_billing import regulators
+from settlement.contracts.billing import regulators
 from settlement.models import ServiceFee
 from tests.utils.ledger import commit_pending
 

@@ -14,7 +14,7 @@ from ledger.models import CommittedTx
 from ledger.services import node_submit
 from registry import services as registry_services
 from registry.models import FieldTestBox
-from settlement import services as settlement_services
+from settlement.services import sessions as settlement_services
 from tests.calibration.helpers import ALL_OK, box_record
 from tests.ocmf.samples import KEBA, KEBA_KEY, KEBA_TAMPERED
 from tests.utils.ledger import commit_pending
@@ -128,7 +128,7 @@ def ready_to_close(world) -> Month:
     closed. Counted: flat 3000 + 1000 + 2000 Wh, peak 3000 Wh; April valley 2000 Wh."""
     import datetime as dt
 
-    from settlement import billing
+    from settlement.services import billing
     from tests.settlement.test_tariffs import PRICES, WINDOWS
 
     billing.tariff_publish(world.users["grid_manager"], area="AREA-1", valid_from=dt.date(2030, 1, 1),

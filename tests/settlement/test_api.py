@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ledger.models import Submission
-from settlement import billing
+from settlement.services import billing
 from settlement.models import AreaMeterReading, JobProgress, SealedTerms, ServiceFee, Statement, Tariff
 from tests.settlement.month import local, ready_to_close
 from tests.settlement.test_tariffs import PRICES, WINDOWS

@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from settlement import jobs
+from settlement import tasks
 from settlement.models import JobProgress
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,7 @@ def test_expire_jobs_fails_stalled_ones_and_deletes_old_ones(world):
     old = _job(user, state="done", created_ago=keep + dt.timedelta(hours=1), updated_ago=keep,
                result=b"a,b\n", result_name="old.csv")
 
-    assert jobs.expire_jobs() == {"failed": 2, "deleted": 1}
+    assert tasks.expire_jobs() == {"failed": 2, "deleted": 1}
 
     states = dict(JobProgress.objects.values_list("uid", "state"))
     assert states == {moving.uid: "running", stalled.uid: "failed", never_picked_up.uid: "failed",
@@ -44,15 +44,15 @@ def test_expire_jobs_fails_stalled_ones_and_deletes_old_ones(world):
     assert "no progress" in stalled.detail and "start it again" in stalled.detail
     finished.refresh_from_db()
     assert finished.state == "done" and bytes(finished.result) == b"a,b\n"  # a finished job is not touched
-    assert jobs.expire_jobs() == {"failed": 0, "deleted": 0}  # nothing more to do
+    assert tasks.expire_jobs() == {"failed": 0, "deleted": 0}  # nothing more to do
 
 
 def test_progress_keeps_a_job_alive(world):
     user = world.users["grid_manager"]
     stale = dt.timedelta(minutes=settings.SETTLEMENT_JOB_STALE_MINUTES)
     job = _job(user, state="running", created_ago=2 * stale, updated_ago=2 * stale)
-    jobs._update(job.uid, done=1)  # what every step of a task does
-    assert jobs.expire_jobs()["failed"] == 0
+    tasks._update(job.uid, done=1)  # what every step of a task does
+    assert tasks.expire_jobs()["failed"] == 0
     job.refresh_from_db()
     assert job.state == "running" and job.done == 1
 
@@ -61,9 +61,9 @@ def test_a_task_that_fails_ends_its_job_as_failed(world):
     """The user was removed between starting the export and the worker taking it: the job says why
     instead of running for ever."""
     user = world.users["grid_manager"]
-    job = jobs.job_start(kind="export-csv", user=user, total=1)
+    job = tasks.job_start(kind="export-csv", user=user, total=1)
     with pytest.raises(Exception) as raised:
-        jobs.export_statement(str(job.uid), 10**9, str(uuid.uuid4()), "csv")
+        tasks.export_statement(str(job.uid), 10**9, str(uuid.uuid4()), "csv")
     job.refresh_from_db()
     assert job.state == "failed" and job.detail.startswith(raised.value.__class__.__name__)
     assert "does not exist" in job.detail
@@ -71,4 +71,4 @@ def test_a_task_that_fails_ends_its_job_as_failed(world):
 
 def test_expiry_runs_on_the_beat():
     entry = settings.CELERY_BEAT_SCHEDULE["settlement-expire-jobs"]
-    assert entry["task"] == jobs.expire_jobs.name and entry["schedule"] <= 60 * settings.SETTLEMENT_JOB_STALE_MINUTES
+    assert entry["task"] == tasks.expire_jobs.name and entry["schedule"] <= 60 * settings.SETTLEMENT_JOB_STALE_MINUTES

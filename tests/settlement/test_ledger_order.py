@@ -16,7 +16,7 @@ from ledger.execution import ID_NAMESPACE
 from ledger.models import CommittedTx
 from ledger.runtime import node
 from ledger.services import node_submit
-from settlement import billing
+from settlement.services import billing
 from settlement.models import ChargingSession, EnergyTotal, Statement
 from tests.calibration.helpers import ALL_OK, box_record
 from tests.settlement.month import local

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from settlement import billing
-from settlement.jobs import close_areas, export_statement
+from settlement.services import billing
+from settlement.tasks import close_areas, export_statement
 from settlement.models import JobProgress, Statement
 from tests.settlement.month import Month, local
 from tests.settlement.test_statements import TERMS

@@ -153,7 +153,7 @@ def test_a_rejection_in_a_run_keeps_the_others(world):
 def test_a_run_that_fails_is_applied_one_transaction_at_a_time(world, monkeypatch):
     """An unexpected error inside a run (a bug, not a rejection) rolls the run back; every node then
     applies its transactions one by one, so only the transaction that fails is lost."""
-    import settlement.contracts as session_contracts
+    from settlement.contracts import sessions as session_contracts
 
     real = session_contracts.session_parts
 

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from ledger.chain import sealed
 from ledger.models import CommittedTx, NodeState
 from ledger.services import node_submit
-from settlement import billing
+from settlement.services import billing
 from settlement.models import ChargingSession, EnergyTotal, Statement
 from settlement.statements import Terms, compute, statement_hash
 from tests.conftest import INSTITUTIONS

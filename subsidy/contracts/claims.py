@@ -1,4 +1,4 @@
-"""Subsidy contracts: the regulator publishes policies and decides claims; an operator claims.
+"""Subsidy contracts: an operator claims; the regulator decides claims.
 
 The claim names a period and piles, nothing more: every amount and exclusion is computed here from
 ledger rows only (the settlement totals and held sessions, the availability reports monitoring
@@ -13,71 +13,25 @@ from decimal import Decimal
 
 from core import localtime
 from calibration.models import ComplianceChange
-from ledger.contracts import NODE, decimal_value, plain_text, register
+from ledger.contracts import NODE, register
 from registry.models import Institution, Pile
 from settlement.assessment import ComplianceHistory
-from settlement.tariffs import TariffError, check_period
 from subsidy.amounts import ZERO, line_amounts
-from subsidy.eligibility import BELOW_AVAILABILITY, NOT_PUBLIC, offline_sessions, period_figures
-from subsidy.models import Claim, ClaimExclusion, ClaimLine, ClaimStatus, ClaimStep, LineStatus, Policy
+from subsidy.contracts.policies import period_value, policy_for, text_value
+from subsidy.eligibility import offline_sessions, period_figures
+from subsidy.models import (BELOW_AVAILABILITY, NOT_PUBLIC, Claim, ClaimExclusion, ClaimLine, ClaimStatus, ClaimStep,
+                            LineStatus)
 
-POLICY_FIELDS = {"version", "valid_from", "per_kwh_cny", "construction_per_kw_cny", "min_availability",
-                 "cap_per_pile_year_cny", "cap_per_operator_year_cny", "note"}
 CLAIM_FIELDS = {"period", "piles"}
 DECIDE_FIELDS = {"claim", "decision", "piles", "reason", "payment_due_on"}
 MAX_PILES = 20000
 AVAILABILITY_PLACES = Decimal("0.000001")
 
 
-def _decimal(ctx, value, name, *, places: int, high: Decimal) -> Decimal:
-    return decimal_value(value, name, low=Decimal(0), high=high, places=places)
-
-
-def _period(ctx, value) -> str:
-    try:
-        return check_period(value)
-    except TariffError as exc:
-        ctx.reject(str(exc))
-
-
-def _text(ctx, value, name) -> str:
-    if not isinstance(value, str) or len(value) > 300:
-        ctx.reject(f"{name} must be text of at most 300 characters")
-    return plain_text(value, name)
-
-
 def _step(ctx, tx, claim, action, *, piles=(), reason="", amount=ZERO):
     ctx.save(ClaimStep(uid=ctx.derive_uuid("step", str(claim.uid)), claim=claim, action=action,
                        institution=ctx.signer_id, piles=list(piles), reason=reason, amount_cny=amount,
                        height=ctx.block_height, tx_id=tx.id))
-
-
-@register("subsidy.policy_publish", signer_kinds=(NODE,), roles={"regulator"})
-def policy_publish(ctx, tx):
-    """Publish the next version of the subsidy policy."""
-    p = tx.payload
-    if set(p) != POLICY_FIELDS:
-        ctx.reject(f"a policy has exactly {', '.join(sorted(POLICY_FIELDS))}")
-    latest = Policy.objects.order_by("-version").first()
-    expected = (latest.version + 1) if latest else 1
-    if p["version"] != expected:
-        ctx.reject(f"the next policy version is {expected}")
-    ctx.save(Policy(
-        version=expected, valid_from=_period(ctx, p["valid_from"]),
-        per_kwh_cny=_decimal(ctx, p["per_kwh_cny"], "per_kwh_cny", places=4, high=Decimal(100)),
-        construction_per_kw_cny=_decimal(ctx, p["construction_per_kw_cny"], "construction_per_kw_cny", places=2,
-                                         high=Decimal(100000)),
-        min_availability=_decimal(ctx, p["min_availability"], "min_availability", places=6, high=Decimal(1)),
-        cap_per_pile_year_cny=_decimal(ctx, p["cap_per_pile_year_cny"], "cap_per_pile_year_cny", places=2,
-                                       high=Decimal(10**10)),
-        cap_per_operator_year_cny=_decimal(ctx, p["cap_per_operator_year_cny"], "cap_per_operator_year_cny",
-                                           places=2, high=Decimal(10**12)),
-        note=_text(ctx, p["note"], "note")[:200], published_by=ctx.signer_id, height=ctx.block_height, tx_id=tx.id,
-    ))
-
-
-def policy_for(period: str) -> Policy | None:
-    return Policy.objects.filter(valid_from__lte=period).order_by("-valid_from", "-version").first()
 
 
 # Money is added up here, in Decimal: SUM over a decimal column passes through floats on SQLite
@@ -105,7 +59,7 @@ def claim_submit(ctx, tx):
     p = tx.payload
     if set(p) != CLAIM_FIELDS:
         ctx.reject(f"a claim has exactly {', '.join(sorted(CLAIM_FIELDS))}")
-    period = _period(ctx, p["period"])
+    period = period_value(ctx, p["period"])
     tz = localtime.zone()
     _, period_end = localtime.period_bounds(period, tz)
     if ctx.block_time < period_end:
@@ -217,7 +171,7 @@ def claim_decide(ctx, tx):
         ctx.reject(f"no claim {p['claim']}")
     if p["decision"] not in ("approve", "reject"):
         ctx.reject("decision must be approve or reject")
-    reason = _text(ctx, p["reason"], "reason").strip()
+    reason = text_value(ctx, p["reason"], "reason").strip()
     if p["decision"] == "reject" and not reason:
         ctx.reject("a rejection needs a reason")
     pending = {line.pile.code: line for line in claim.lines.select_related("pile").filter(status=LineStatus.PENDING)}

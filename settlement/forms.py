@@ -1,4 +1,5 @@
-"""Forms for what grid companies and operators publish: tariffs, area meter readings, sealed terms, fees."""
+"""Forms of the settlement pages: closing a period, disputing and correcting a statement, and what grid
+companies and operators publish (tariffs, area meter readings, sealed terms, fees)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,20 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from settlement.tariffs import BANDS, TariffError, build_tariff
+
+
+class CloseForm(forms.Form):
+    period = forms.RegexField(label=_("Period (YYYY-MM)"), regex=r"^\d{4}-\d{2}$")
+
+
+class DisputeForm(forms.Form):
+    item = forms.ChoiceField(label=_("Item"))
+    reason = forms.CharField(label=_("Reason"), max_length=300)
+
+
+class CorrectForm(forms.Form):
+    reason = forms.CharField(label=_("Reason for the correction"), max_length=300)
+
 
 WINDOW_LINE = re.compile(r"^\s*(\d{2}:\d{2})\s*-\s*(\d{2}:\d{2})\s+(\w+)\s*$")
 

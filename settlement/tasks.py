@@ -19,7 +19,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from ledger.execution import validation_reason
+from registry.models import User
+from settlement import exports
 from settlement.models import JobProgress
+from settlement.selectors.billing import statement_view, statements_for
+from settlement.services.billing import period_close
 
 logger = logging.getLogger(__name__)
 
@@ -61,9 +65,6 @@ def export_start(*, user, statement_uid: str, fmt: str) -> JobProgress:
 @_reported
 def close_areas(job_uid: str, user_id: int, period: str, areas: list[str]) -> None:
     """Submit a period_close for each area, counting as it goes (each close is one transaction)."""
-    from registry.models import User
-    from settlement.billing import period_close
-
     user = User.objects.get(pk=user_id)
     _update(job_uid, state="running")
     failures = []
@@ -82,10 +83,6 @@ def close_areas(job_uid: str, user_id: int, period: str, areas: list[str]) -> No
 @shared_task(name="settlement.export_statement")
 @_reported
 def export_statement(job_uid: str, user_id: int, statement_uid: str, fmt: str) -> None:
-    from registry.models import User
-    from settlement import exports
-    from settlement.selectors_billing import statement_view, statements_for
-
     user = User.objects.get(pk=user_id)
     statement = statements_for(user).filter(uid=statement_uid).first()
     if statement is None:

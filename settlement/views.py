@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -10,27 +9,16 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from core.forms import service_error_text
 from registry.access import is_manager, member_institution
-from settlement import billing, jobs
+from settlement import exports, tasks
+from settlement.forms import AreaMeterForm, CloseForm, CorrectForm, DisputeForm, TariffForm, TermsForm
 from settlement.models import JobProgress
-from settlement.selectors_billing import (ITEMS_PER_PAGE, closable_areas, jobs_for, statement_view, statements_for,
+from settlement.selectors.billing import (ITEMS_PER_PAGE, closable_areas, jobs_for, statement_view, statements_for,
                                          tariffs_for)
-
-
-class CloseForm(forms.Form):
-    period = forms.RegexField(label=gettext_lazy("Period (YYYY-MM)"), regex=r"^\d{4}-\d{2}$")
-
-
-class DisputeForm(forms.Form):
-    item = forms.ChoiceField(label=gettext_lazy("Item"))
-    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=300)
-
-
-class CorrectForm(forms.Form):
-    reason = forms.CharField(label=gettext_lazy("Reason for the correction"), max_length=300)
+from settlement.services import billing
+from settlement.statements import Terms
 
 
 @login_required
@@ -41,7 +29,7 @@ def statement_list(request):
         if form is None:
             raise PermissionDenied
         if form.is_valid():
-            job = jobs.close_areas_start(user=request.user, period=form.cleaned_data["period"], areas=areas)
+            job = tasks.close_areas_start(user=request.user, period=form.cleaned_data["period"], areas=areas)
             return redirect("settlement:job", uid=job.uid)
     qs = statements_for(request.user)
     if request.GET.get("period"):
@@ -79,7 +67,7 @@ def statement_detail(request, uid):
                 submission = billing.statement_correct(request.user, statement=statement,
                                                        reason=correct.cleaned_data["reason"])
             elif action in ("csv", "pdf"):
-                job = jobs.export_start(user=request.user, statement_uid=str(statement.uid), fmt=action)
+                job = tasks.export_start(user=request.user, statement_uid=str(statement.uid), fmt=action)
                 return redirect("settlement:job", uid=job.uid)
             else:
                 submission = None
@@ -97,8 +85,6 @@ def statement_detail(request, uid):
 @login_required
 def statement_export_now(request, uid, fmt):
     """A small statement exported at once (the job page is for long ones); same content."""
-    from settlement import exports
-
     statement = statements_for(request.user).filter(uid=uid).first()
     if statement is None or fmt not in ("csv", "pdf"):
         raise Http404
@@ -116,9 +102,6 @@ def statement_export_now(request, uid, fmt):
 @login_required
 def publish(request):
     """Grid companies publish tariffs and area meter readings; either party seals terms for an area."""
-    from settlement.forms_billing import AreaMeterForm, TariffForm, TermsForm
-    from settlement.statements import Terms
-
     institution = member_institution(request.user)
     if institution is None or not is_manager(request.user) or institution.role not in ("grid", "operator"):
         raise PermissionDenied

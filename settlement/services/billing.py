@@ -4,24 +4,21 @@ confirming (with the hash this node computes), disputing and correcting statemen
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 
 from core import localtime
 from core.submit import submit
-from ledger.chain import sealed
 from ledger.models import Block
 from ledger.runtime import node
 from registry.access import is_manager, member_institution
 from registry.models import GridArea, Station
-from settlement.contracts_billing import regulators
+from settlement.contracts.billing import regulators
 from settlement.models import Statement
-from settlement.statements import Item, Money, Terms, compute, statement_hash
+from settlement.statements import Terms, statement_hash
 from settlement.tariffs import TariffError, build_tariff, check_period, parse_price
-from settlement.terms import open_terms, seal_terms
-
+from settlement.terms import seal_terms, statement_money
 
 
 def _acting(user, roles: set[str]):
@@ -120,21 +117,6 @@ def require_period_over(period: str) -> None:
         raise ValidationError({"period": _("The period %(period)s is not over yet on the ledger.") % {"period": period}})
 
 
-def statement_money(statement: Statement, *, reader: str | None = None, items=None) -> tuple[Money, bool]:
-    """The money as this node can compute it: with the sealed terms when it is a reader (True), else
-    at the published tariff (False). Raises sealed.SealError if the section fails to open. `items`:
-    the statement's items with their piles when the caller has them already."""
-    rows = statement.items.select_related("pile") if items is None else items
-    items = [Item(i.pile.code, i.band, i.energy_wh, i.tariff_price) for i in rows]
-    if statement.terms_id is None:
-        return compute(items, Terms.none()), True
-    try:
-        terms = open_terms(statement.terms.sealed, reader=reader)
-    except sealed.NotAReader:
-        return compute(items, Terms.none()), False
-    return compute(items, terms), True
-
-
 def statement_confirm(actor, *, statement: Statement):
     institution = _acting(actor, {"grid", "operator"})
     if institution.pk not in (statement.operator_id, statement.grid_id):
@@ -163,5 +145,3 @@ def statement_correct(actor, *, statement: Statement, reason: str):
     return submit(type="settlement.statement_correct", actor=actor, institution=institution,
                        payload={"statement": str(statement.uid), "reason": reason.strip()})
 
-
-ZERO = Decimal("0.00")

@@ -3,12 +3,14 @@ is its user's."""
 
 from __future__ import annotations
 
-from django.db.models import Q
+from django.db.models import Q, Sum
 
 from registry.access import is_manager, is_platform_admin, member_institution
 from registry.models import GridArea, Station
 from registry.roles import InstitutionRole
-from settlement.models import JobProgress, Statement, Tariff
+from ledger.chain.sealed import SealError
+from settlement.models import EnergyTotal, JobProgress, Statement, Tariff
+from settlement.terms import statement_money
 
 
 def statements_for(user):
@@ -56,9 +58,6 @@ ITEMS_PER_PAGE = 100
 def statement_view(user, statement: Statement) -> dict:
     """Items, the area meter comparison and the money as this node computes it (with the terms when it
     can read them)."""
-    from ledger.chain.sealed import SealError
-    from settlement.billing import statement_money
-
     items = list(statement.items.select_related("pile"))
     institution = member_institution(user)
     money, complete, problem = None, False, ""
@@ -68,10 +67,6 @@ def statement_view(user, statement: Statement) -> dict:
         problem = str(exc)
     difference = None
     if statement.area_meter_wh is not None:
-        from django.db.models import Sum
-
-        from settlement.models import EnergyTotal
-
         piles = EnergyTotal.objects.filter(period=statement.period, pile__station__grid_area=statement.area)
         difference = statement.area_meter_wh - (piles.aggregate(s=Sum("energy_wh"))["s"] or 0)
     party = institution is not None and institution.pk in (statement.operator_id, statement.grid_id)

@@ -1,0 +1,1 @@
+"""Settlement's reads for pages and the API: charging sessions (sessions) and money (billing)."""

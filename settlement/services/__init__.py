@@ -1,0 +1,1 @@
+"""Settlement's writes (check, then submit): charging sessions (sessions) and money (billing)."""
