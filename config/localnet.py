@@ -26,6 +26,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from config import embedded_redis
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DEFAULT_NODES = ("OPERATOR-A:operator", "METROLOGY:metrology", "GRID:grid", "REGULATOR:regulator")
@@ -124,7 +126,7 @@ class LocalNet:
                 for s in self.specs if "{node}" in (url := self.env_for(s).get("DATABASE_URL", ""))]
 
     def _server(self):
-        import psycopg2  # only the PostgreSQL mode needs it
+        import psycopg2  # lazy-import: optional dependency, only the PostgreSQL mode needs it
 
         # One server for all of them, as in docs/consortium.md ("Sharing servers"): the first node's.
         conn = psycopg2.connect(self._postgres_urls()[0].rsplit("/", 1)[0] + "/postgres")
@@ -239,8 +241,7 @@ class LocalNet:
                 log.close()
             node.logs.clear()
         if any(not node.env.get("REDIS_URL") for node in self.nodes.values()):
-            from config import embedded_redis  # the nodes' shared embedded server goes with them
-
+            # The nodes' shared embedded server goes with them.
             embedded_redis.stop(self.var_dir)
 
     def wait_healthy(self, timeout: float = 90) -> None:

@@ -5,6 +5,9 @@ definition with its state when it creates the state, and applies every block und
 read it from here, never from the file the process loaded (which may have been edited since, and is
 cached until the process restarts). While a block is applied the executor holds it in a context
 variable, so the rules read it without a query.
+
+This module also makes that state row (`node_state`): at the genesis it stores the definition (the
+file's, ledger.definition_file, unless one is given) and the state root before block 1 bound to it.
 """
 
 from __future__ import annotations
@@ -17,9 +20,12 @@ from zoneinfo import ZoneInfo
 
 from django.db import connection
 
-from ledger.chain.encoding import canonical
+from ledger import definition_file
+from ledger.chain.encoding import canonical, sha256
 from ledger.consortium import Consortium
+from ledger.models import NodeState
 from ledger.signals import consortium_loaded
+from ledger.state.muhash import MuHash
 
 _applying: contextvars.ContextVar[Consortium | None] = contextvars.ContextVar("definition_in_force", default=None)
 
@@ -49,13 +55,51 @@ def stored() -> Consortium:
         return applying
     database = str(connection.settings_dict["NAME"])
     if database not in _stored:
-        from ledger.execution import node_state  # ledger.execution imports this module
-
         data = node_state().definition
         if not data:
             raise NoDefinition("this node's ledger state holds no consortium definition")
         _stored[database] = parse(data)
     return _stored[database]
+
+
+# --- the state before block 1 ----------------------------------------------------------------------
+
+GENESIS_STATE_ROOT = sha256(b"pilechain genesis state").hex()
+
+
+def genesis_state_root(definition: Consortium) -> str:
+    """The state before block 1 commits to the consortium definition, so nodes started with different
+    definitions disagree at the first block, and `ledger genesis` can show the hash to compare."""
+    return sha256(canonical({"genesis": definition.digest()})).hex()
+
+
+def initial_state_root(definition: dict | None = None) -> str:
+    """Before block 1: bound to the consortium definition (the node's own when none is given)."""
+    if definition:
+        return genesis_state_root(parse(definition))
+    return genesis_state_root(definition_file.consortium()) if definition_file.configured() else GENESIS_STATE_ROOT
+
+
+def _file_definition() -> dict:
+    return definition_file.consortium().to_dict() if definition_file.configured() else {}
+
+
+def node_state(*, definition: dict | None = None) -> NodeState:
+    """This node's state row, created at the genesis with the definition it commits to (`definition`,
+    else the file's)."""
+    state = NodeState.objects.first()
+    if state is None:
+        definition = definition or _file_definition()
+        state = NodeState.objects.create(
+            applied_height=0, state_root=initial_state_root(definition), rows_muhash=MuHash().to_hex(),
+            definition=definition,
+        )
+    elif not state.definition and state.applied_height == 0 and (definition := _file_definition()):
+        # A state made before the node had its definition: the genesis root is bound to it now.
+        state.definition = definition
+        state.state_root = initial_state_root(definition)
+        state.save(update_fields=["definition", "state_root"])
+    return state
 
 
 @contextlib.contextmanager

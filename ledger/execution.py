@@ -35,6 +35,7 @@ from ledger.chain.block import ZERO_HASH, BlockHeader, CommitCertificate
 from ledger.chain.encoding import canonical, sha256
 from ledger.chain.tx import Transaction
 from ledger import definition as in_force
+from ledger.definition import node_state
 from ledger import signers
 from ledger.alerts import raise_alert
 from ledger.contracts import DEVICE, NODE, ContractRejected, contracts
@@ -44,11 +45,10 @@ from ledger.pbft.log import is_null_header
 from ledger.runs import Run, net_writes, validation_reason
 from ledger.state.bulk import bulk_insert
 from ledger.state.muhash import MuHash
-from ledger.state.rows import check_storable, entry_bytes, is_owned, kept_key, replay_keys
+from ledger.state.rows import check_storable, entry_bytes, is_owned, kept_key, owned_models, replay_keys
 
 logger = logging.getLogger("pilechain.ledger")
 
-GENESIS_STATE_ROOT = sha256(b"pilechain genesis state").hex()
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 ALREADY_COMMITTED = "transaction already committed"
 ID_NAMESPACE = uuid.UUID("6f1c2b1e-3b8e-5a52-9c3e-7d1f0a7e9b10")
@@ -171,39 +171,6 @@ class AppliedBlock:
     state_root: str
     applied: int
     rejected: int
-
-
-def initial_state_root(definition: dict | None = None) -> str:
-    """Before block 1: bound to the consortium definition (the node's own when none is given)."""
-    from ledger.runtime import node
-
-    if definition:
-        return node.genesis_state_root(in_force.parse(definition))
-    return node.genesis_state_root(node.consortium()) if node.configured() else GENESIS_STATE_ROOT
-
-
-def _file_definition() -> dict:
-    from ledger.runtime import node
-
-    return node.consortium().to_dict() if node.configured() else {}
-
-
-def node_state(*, definition: dict | None = None) -> NodeState:
-    """This node's state row, created at the genesis with the definition it commits to (`definition`,
-    else the file's)."""
-    state = NodeState.objects.first()
-    if state is None:
-        definition = definition or _file_definition()
-        state = NodeState.objects.create(
-            applied_height=0, state_root=initial_state_root(definition), rows_muhash=MuHash().to_hex(),
-            definition=definition,
-        )
-    elif not state.definition and state.applied_height == 0 and (definition := _file_definition()):
-        # A state made before the node had its definition: the genesis root is bound to it now.
-        state.definition = definition
-        state.state_root = initial_state_root(definition)
-        state.save(update_fields=["definition", "state_root"])
-    return state
 
 
 def next_state_root(prev_root: str, height: int, writes_digest: str, rows_digest: str) -> str:
@@ -556,8 +523,6 @@ def replay_all(*, role_of: Callable[[str], str | None]) -> int:
     (telemetry, credentials, drafts) still do; the database checks those references when the
     transaction commits, so a row the chain does not recreate makes the whole replay fail and
     change nothing."""
-    from ledger.state.rows import owned_models
-
     with transaction.atomic():
         keep: dict[tuple[str, str], object] = {}
         for model in owned_models():

@@ -11,17 +11,16 @@ import os
 import threading
 import time
 
+import redis
+from django.conf import settings
+
+from ledger.chain import crypto
+
 COUNTER_KEY = "pilechain:bench:verifications"
 FLUSH_EVERY_S = 0.5
 
 
 def install() -> None:
-    from django.conf import settings
-
-    import redis
-
-    from ledger.chain import crypto
-
     client = redis.Redis.from_url(settings.REDIS_URL)
     original = crypto.PublicKey.verify
     lock = threading.Lock()

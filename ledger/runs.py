@@ -30,7 +30,7 @@ from typing import Callable
 from django.core.exceptions import ValidationError
 from django.db import connection, models
 
-from ledger.contracts import ContractRejected
+from ledger.payload import ContractRejected
 from ledger.state.bulk import bulk_insert, bulk_update
 from ledger.state.rows import check_storable, entry_bytes, is_owned, kept_key
 

@@ -9,8 +9,12 @@ import logging
 import requests
 from celery import shared_task
 from celery.signals import worker_ready, worker_shutting_down
+from django.core.cache import cache
 
+from ledger.audit import audit_tables
 from ledger.runtime import node, peers, wake
+from ledger.runtime.driver import Driver
+from ledger.runtime.sender import PeerSender
 
 logger = logging.getLogger("pilechain.ledger.tasks")
 
@@ -23,12 +27,10 @@ def drive(self) -> None:
     re-sent by beat as a watchdog; a copy that finds the lease taken returns at once."""
     if not node.configured():
         return
-    from ledger.runtime.driver import Driver
-
     worker = self.request.hostname
     if worker and wake.stop_requested(worker):
         return
-    driver = Driver()
+    driver = Driver(send=peer_sender())
     if driver.start():
         driver.run(max_seconds=DRIVE_SECONDS, worker=worker)
         if not (worker and wake.stop_requested(worker)):
@@ -46,10 +48,6 @@ def audit() -> None:
     node, and a run that could not start before the next one is due is dropped (the beat entry expires)."""
     if not node.configured():
         return
-    from django.core.cache import cache
-
-    from ledger.audit import audit_tables
-
     if not cache.add(AUDIT_RUNNING_KEY, 1, timeout=AUDIT_LOCK_SECONDS):
         logger.info("audit skipped: the previous one is still running")
         return
@@ -77,6 +75,16 @@ def deliver(peer: str, payload_b64: str) -> None:
         peers.post_batch(peer, base64.b64decode(payload_b64))
     except ValueError:
         logger.error("no such peer %s", peer)
+
+
+def peer_sender() -> PeerSender:
+    """The sender a driver is built with: each peer's batches posted on a thread of its own, and a
+    batch that fails handed to `deliver`, which retries it."""
+    return PeerSender(retry=_deliver_later)
+
+
+def _deliver_later(peer: str, body: bytes) -> None:
+    deliver.delay(peer, base64.b64encode(body).decode())
 
 
 @worker_ready.connect

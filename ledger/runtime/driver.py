@@ -25,16 +25,13 @@ connection, waits, and rebuilds the replica from what is on disk, as a restart w
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
 import socket
 import time
 import uuid
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
-
-import requests
+from typing import Callable
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -42,6 +39,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ledger import signers
+from ledger.chain.block import BlockHeader, CommitCertificate
 from ledger.chain.tx import Transaction, TxFormatError
 from ledger.execution import Diverged, apply_next_blocks, node_state, store_block
 from ledger.failures import OPERATIONAL, as_fault, classify
@@ -50,9 +48,8 @@ from ledger.pbft.config import ReplicaConfig
 from ledger.pbft.log import CommittedBlock
 from ledger.pbft.replica import Replica
 from ledger.pbft.statetransfer import serve_state_request
-from ledger.runtime import lease, peers, wake
+from ledger.runtime import lease, wake
 from ledger.runtime.stall import Stall
-from ledger.runtime.transport import pack
 from ledger.runtime.node import announce_consortium, consortium, genesis_state_root, keys, me, role_of
 
 logger = logging.getLogger("pilechain.ledger.driver")
@@ -63,7 +60,6 @@ PROPOSE_BATCH = 5000
 # ~0.3 ms, so a backlog of thousands (re-offered after a rebuild) would hold up consensus for seconds.
 PROPOSE_BUDGET_S = 0.2
 STATUS_EVERY_S = 1.0
-MAX_POST_BYTES = 8 * 1024 * 1024
 
 
 def replica_config() -> ReplicaConfig:
@@ -91,8 +87,6 @@ def load_records() -> dict[str, bytes]:
 
 
 def stored_block(height: int) -> CommittedBlock | None:
-    from ledger.chain.block import BlockHeader, CommitCertificate
-
     block = Block.objects.filter(height=height).first()
     if block is None:
         return None
@@ -112,14 +106,18 @@ def reoffer_pending(holder: str, epoch: int, ttl_s: float) -> int:
 
 
 class Driver:
-    def __init__(self, *, holder: str | None = None, send=None):
+    """`send(peer, wires)` hands one peer its batch of signed messages; whoever builds the driver
+    passes it (ledger.tasks: `peer_sender()`, which posts them and has a Celery task retry a failed
+    batch; tests: a function of their own). When it has a `close()`, `run` calls it as it ends."""
+
+    def __init__(self, *, holder: str | None = None, send: Callable[[str, list[bytes]], None]):
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.cfg = replica_config()
         self.tick_s = settings.LEDGER_TICK_MS / 1000
         self.ttl_s = settings.LEDGER_LEASE_TTL_S
         self.epoch: int | None = None
         self.replica: Replica | None = None
-        self._send = send or PeerSender()
+        self._send = send
         self._reported_drops: dict[str, int] = {}
         self._next_tick = 0.0
         self._next_status = 0.0
@@ -180,8 +178,9 @@ class Driver:
             logger.warning("driver stops: %s", exc)
             return
         finally:
-            if isinstance(self._send, PeerSender):
-                self._send.close()
+            close = getattr(self._send, "close", None)
+            if close is not None:
+                close()
         lease.release(self.holder, self.epoch)
 
     # ------------------------------------------------------------------ one turn
@@ -353,42 +352,3 @@ class Driver:
             },
             replica_status_at=timezone.now(),
         )
-
-
-class PeerSender:
-    """Sends each peer's batches in order on a thread of its own (one HTTP connection per peer),
-    so the loop never waits on the network. A batch that fails goes to the Celery task
-    `ledger.deliver`, which retries it with backoff."""
-
-    def __init__(self):
-        self._pools: dict[str, ThreadPoolExecutor] = {}
-        self._sessions: dict[str, requests.Session] = {}
-
-    def __call__(self, peer: str, wires: list[bytes]) -> None:
-        pool = self._pools.get(peer)
-        if pool is None:
-            pool = self._pools[peer] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"send-{peer}")
-            self._sessions[peer] = requests.Session()
-        chunk, size = [], 0
-        for wire in wires:  # several POSTs rather than one body over the peer's limit
-            if chunk and size + len(wire) > MAX_POST_BYTES:
-                pool.submit(self._post, peer, pack(chunk))
-                chunk, size = [], 0
-            chunk.append(wire)
-            size += len(wire) + 4
-        if chunk:
-            pool.submit(self._post, peer, pack(chunk))
-
-    def _post(self, peer: str, body: bytes) -> None:
-        from ledger.tasks import deliver
-
-        try:
-            peers.post_batch(peer, body, session=self._sessions[peer])
-        except requests.RequestException:
-            deliver.delay(peer, base64.b64encode(body).decode())
-        except Exception:  # a sender thread must survive anything; PBFT recovers lost messages
-            logger.exception("sending to %s failed", peer)
-
-    def close(self) -> None:
-        for pool in self._pools.values():
-            pool.shutdown(wait=True, cancel_futures=False)

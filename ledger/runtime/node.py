@@ -3,41 +3,20 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 from django.conf import settings
 
-from ledger.chain.encoding import canonical, sha256
-from ledger.consortium import Consortium, ConsortiumError, Member
+from ledger.consortium import Consortium, Member
 from ledger import definition as in_force
 from ledger import node_keys
-
-
-class NotConfigured(RuntimeError):
-    """This node has no consortium definition or no keys: it cannot take part in consensus."""
-
-
-def consortium_path() -> Path:
-    return Path(settings.LEDGER_CONSORTIUM_FILE)
-
-
-@functools.cache
-def consortium() -> Consortium:
-    path = consortium_path()
-    if not path.exists():
-        raise NotConfigured(f"no consortium definition at {path} (see docs/consortium.md)")
-    try:
-        return Consortium.load(path)
-    except ConsortiumError as exc:
-        raise NotConfigured(str(exc)) from exc
-
-
-def configured() -> bool:
-    try:
-        consortium()
-        return True
-    except NotConfigured:
-        return False
+from ledger.definition import genesis_state_root  # re-exported: callers read it from here
+from ledger.definition_file import (  # re-exported: callers read them from here
+    NotConfigured,
+    configured,
+    consortium,
+    consortium_path,
+)
+from ledger.signals import consortium_loaded
 
 
 def me() -> Member:
@@ -93,16 +72,8 @@ def role_of(code: str) -> str | None:
     return consortium().role_of(code)
 
 
-def genesis_state_root(definition: Consortium) -> str:
-    """The state before block 1 commits to the consortium definition, so nodes started with different
-    definitions disagree at the first block, and `ledger genesis` can show the hash to compare."""
-    return sha256(canonical({"genesis": definition.digest()})).hex()
-
-
 def announce_consortium() -> bool:
     """Tell the apps who the members are (they keep tables of them); False when not configured."""
-    from ledger.signals import consortium_loaded
-
     if not configured():
         return False
     consortium_loaded.send(sender=Consortium, definition=consortium())

@@ -10,6 +10,8 @@ import requests
 
 from django.conf import settings
 
+from ledger.runtime.node import consortium
+from ledger.runtime.transport import PEER_PATH
 from ledger.runtime.wake import client
 
 
@@ -33,9 +35,6 @@ def sent_to(code: str, error: str = "") -> None:
 
 def post_batch(peer: str, body: bytes, *, session=requests) -> None:
     """POST one packed batch to a peer's endpoint and note the outcome; raises on failure."""
-    from ledger.runtime.node import consortium
-    from ledger.runtime.transport import PEER_PATH
-
     member = consortium().member(peer)
     if member is None:
         raise ValueError(f"no such peer {peer}")

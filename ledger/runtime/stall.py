@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from ledger.alerts import APPLY_STALLED, raise_alert
 from ledger.failures import OPERATIONAL, NodeFault, describe
+from ledger.runtime import wake
 
 logger = logging.getLogger("pilechain.ledger.driver")
 
@@ -45,8 +46,6 @@ def _key() -> str:
 
 
 def _client():
-    from ledger.runtime import wake
-
     return wake.client()
 
 

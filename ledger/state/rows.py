@@ -21,7 +21,7 @@ from django.db import models
 from django.db.models.base import ModelState
 
 from ledger.chain.encoding import _check
-from ledger.contracts import MAX_DECIMAL_DIGITS, InvalidInput
+from ledger.payload import MAX_DECIMAL_DIGITS, InvalidInput
 from ledger.state.muhash import MuHash
 
 _owned: dict[str, type[models.Model]] = {}

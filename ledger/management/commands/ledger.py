@@ -10,8 +10,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from ledger import node_keys
+from ledger.audit import audit_tables
 from ledger.consortium import DEFAULT_TIME_ZONE, ROLES, Consortium, ConsortiumError
+from ledger.execution import node_state, replay_all
 from ledger.runtime import node as this_node
+from ledger.runtime.driver import Driver
+from ledger.selectors import node_status
+from ledger.tasks import peer_sender
 
 
 # Replica tuning for nodes on one machine or a LAN, in ticks of PILECHAIN_TICK_MS (50 ms by default).
@@ -134,29 +139,21 @@ class Command(BaseCommand):
             raise CommandError(f"genesis differs from {', '.join(differ)}: refusing")
 
     def do_status(self, **_):
-        from ledger.selectors import node_status
-
         self.stdout.write(json.dumps(node_status(), indent=2, default=str))
 
     def do_audit(self, **_):
-        from ledger.audit import audit_tables
-
         result = audit_tables()
         self.stdout.write(json.dumps(result.__dict__, indent=2))
         if not result.ok:
             raise CommandError("the ledger-owned tables differ from what the chain says")
 
     def do_replay(self, **_):
-        from ledger.execution import node_state, replay_all
-
         self._consortium()
         total = replay_all(role_of=this_node.role_of)
         self.stdout.write(f"replayed {total} blocks; state root {node_state().state_root}")
 
     def do_drive(self, *, seconds, **_):
-        from ledger.runtime.driver import Driver
-
-        driver = Driver()
+        driver = Driver(send=peer_sender())
         if not driver.start():
             raise CommandError("another driver holds the lease, or the node diverged")
         driver.run(max_seconds=seconds)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ledger.pbft.simulation import replay_command, run_schedule
+from ledger.pbfttest.simulation import replay_command, run_schedule
 
 
 def check_seeds(seeds, *, n=None, client="runtime") -> list[str]:

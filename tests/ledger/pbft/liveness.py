@@ -9,7 +9,7 @@ and `python -m tests.ledger.pbft.replay --scenario NAME` replays one.
 from __future__ import annotations
 
 from ledger.pbft import messages as m
-from ledger.pbft.simulation import Censor, Devices, Schedule, Simulation
+from ledger.pbfttest.simulation import Censor, Devices, Schedule, Simulation
 
 
 def _schedule(n=4, *, requests, crashes=(), max_ticks=1500, **extra) -> Schedule:

@@ -10,7 +10,7 @@ import argparse
 from dataclasses import replace
 
 from ledger.pbft.replica import Replica
-from ledger.pbft.simulation import CLIENTS, Simulation, random_schedule
+from ledger.pbfttest.simulation import CLIENTS, Simulation, random_schedule
 from tests.ledger.pbft.liveness import SCENARIOS
 from tests.ledger.pbft.mutants import MUTANTS
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ledger.pbft.simulation import Devices
+from ledger.pbfttest.simulation import Devices
 from tests.ledger.pbft import liveness
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from ledger.chain.block import commit_vote_bytes
 from ledger.pbft import messages as m
-from ledger.pbft.simulation import CHAIN, validator_key, validator_set
+from ledger.pbfttest.simulation import CHAIN, validator_key, validator_set
 
 
 def prepare_body(**over):

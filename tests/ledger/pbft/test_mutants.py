@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ledger.pbft import messages as m
 from ledger.pbft.replica import Replica
-from ledger.pbft.simulation import Schedule, Simulation, replay_command, run_schedule
+from ledger.pbfttest.simulation import Schedule, Simulation, replay_command, run_schedule
 from tests.ledger.pbft.mutants import ForgetfulViewChangeReplica, WeakQuorumReplica
 
 

@@ -23,7 +23,7 @@ from ledger.pbft import messages as m
 from ledger.pbft.config import ReplicaConfig
 from ledger.pbft.log import proposal_of
 from ledger.pbft.replica import Replica
-from ledger.pbft.simulation import CHAIN, GENESIS_ROOT, validator_key, validator_set
+from ledger.pbfttest.simulation import CHAIN, GENESIS_ROOT, validator_key, validator_set
 from ledger.pbft.viewchange import preprepare_body
 
 N = 4

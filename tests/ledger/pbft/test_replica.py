@@ -11,7 +11,7 @@ from ledger.pbft.client import Reply, ReplyCollector
 from ledger.pbft.config import ReplicaConfig
 from ledger.pbft.log import CommittedBlock, is_null_header
 from ledger.pbft.replica import Replica
-from ledger.pbft.simulation import (
+from ledger.pbfttest.simulation import (
     CHAIN, GENESIS_ROOT, Devices, Schedule, Simulation, sim_config, validator_key, validator_set,
 )
 from ledger.pbft.statetransfer import check_blocks

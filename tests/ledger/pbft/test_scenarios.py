@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from ledger.pbft.simulation import Equivocator, Schedule, Simulation
+from ledger.pbfttest.simulation import Equivocator, Schedule, Simulation
 
 
 def run_scenario(n, *, requests, crashes=(), partitions=(), behaviours=None, max_ticks=2000):
