@@ -13,6 +13,7 @@ from collections import defaultdict
 
 from core import localtime
 from ledger.state.rows import entry_bytes, new_row
+from ocmf import parser
 from settlement import checks
 from settlement.assessment import facts
 from settlement.models import ChargingSession, EnergyTotal
@@ -23,8 +24,6 @@ def signed_readings(session: ChargingSession) -> list[tuple[dt.datetime, int]]:
     """(time, Wh since start) from the session's verified OCMF records; none when unverified."""
     if session.signature_ok is not True or not session.signed_data:
         return []
-    from ocmf import parser
-
     try:
         records = [parser.parse(r) for r in session.signed_data]
     except ValueError:
