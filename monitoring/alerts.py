@@ -1,22 +1,15 @@
-"""Fault alerts: their shape, who may see them, and how they leave this node (channel layer group
-for websocket subscribers, webhooks). Sync code reaches websockets only through group_send."""
+"""Fault alerts: their shape, who may see them and the filters a subscriber (websocket or webhook)
+narrows them with. How they leave this node is monitoring.alert_fanout."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from concurrent.futures import ThreadPoolExecutor
-
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-
 from registry.access import is_platform_admin, member_institution
 
-logger = logging.getLogger("pilechain.monitoring")
-
-GROUP = "monitoring.alerts"
+GROUP = "monitoring.alerts"  # the channel layer group of this node's websocket subscribers
 PHASES = ("reported", "confirmed")
 SEVERITIES = ("critical", "major", "minor")
+FILTER_KEYS = ("institutions", "areas", "piles", "severities", "phases")
+MAX_FILTER_VALUES = 200
 
 
 def build(*, phase: str, tx_id: str, pile, payload: dict, height: int | None = None, work_order: str | None = None,
@@ -78,60 +71,21 @@ def matches(alert: dict, filters: dict) -> bool:
     return True
 
 
-def publish_confirmed(alert: dict) -> None:
-    """After the block's commit: the alert carries the report's receipt (its Merkle path in the block),
-    which a subscriber that keeps block headers checks on its own (ledger.chain.lightclient)."""
-    try:
-        from ledger.selectors import tx_receipt
-
-        found = tx_receipt(alert["tx_id"]) or {}
-        alert = {**alert, "receipt": found.get("receipt"), "block_hash": found.get("block_hash")}
-    except Exception:
-        logger.exception("no receipt for alert %s", alert.get("id"))
-    publish(alert)
-
-
-def _loop_running() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
-def _send_live(alert: dict) -> None:
-    """To this node's websocket subscribers (the channel layer group)."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    send = async_to_sync(layer.group_send)
-    if _loop_running():
-        # Called from sync code on an event loop's thread: async_to_sync cannot run here.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pool.submit(send, GROUP, {"type": "alert.message", "alert": alert}).result()
-    else:
-        send(GROUP, {"type": "alert.message", "alert": alert})
-
-
-def publish(alert: dict) -> dict:
-    """Number the alert (its `seq`, monitoring.alert_history), keep it in this node's alert history,
-    push it to the websocket subscribers and queue it for webhooks; returns it with its seq. Call it
-    after the commit that caused it. Never raises: an alert that cannot go out must not undo what
-    was stored (one that cannot be kept is still pushed, without a seq)."""
-    from monitoring import alert_history
-
-    try:
-        alert = alert_history.record(alert, send=_send_live)
-    except Exception:
-        logger.exception("alert %s not kept in the alert history; pushed without a seq", alert.get("id"))
-        try:
-            _send_live(alert)
-        except Exception:
-            logger.exception("alert %s not pushed to websocket subscribers", alert.get("id"))
-    try:
-        from monitoring.services.webhooks import enqueue
-
-        enqueue(alert)
-    except Exception:
-        logger.exception("alert %s not queued for webhooks", alert.get("id"))
-    return alert
+def parse_filters(raw: dict) -> dict:
+    """Plain lists of short strings; unknown keys are an error (a typo must not mean 'everything')."""
+    unknown = set(raw) - set(FILTER_KEYS)
+    if unknown:
+        raise ValueError(f"unknown filters: {', '.join(sorted(unknown))}")
+    filters = {}
+    for key in FILTER_KEYS:
+        value = raw.get(key)
+        if value in (None, "", []):
+            continue
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list) or len(value) > MAX_FILTER_VALUES or not all(isinstance(v, str) and len(v) <= 64 for v in value):
+            raise ValueError(f"{key} must be a list of names")
+        if key == "piles":
+            value = [v.upper() for v in value]
+        filters[key] = value
+    return filters

@@ -6,4 +6,4 @@ class MonitoringConfig(AppConfig):
     name = "monitoring"
 
     def ready(self):
-        from monitoring import contracts, contracts_availability  # noqa: F401  (registers the contracts)
+        from monitoring import contracts  # noqa: F401  # lazy-import: registers the contracts once the models are loaded

@@ -27,38 +27,16 @@ from django.http.request import validate_host
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from monitoring import alert_history, alerts
+from monitoring.alerts import parse_filters
+from registry.models import ApiToken
+from registry.services.accounts import hash_token_key
 
 SUBPROTOCOL = "pilechain.alerts"
 TOKEN_PREFIX = "token."
-FILTER_KEYS = ("institutions", "areas", "piles", "severities", "phases")
-MAX_FILTER_VALUES = 200
-
-
-def parse_filters(raw: dict) -> dict:
-    """Plain lists of short strings; unknown keys are an error (a typo must not mean 'everything')."""
-    unknown = set(raw) - set(FILTER_KEYS)
-    if unknown:
-        raise ValueError(f"unknown filters: {', '.join(sorted(unknown))}")
-    filters = {}
-    for key in FILTER_KEYS:
-        value = raw.get(key)
-        if value in (None, "", []):
-            continue
-        if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
-        if not isinstance(value, list) or len(value) > MAX_FILTER_VALUES or not all(isinstance(v, str) and len(v) <= 64 for v in value):
-            raise ValueError(f"{key} must be a list of names")
-        if key == "piles":
-            value = [v.upper() for v in value]
-        filters[key] = value
-    return filters
 
 
 @database_sync_to_async
 def _token_user(key: str):
-    from registry.models import ApiToken
-    from registry.services.accounts import hash_token_key
-
     token = ApiToken.objects.select_related("user", "user__institution").filter(
         key_sha256=hash_token_key(key), revoked_at__isnull=True
     ).first()

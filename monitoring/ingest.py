@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from monitoring import bulk, conf, detection
 from monitoring.models import ConnectorState, PileState, StatusEvent
+from monitoring.services import faults
 from monitoring.units import CURRENT, ENERGY_REGISTER, POWER, VOLTAGE, UnitError, normalise
 from registry.models import Pile
 
@@ -155,8 +156,6 @@ def parse_status(*, connector_id, status, error_code, info, timestamp, now) -> S
 
 
 def store_status(*, pile: Pile, status: Status, source: str, now: dt.datetime) -> StatusEvent:
-    from monitoring.services import faults
-
     with transaction.atomic():
         event = StatusEvent.objects.create(
             pile=pile, connector_id=status.connector_id, status=status.status, error_code=status.error_code,
@@ -219,8 +218,6 @@ def store_samples(*, pile: Pile, connector_id: int, samples: list[Sample], sourc
 def store_batch(groups: list[tuple[Pile, int, list[Sample]]], *, source: str, now: dt.datetime) -> None:
     """Bulk insert validated samples of several connectors, update their latest state (rows locked in
     a fixed order, so concurrent batches cannot deadlock) and report what looks wrong."""
-    from monitoring.services import faults
-
     rows = [(pile.pk, connector_id, s) for pile, connector_id, samples in groups for s in samples]
     keys = sorted({(pile.pk, connector_id) for pile, connector_id, _ in groups})
     with transaction.atomic():
@@ -296,8 +293,6 @@ def mark_seen(pile: Pile, now: dt.datetime) -> None:
 def mark_seen_many(piles: dict, now: dt.datetime) -> None:
     """Any message is a sign of life; a pile that was reported silent is cleared. One UPDATE in the
     common case (known, not silent)."""
-    from monitoring.services import faults
-
     ids = sorted(piles)
     updated = PileState.objects.filter(pile_id__in=ids, silent_reported=False).update(last_seen_at=now)
     if updated == len(ids):

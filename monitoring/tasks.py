@@ -6,15 +6,23 @@ import logging
 
 from celery import shared_task
 
+from core import localtime
+from ledger.runtime import node
+from monitoring.alert_fanout import DELIVER_WEBHOOK
+from monitoring.services.anchoring import anchor_all
+from monitoring.services.availability import availability_report_day, report_due_days
+from monitoring.services.load import check_area_loads
+from monitoring.services.retention import apply_retention
+from monitoring.services.silence import report_silent_piles
+from monitoring.services.webhooks import DeliveryFailed, attempt
+from monitoring.services.workorders import alert_overdue
+
 logger = logging.getLogger("pilechain.monitoring")
 
 
 @shared_task(name="monitoring.anchor", ignore_result=True)
 def anchor() -> int:
     """Anchor un-anchored readings (beat, e.g. every 30 s)."""
-    from ledger.runtime import node
-    from monitoring.services.anchoring import anchor_all
-
     if not node.configured():
         return 0
     return len(anchor_all())
@@ -23,9 +31,6 @@ def anchor() -> int:
 @shared_task(name="monitoring.detect_silent", ignore_result=True)
 def detect_silent() -> int:
     """Report piles that missed their heartbeats (beat, e.g. every minute)."""
-    from ledger.runtime import node
-    from monitoring.services.silence import report_silent_piles
-
     if not node.configured():
         return 0
     return len(report_silent_piles())
@@ -34,24 +39,18 @@ def detect_silent() -> int:
 @shared_task(name="monitoring.retention", ignore_result=True)
 def retention() -> dict:
     """Delete anchored telemetry older than the retention (beat, e.g. hourly)."""
-    from monitoring.services.retention import apply_retention
-
     return apply_retention()
 
 
 @shared_task(name="monitoring.area_load", ignore_result=True)
 def area_load() -> int:
     """Alert on grid areas above their load threshold (beat, e.g. every minute)."""
-    from monitoring.services.load import check_area_loads
-
     return len(check_area_loads())
 
 
 @shared_task(name="monitoring.overdue", ignore_result=True)
 def overdue() -> int:
     """Alert once for each open work order past its due time (beat, e.g. every 5 minutes)."""
-    from monitoring.services.workorders import alert_overdue
-
     return len(alert_overdue())
 
 
@@ -60,10 +59,6 @@ def report_availability(day: str | None = None) -> int:
     """Commit the daily availability reports: of `day` ("YYYY-MM-DD"), or of yesterday and the few
     days before it not yet reported (beat, e.g. hourly). Idempotent: piles already reported, or in a
     report still waiting for its block, are skipped. Returns the number of piles submitted."""
-    from ledger.runtime import node
-    from core import localtime
-    from monitoring.services.availability import availability_report_day, report_due_days
-
     if not node.configured():
         return 0
     if day is not None:
@@ -74,10 +69,10 @@ def report_availability(day: str | None = None) -> int:
     return sum(report.piles for report in report_due_days())
 
 
-@shared_task(name="monitoring.deliver_webhook", bind=True, ignore_result=True, max_retries=None, acks_late=True)
+@shared_task(name=DELIVER_WEBHOOK, bind=True, ignore_result=True, max_retries=None, acks_late=True)
 def deliver_webhook(self, delivery_id: int) -> None:
-    from monitoring.services.webhooks import DeliveryFailed, attempt
-
+    """Send a webhook delivery (queued by monitoring.alert_fanout), retried with backoff until it
+    succeeds or runs out of attempts."""
     try:
         attempt(delivery_id)
     except DeliveryFailed as exc:

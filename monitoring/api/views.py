@@ -27,6 +27,8 @@ from monitoring.models import Webhook
 from monitoring.selectors import anchoring, availability, telemetry, workorders
 from monitoring.services import batches, grid, load, webhooks
 from monitoring.services import workorders as workorder_services
+from registry.access import member_institution
+from registry.models import GridArea
 
 MAX_PAGE = 5000
 
@@ -283,8 +285,6 @@ class AvailabilityView(MonitoringView):
 class AreaLoadView(MonitoringView):
     @extend_schema(summary="Load per grid area", responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
-        from registry.models import GridArea
-
         rows = load.area_loads(areas=GridArea.objects.restrict(request.user, "view"))
         for row in rows:
             for key in ("power_kw", "capacity_kw", "percent", "threshold_percent"):
@@ -311,8 +311,6 @@ class AreaOutageView(MonitoringView):
 class WebhookListView(MonitoringView):
     @extend_schema(summary="The institution's webhooks", operation_id="monitoring_webhooks_list", responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
-        from registry.access import member_institution
-
         institution = member_institution(request.user)
         hooks = Webhook.objects.filter(institution=institution) if institution else Webhook.objects.none()
         return Response({"results": s.WebhookSerializer(hooks, many=True).data})

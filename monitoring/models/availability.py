@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 import ledger.state.rows
+from monitoring.uptime import ratio
 from registry.models import Pile
 
 
@@ -50,6 +51,4 @@ class AvailabilityDay(models.Model):
 
     @property
     def ratio(self):
-        from monitoring.selectors.availability import ratio
-
         return ratio(up=self.up_seconds, seconds=self.seconds, excused=self.excused_seconds)

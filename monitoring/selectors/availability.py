@@ -1,23 +1,26 @@
 """Availability: per connector and period from this node's status history and the flagged outages
-(telemetry, node-local), and per pile and day from the reports committed on the ledger.
-
-`reported_totals` is what a subsidy claim is judged by: one aggregate query over ledger-owned rows,
-no wall clock, no floats, so a contract may call it.
+(telemetry, node-local), and per pile and day from the reports committed on the ledger, restricted
+to what the user may see. The period totals of the reports are summed on the contract side
+(monitoring.contracts.reads), where other apps' contracts read them too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from decimal import Decimal
 
-from django.db.models import Count, Max, Sum
+from django.db.models import Max
 
 from core import localtime
 from monitoring.access import restrict, visible_piles
-from monitoring.availability import compute
+from monitoring.contracts.reads import SUMMED, sums, totals
 from monitoring.models import AvailabilityDay, GridOutage, StatusEvent
+from monitoring.uptime import compute
 from registry.models import Connector
+
+# Still read from here by subsidy.eligibility until it imports them from monitoring.contracts.reads and
+# monitoring.uptime (issue #16); nothing in monitoring uses them from here.
+from monitoring.contracts.reads import NO_REPORT, reported_totals  # noqa: F401,E402
+from monitoring.uptime import ratio  # noqa: F401,E402
 
 MAX_DAYS = 400
 
@@ -55,58 +58,6 @@ def availability(*, user, start: dt.datetime, end: dt.datetime, pile: str = "") 
     return rows
 
 
-RATIO_PLACES = 6
-
-
-def ratio(*, up: int, seconds: int, excused: int) -> Decimal | None:
-    """up / (seconds - excused) with 6 decimal places, rounded down, so that a ratio never reaches a
-    minimum it falls short of; None when no second is counted. Integers only: the same on every node."""
-    counted = seconds - excused
-    if counted <= 0:
-        return None
-    return Decimal(up * 10**RATIO_PLACES // counted).scaleb(-RATIO_PLACES)
-
-
-@dataclass(frozen=True)
-class Totals:
-    """A pile's reported days in a period, summed (connector-seconds)."""
-
-    days: int
-    seconds: int
-    up_seconds: int
-    down_seconds: int
-    excused_seconds: int
-    unknown_seconds: int
-
-    @property
-    def ratio(self) -> Decimal | None:
-        return ratio(up=self.up_seconds, seconds=self.seconds, excused=self.excused_seconds)
-
-
-NO_REPORT = Totals(0, 0, 0, 0, 0, 0)
-SUMMED = ("seconds", "up_seconds", "down_seconds", "excused_seconds", "unknown_seconds")
-
-
-def _sums(rows, key: str, **extra):
-    return (rows.order_by(key).values(key)
-            .annotate(n=Count("id"), **{f"sum_{name}": Sum(name) for name in SUMMED}, **extra))
-
-
-def _totals(row) -> Totals:
-    return Totals(row["n"], *(int(row[f"sum_{name}"]) for name in SUMMED))
-
-
-def reported_totals(*, piles, start_day: dt.date, end_day: dt.date, height: int | None = None) -> dict[int, Totals]:
-    """Per pile id: the reported days from `start_day` to `end_day`, both included, summed. `piles`:
-    Pile objects, their ids or a queryset of them. A pile without any report in the period is absent
-    (`.get(pile_id, NO_REPORT)`, whose ratio is None). With `height`, only reports committed up to
-    that block count. One query (SUM ... GROUP BY pile); deterministic, so a contract may call it."""
-    rows = AvailabilityDay.objects.filter(pile__in=piles, day__gte=start_day, day__lte=end_day)
-    if height is not None:
-        rows = rows.filter(height__lte=height)
-    return {row["pile_id"]: _totals(row) for row in _sums(rows, "pile_id")}
-
-
 def period_days(start: dt.datetime, end: dt.datetime) -> tuple[dt.date, dt.date]:
     """The local days a period [start, end) touches, first and last."""
     return localtime.local_day(start), localtime.local_day(end - dt.timedelta(microseconds=1))
@@ -124,8 +75,8 @@ def reported(*, user, start_day: dt.date, end_day: dt.date, pile: str = "", with
         piles = piles.filter(code__iexact=pile)
     rows = restrict(AvailabilityDay.objects.filter(pile__in=piles, day__gte=start_day, day__lte=end_day), user)
     result = []
-    for row in _sums(rows, "pile__code", height=Max("height")):
-        total = _totals(row)
+    for row in sums(rows, "pile__code", height=Max("height")):
+        total = totals(row)
         result.append({"pile": row["pile__code"], "days": total.days, **{name: getattr(total, name) for name in SUMMED},
                        "ratio": total.ratio, "height": row["height"]})
     if with_days:

@@ -22,11 +22,11 @@ from core.submit import submit
 from ledger.chain.merkle import merkle_root
 from ledger.models import Submission, TxStatus
 from monitoring import conf
-from monitoring.availability import ZERO, compute_seconds
-from monitoring.contracts_availability import MAX_PILES, REPORT
+from monitoring.contracts.availability_reports import MAX_PILES, REPORT
 from monitoring.leaves import status_leaf
 from monitoring.models import AvailabilityDay, GridOutage, StatusEvent
 from monitoring.services.anchoring import signing_operators
+from monitoring.uptime import ZERO, compute_seconds
 from registry.models import Connector, Pile, PileStatus
 
 logger = logging.getLogger("pilechain.monitoring")

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 
 from core.submit import submit
 from ledger.runtime import node
-from monitoring import alerts, conf
+from monitoring import alert_fanout, alerts, conf
 from monitoring.detection import Finding
 from monitoring.models import FaultWatch
 
@@ -57,7 +57,7 @@ def fault_detected(*, pile, connector_id: int, finding: Finding, detected_at: dt
             transaction.set_rollback(True)
             return None
     alert = alerts.build(phase="reported", tx_id=submission.tx_id, pile=pile, payload=payload)
-    transaction.on_commit(lambda: alerts.publish(alert))
+    transaction.on_commit(lambda: alert_fanout.publish(alert))
     return submission
 
 

@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.db.models import Sum
 from django.utils import timezone
 
-from monitoring import alerts, conf
+from monitoring import alert_fanout, alerts, conf
 from monitoring.models import AreaLoadThreshold, ConnectorState
 from registry.models import GridArea
 
@@ -60,7 +60,7 @@ def check_area_loads(*, now=None) -> list[dict]:
                 "detected_at": now.isoformat(), "operator": None, "area": row["area"], "area_owner": row["owner"],
                 "fault": None, "work_order": None,
             }
-            alerts.publish(alert)
+            alert_fanout.publish(alert)
             raised.append(alert)
         elif not row["over"]:
             cache.delete(over_key(row["area"]))

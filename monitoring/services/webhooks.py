@@ -1,8 +1,9 @@
 """Webhooks: third parties registered by an institution receive its alerts as signed JSON.
 
 Signature: header `X-Pilechain-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>`;
-the receiver recomputes it over the raw body and refuses stale timestamps. Deliveries are retried
-with exponential backoff by a Celery task (monitoring.tasks.deliver_webhook).
+the receiver recomputes it over the raw body and refuses stale timestamps. Deliveries are queued as
+alerts go out (monitoring.alert_fanout) and sent, retried with exponential backoff, by a Celery task
+(monitoring.tasks.deliver_webhook, which calls `attempt`).
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ import time
 import requests
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from monitoring import alerts, conf
-from monitoring.consumers import parse_filters
+from monitoring import conf
+from monitoring.alerts import parse_filters
 from monitoring.models import Webhook, WebhookDelivery
 from registry.access import is_manager, member_institution
 
@@ -79,28 +79,6 @@ def webhook_delete(*, actor, webhook: Webhook) -> None:
     if institution is None or not is_manager(actor) or webhook.institution_id != institution.pk:
         raise PermissionDenied("only the institution's managers remove its webhooks")
     webhook.delete()
-
-
-
-def enqueue(alert: dict) -> list[int]:
-    """One delivery per matching webhook, sent by the Celery task."""
-    from monitoring.tasks import deliver_webhook
-
-    queued = []
-    for hook in Webhook.objects.filter(active=True).select_related("institution"):
-        filters = {"piles": hook.piles, "areas": hook.areas, "severities": hook.severities, "phases": hook.phases}
-        if not alerts.visible(alert, alerts.scope_of(hook.institution)) or not alerts.matches(alert, filters):
-            continue
-        try:
-            with transaction.atomic():
-                delivery = WebhookDelivery.objects.create(
-                    webhook=hook, event_id=f"{alert['id']}:{alert['phase']}", body={"type": "alert", "alert": alert}
-                )
-        except IntegrityError:
-            continue  # already queued (an alert is pushed once per phase)
-        queued.append(delivery.pk)
-        transaction.on_commit(lambda pk=delivery.pk: deliver_webhook.delay(pk))
-    return queued
 
 
 class DeliveryFailed(Exception):

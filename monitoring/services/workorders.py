@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.submit import submit
-from monitoring.contracts import TRANSITIONS
+from ledger.runtime import node
+from monitoring import alert_fanout, alerts
+from monitoring.contracts.workorders import TRANSITIONS
 from monitoring.models import WorkOrder, WorkOrderState
+from monitoring.selectors.workorders import OPEN
+from monitoring.services.anchoring import signing_operators
 from registry.access import member_institution
 
 STEP = "monitoring.workorder_step"
@@ -55,16 +61,7 @@ def overdue_key(order) -> str:
 def alert_overdue(*, now=None) -> list[dict]:
     """Push an alert, once, for each open work order past its due time (the mark is in the node's
     cache). Only the operator's own node pushes it, as it does for the fault itself."""
-    from django.core.cache import cache
-    from django.utils import timezone
-
-    from ledger.runtime import node
-    from monitoring import alerts
-    from monitoring.selectors.workorders import OPEN
-
     now = now or timezone.now()
-    from monitoring.services.anchoring import signing_operators
-
     try:
         mine = signing_operators()
     except node.NotConfigured:
@@ -82,6 +79,6 @@ def alert_overdue(*, now=None) -> list[dict]:
         alert = alerts.build(phase="reported", tx_id=f"overdue:{order.uid}", pile=order.pile, payload=payload,
                              height=order.height, work_order=str(order.uid),
                              fault=str(order.fault.uid) if order.fault_id else None)
-        alerts.publish(alert)
+        alert_fanout.publish(alert)
         raised.append(alert)
     return raised

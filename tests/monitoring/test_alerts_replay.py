@@ -13,7 +13,7 @@ import pytest
 import websockets
 from asgiref.sync import sync_to_async
 
-from monitoring import alert_history, alerts, ingest
+from monitoring import alert_fanout, alert_history, alerts, ingest
 from monitoring.models import AlertRecord
 from registry.models import Pile
 from tests.gateway.live import live_server
@@ -195,8 +195,8 @@ def test_alerts_published_during_reconnects_arrive_once_in_order(world):
 
         try:
             for i in range(total):
-                published.append(alerts.publish(alerts.build(phase="reported", tx_id=f"race-{i}", pile=pile,
-                                                             payload=payload))["seq"])
+                published.append(alert_fanout.publish(alerts.build(phase="reported", tx_id=f"race-{i}", pile=pile,
+                                                                   payload=payload))["seq"])
         finally:
             connection.close()
 

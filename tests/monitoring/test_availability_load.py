@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from monitoring import ingest
-from monitoring.availability import compute
+from monitoring.uptime import compute
 from monitoring.models import Fault, PileState
 from monitoring.services import grid, load, silence
 from tests.monitoring.helpers import at, sample

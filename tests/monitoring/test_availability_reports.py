@@ -17,12 +17,12 @@ from ledger.execution import node_state
 from ledger.models import CommittedTx
 from ledger.services import node_submit
 from monitoring import tasks
-from monitoring.availability import compute_seconds
+from monitoring.contracts.reads import NO_REPORT, Totals, reported_totals
 from monitoring.leaves import status_leaf
 from monitoring.models import AvailabilityDay, StatusEvent
-from monitoring.selectors.availability import NO_REPORT, Totals, reported_totals
 from monitoring.services import availability as service
 from monitoring.services import grid
+from monitoring.uptime import compute_seconds
 from registry.models import Pile, User
 from tests.monitoring.helpers import submissions
 from tests.utils.ledger import commit_pending

@@ -1,4 +1,5 @@
-"""Availability of a connector over a period, from its status history (pure).
+"""Uptime: the availability of a connector over a period, from its status history, and the ratio a
+report's figures give (pure).
 
 A connector is up while its last reported status is one of UP_STATUSES (it could serve a driver:
 Available, Preparing, Charging, SuspendedEV/EVSE, Finishing, Reserved, Occupied). Down time that falls
@@ -9,16 +10,19 @@ so an hour inside two flagged outages is excused once.
 
 `compute` answers in minutes (floats, for pages); `compute_seconds` in whole seconds (integers, for
 the daily reports on the ledger): there every time is first taken down to its whole second, so the
-four parts are whole seconds that add up exactly to the period.
+four parts are whole seconds that add up exactly to the period. `ratio` is the availability of
+reported figures (integers in, a Decimal out), the same on every node.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 UP_STATUSES = {"Available", "Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing", "Reserved", "Occupied"}
 SECOND = dt.timedelta(seconds=1)
+RATIO_PLACES = 6
 
 
 @dataclass(frozen=True)
@@ -123,3 +127,12 @@ def compute_seconds(*, start: dt.datetime, end: dt.datetime, before: str | None,
         [(floor_second(a), floor_second(b)) for a, b in outages],
     )
     return Seconds(*(part // SECOND for part in parts))
+
+
+def ratio(*, up: int, seconds: int, excused: int) -> Decimal | None:
+    """up / (seconds - excused) with 6 decimal places, rounded down, so that a ratio never reaches a
+    minimum it falls short of; None when no second is counted. Integers only: the same on every node."""
+    counted = seconds - excused
+    if counted <= 0:
+        return None
+    return Decimal(up * 10**RATIO_PLACES // counted).scaleb(-RATIO_PLACES)

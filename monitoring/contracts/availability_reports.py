@@ -18,7 +18,7 @@ from django.db.models import Count
 
 from ledger.contracts import NODE, register
 from core import localtime
-from monitoring.availability import SECOND, covered, floor_second, merge
+from monitoring.uptime import SECOND, covered, floor_second, merge
 from monitoring.models import AvailabilityDay, GridOutage
 from registry.models import Connector, Pile
 
@@ -60,7 +60,7 @@ def _entry(ctx, index: int, entry, length: int, day) -> dict:
 
 def outage_seconds(*, areas, start, end) -> dict[int, int]:
     """Per grid area id: seconds of [start, end) inside the outages flagged on the ledger, overlapping
-    outages merged, times taken down to the second (as monitoring.availability.compute_seconds does).
+    outages merged, times taken down to the second (as monitoring.uptime.compute_seconds does).
     One query."""
     rows: dict[int, list] = {}
     for area_id, starts_at, ends_at in (

@@ -1,20 +1,19 @@
-"""Monitoring contracts: fault reports open work orders; work orders move step by step; grid
-companies set load thresholds and flag outages. Deterministic: block time, derived ids, ordered reads."""
+"""monitoring.fault_report and monitoring.workorder_step: a fault reported by a pile's operator
+opens a maintenance work order (and, for a metering fault, a verification request in calibration);
+work orders then move step by step. Deterministic: block time, derived ids, ordered reads."""
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import uuid
-from decimal import Decimal
 
-from ledger.contracts import NODE, aware_time, decimal_value, plain_text, register
-from monitoring import alerts
-from monitoring.models import AreaLoadThreshold, Fault, GridOutage, WorkOrder, WorkOrderState, WorkOrderStep
+from calibration.requests import open_request
+from ledger.contracts import NODE, aware_time, register
+from monitoring import alert_fanout, alerts
+from monitoring.contracts.common import only, text
+from monitoring.models import Fault, WorkOrder, WorkOrderState, WorkOrderStep
 from monitoring.models.faults import METERING_KINDS, FaultKind, Severity
-from registry.models import GridArea, Pile
-
-logger = logging.getLogger("pilechain.monitoring")
+from registry.models import Pile
 
 S = WorkOrderState
 OPEN_STATES = (S.OPENED, S.ASSIGNED, S.IN_PROGRESS)
@@ -29,26 +28,12 @@ TRANSITIONS = {
 MAX_DUE_HOURS = 24 * 90
 
 
-
-def _str(ctx, p, name, limit, required=False, multiline=False):
-    value = p.get(name, "")
-    if not isinstance(value, str) or len(value) > limit or (required and not value):
-        ctx.reject(f"{name} must be a string of at most {limit} characters" + (" (required)" if required else ""))
-    return plain_text(value, name, multiline=multiline)
-
-
-def _only(ctx, p, allowed):
-    extra = set(p) - set(allowed)
-    if extra:
-        ctx.reject(f"unexpected fields: {', '.join(sorted(extra))}")
-
-
 @register("monitoring.fault_report", signer_kinds=(NODE,), roles={"operator"})
 def fault_report(ctx, tx):
     """A fault on a pile, reported by its operator's node: opens a maintenance work order (and, for a
     metering fault, a verification request to a metrology institute)."""
     p = tx.payload
-    _only(ctx, p, {"pile", "connector_id", "kind", "severity", "error_code", "detail", "metering", "detected_at", "due_hours"})
+    only(ctx, p, {"pile", "connector_id", "kind", "severity", "error_code", "detail", "metering", "detected_at", "due_hours"})
     pile = Pile.objects.select_related("station__operator", "station__grid_area__owner").filter(code=p.get("pile")).first()
     if pile is None:
         ctx.reject("unknown pile")
@@ -68,8 +53,8 @@ def fault_report(ctx, tx):
     if not isinstance(metering, bool):
         ctx.reject("metering must be true or false")
     metering = metering or p["kind"] in METERING_KINDS
-    error_code = _str(ctx, p, "error_code", 64)
-    detail = _str(ctx, p, "detail", 500)
+    error_code = text(ctx, p, "error_code", 64)
+    detail = text(ctx, p, "detail", 500)
     detected_at = aware_time(ctx, p.get("detected_at"), "detected_at")
     ongoing = (
         WorkOrder.objects.filter(pile=pile, state__in=OPEN_STATES, fault__kind=p["kind"], fault__connector_id=connector_id)
@@ -96,22 +81,13 @@ def fault_report(ctx, tx):
         note=detail, at=ctx.block_time, height=ctx.block_height, tx_id=tx.id,
     ))
     if metering:
-        _request_verification(ctx, pile=pile, fault=fault)
+        open_request(ctx, pile=pile, reason="metering_fault", source="monitoring.metering_fault",
+                     reference=str(fault.uid))
     alert = alerts.build(
         phase="confirmed", tx_id=tx.id, pile=pile, payload=p, height=ctx.block_height,
         work_order=str(order.uid), fault=str(fault.uid),
     )
-    ctx.on_commit(lambda: alerts.publish_confirmed(alert))
-
-
-def _request_verification(ctx, *, pile, fault):
-    try:
-        from calibration.requests import open_request
-    except ImportError:
-        # Same code on every node, so every node skips alike; the work order still opens.
-        logger.warning("calibration.requests.open_request is not available; no verification request")
-        return
-    open_request(ctx, pile=pile, reason="metering_fault", source="monitoring.metering_fault", reference=str(fault.uid))
+    ctx.on_commit(lambda: alert_fanout.publish_confirmed(alert))
 
 
 @register("monitoring.workorder_step", signer_kinds=(NODE,), roles={"operator", "metrology"})
@@ -119,7 +95,7 @@ def workorder_step(ctx, tx):
     """One step of a work order, by a person of the operator (or, to verify a metering fault's
     repair, of a metrology institute), vouched for by the signing node."""
     p = tx.payload
-    _only(ctx, p, {"work_order", "to", "actor", "actor_role", "assignee", "note"})
+    only(ctx, p, {"work_order", "to", "actor", "actor_role", "assignee", "note"})
     try:
         uid = uuid.UUID(str(p.get("work_order")))
     except ValueError:
@@ -131,8 +107,8 @@ def workorder_step(ctx, tx):
     if to not in TRANSITIONS:
         ctx.reject("unknown step")
     sources, staff_roles = TRANSITIONS[to]
-    actor = _str(ctx, p, "actor", 150, required=True)
-    note = _str(ctx, p, "note", 1000, multiline=True)
+    actor = text(ctx, p, "actor", 150, required=True)
+    note = text(ctx, p, "note", 1000, multiline=True)
     if p.get("actor_role") not in staff_roles:
         ctx.reject(f"a {p.get('actor_role')} may not move a work order to {to}")
     by_operator = ctx.signer_id == order.operator.code and ctx.signer_role == "operator"
@@ -146,7 +122,7 @@ def workorder_step(ctx, tx):
     if to == S.CLOSED and order.state != S.VERIFIED and not note:
         ctx.reject("closing a work order that was not verified needs a note")
     if to == S.ASSIGNED:
-        order.assignee = _str(ctx, p, "assignee", 150, required=True)
+        order.assignee = text(ctx, p, "assignee", 150, required=True)
     order.state = to
     order.height = ctx.block_height
     ctx.save(order)
@@ -154,40 +130,3 @@ def workorder_step(ctx, tx):
         uid=ctx.derive_uuid("step"), work_order=order, state=to, actor=actor, institution=ctx.signer_id,
         note=note, at=ctx.block_time, height=ctx.block_height, tx_id=tx.id,
     ))
-
-
-@register("monitoring.load_threshold_set", signer_kinds=(NODE,), roles={"grid"})
-def load_threshold_set(ctx, tx):
-    """A grid company sets the load (percent of capacity) above which its area raises an alert."""
-    p = tx.payload
-    _only(ctx, p, {"area", "percent"})
-    area = GridArea.objects.select_related("owner").filter(code=p.get("area")).first()
-    if area is None:
-        ctx.reject("unknown grid area")
-    if area.owner.code != ctx.signer_id:
-        ctx.reject("only the area's grid company sets its threshold")
-    percent = decimal_value(p.get("percent"), "percent", low=Decimal(1), high=Decimal(200), places=1, integers=True)
-    row = AreaLoadThreshold.objects.filter(area=area).first() or AreaLoadThreshold(area=area)
-    row.percent, row.set_by, row.height = percent, ctx.signer_id, ctx.block_height
-    ctx.save(row)
-
-
-@register("monitoring.grid_outage_flag", signer_kinds=(NODE,), roles={"grid"})
-def grid_outage_flag(ctx, tx):
-    """A grid company declares a supply outage in its area: not the operator's doing."""
-    p = tx.payload
-    _only(ctx, p, {"area", "starts_at", "ends_at", "reason"})
-    area = GridArea.objects.select_related("owner").filter(code=p.get("area")).first()
-    if area is None:
-        ctx.reject("unknown grid area")
-    if area.owner.code != ctx.signer_id:
-        ctx.reject("only the area's grid company flags its outages")
-    starts = aware_time(ctx, p.get("starts_at"), "starts_at")
-    ends = aware_time(ctx, p.get("ends_at"), "ends_at")
-    if ends <= starts:
-        ctx.reject("an outage ends after it starts")
-    ctx.save(GridOutage(
-        uid=ctx.derive_uuid("outage"), area=area, starts_at=starts, ends_at=ends,
-        reason=_str(ctx, p, "reason", 300), flagged_by=ctx.signer_id, height=ctx.block_height,
-    ))
-

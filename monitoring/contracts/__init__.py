@@ -1,0 +1,10 @@
+"""Monitoring's contracts: the deterministic handlers of monitoring's ledger transactions, their
+rules and their reads of ledger-owned state.
+
+One module per what they change: `workorders` (monitoring.fault_report, .workorder_step), `grid`
+(.load_threshold_set, .grid_outage_flag), `availability_reports` (.availability_report); `common`
+holds the payload reading they share, `reads` the sums of the availability reports that other apps'
+contracts read (subsidy). Importing this package registers every `monitoring.*` contract.
+"""
+
+from monitoring.contracts import availability_reports, grid, workorders  # noqa: F401  (register monitoring.*)
