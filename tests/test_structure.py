@@ -20,13 +20,13 @@ ROOT = Path(__file__).resolve().parent.parent
 # Today's figures (commit ba153a8). Lower them as the layering is repaired; never raise them.
 RATCHET = {
     "upward_imports": 0,
-    "module_circles": 2,
+    "module_circles": 0,
     "app_circles": 0,
     "contract_violations": 1,
     "config_imports": 0,
     "submit_outside": 0,
     "dynamic_imports": 0,
-    "function_imports": 65,
+    "function_imports": 34,
 }
 
 

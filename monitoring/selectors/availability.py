@@ -17,11 +17,6 @@ from monitoring.models import AvailabilityDay, GridOutage, StatusEvent
 from monitoring.uptime import compute
 from registry.models import Connector
 
-# Still read from here by subsidy.eligibility until it imports them from monitoring.contracts.reads and
-# monitoring.uptime (issue #16); nothing in monitoring uses them from here.
-from monitoring.contracts.reads import NO_REPORT, reported_totals  # noqa: F401,E402
-from monitoring.uptime import ratio  # noqa: F401,E402
-
 MAX_DAYS = 400
 
 

@@ -2,7 +2,7 @@
 
 The claim names a period and piles, nothing more: every amount and exclusion is computed here from
 ledger rows only (the settlement totals and held sessions, the availability reports monitoring
-committed day by day, the registry and compliance); see subsidy.eligibility.
+committed day by day, the registry and compliance); see subsidy.contracts.eligibility.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from calibration.models import ComplianceChange
 from ledger.contracts import NODE, register
 from registry.models import Institution, Pile
 from settlement.assessment import ComplianceHistory
-from subsidy.amounts import ZERO, line_amounts
+from subsidy.contracts.amounts import ZERO, line_amounts
 from subsidy.contracts.policies import period_value, policy_for, text_value
-from subsidy.eligibility import offline_sessions, period_figures
+from subsidy.contracts.eligibility import offline_sessions, period_figures
 from subsidy.models import (BELOW_AVAILABILITY, NOT_PUBLIC, Claim, ClaimExclusion, ClaimLine, ClaimStatus, ClaimStep,
                             LineStatus)
 

@@ -1,4 +1,4 @@
-"""What a claim may count: the pile-level figures of subsidy.eligibility, read from ledger rows."""
+"""What a claim may count: the pile-level figures of subsidy.contracts.eligibility, read from ledger rows."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ledger import definition
 from ledger.execution import node_state
 from monitoring.models import AvailabilityDay
 from registry.models import Pile
-from subsidy import eligibility
+from subsidy.contracts import eligibility
 
 pytestmark = pytest.mark.django_db
 

@@ -24,7 +24,8 @@ from decimal import Decimal
 from django.db.models import Count
 
 from core import localtime
-from monitoring.selectors.availability import NO_REPORT, ratio, reported_totals
+from monitoring.contracts.reads import NO_REPORT, reported_totals
+from monitoring.uptime import ratio
 from registry.models import Connector
 
 from settlement import checks
