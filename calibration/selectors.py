@@ -9,11 +9,14 @@ from django.db.models import Q
 
 from core import localtime
 
-from calibration.contracts_requests import DUE_SOON_DAYS
+from calibration.contracts.requests import DUE_SOON_DAYS
 from calibration.models import (
     ComplianceChange, ComplianceStatus, PileCompliance, RequestStatus, VerificationRecord, VerificationRequest,
 )
+from ledger.models import Block
 from registry.access import is_platform_admin, member_institution
+from registry.models import FieldTestBox, Pile
+from registry.models.testboxes import TestBoxStatus
 from registry.roles import InstitutionRole
 
 UNVERIFIED = "unverified"
@@ -39,8 +42,6 @@ class ComplianceAnswer:
 def compliance_at(pile, *, height: int | None = None, at: dt.datetime | None = None) -> ComplianceAnswer:
     """Was `pile` (a Pile or its code) compliant at block `height` or at moment `at` (either or both;
     neither: now)? Settlement and subsidies ask this. A record filed in block H counts from H on."""
-    from registry.models import Pile
-
     if not isinstance(pile, Pile):
         pile = Pile.objects.get(code=pile)
     changes = ComplianceChange.objects.filter(pile=pile).select_related("record")
@@ -61,8 +62,6 @@ def compliance_at(pile, *, height: int | None = None, at: dt.datetime | None = N
 
 
 def _block_time(height: int) -> dt.datetime:
-    from ledger.models import Block
-
     block = Block.objects.filter(height__lte=height).order_by("-height").first()
     ms = block.timestamp_ms if block else 0
     return dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(milliseconds=ms)
@@ -71,8 +70,6 @@ def _block_time(height: int) -> dt.datetime:
 def visible_piles(user):
     """Piles whose calibration results the user may see: an operator its own, a grid company those in
     its areas, the regulator and the metrology institutes all."""
-    from registry.models import Pile
-
     institution = member_institution(user)
     piles = Pile.objects.select_related("station__operator", "station__grid_area")
     if is_platform_admin(user):
@@ -159,9 +156,6 @@ def search_piles(user, query: str, limit: int = 20):
 
 
 def test_boxes_for(user):
-    from registry.models import FieldTestBox
-    from registry.models.testboxes import TestBoxStatus
-
     institution = member_institution(user)
     if institution is None:
         return FieldTestBox.objects.none()
