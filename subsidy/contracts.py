@@ -15,7 +15,7 @@ from core import localtime
 from calibration.models import ComplianceChange
 from ledger.contracts import NODE, decimal_value, plain_text, register
 from registry.models import Institution, Pile
-from settlement.assessment import ComplianceHistory
+from calibration.contracts.compliance import ComplianceHistory
 from settlement.tariffs import TariffError, check_period
 from subsidy.amounts import ZERO, line_amounts
 from subsidy.eligibility import BELOW_AVAILABILITY, NOT_PUBLIC, offline_sessions, period_figures
