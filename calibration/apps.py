@@ -6,4 +6,4 @@ class CalibrationConfig(AppConfig):
     name = "calibration"
 
     def ready(self):
-        from calibration import contracts  # noqa: F401  (registers the calibration.* contracts)
+        from calibration import contracts  # noqa: F401  # lazy-import: AppConfig.ready registers the calibration.* contracts

@@ -16,7 +16,9 @@ from calibration.filing import FilingError, check_filing
 from calibration.fieldbox.record import FORMAT, UNITS, FieldboxError, validate_record
 from calibration.limits.table import LimitsError
 from calibration.models import RecordDraft
+from calibration.selectors import test_boxes_for
 from calibration.verification import ObservationError, judge
+from registry.models import Pile
 
 MWH_PER_KWH = Decimal(1_000_000)
 
@@ -78,8 +80,6 @@ def manual_record(*, pile_code: str, box_serial: str, load_points, indication, b
 
 def preview(user, draft: RecordDraft) -> Preview:
     """Each item's result for what the draft holds, and every problem that would stop the filing."""
-    from registry.models import Pile
-
     result = Preview()
     data = draft.data or {}
     pile = Pile.objects.filter(code=draft.pile_code).first() if draft.pile_code else None
@@ -121,8 +121,6 @@ def preview(user, draft: RecordDraft) -> Preview:
 
 
 def services_boxes(user):
-    from calibration.selectors import test_boxes_for
-
     return test_boxes_for(user)
 
 

@@ -17,8 +17,12 @@ from django.db.models import Max
 from calibration.fieldbox.acceptance import accept_record
 from calibration.fieldbox.record import FieldboxError, SignatureError, UnitError, validate_record
 from calibration.limits.table import LimitsError
+from calibration.models import Conclusion, PileCompliance, VerificationRecord
 from calibration.verification import Judgement, ObservationError, clean_observations, judge
 from ledger.contracts import InvalidInput, plain_text
+from registry.models import DeviceKey, FieldTestBox, Pile
+from registry.models.keys import KeyPurpose, KeyStatus
+from registry.models.testboxes import TestBoxStatus
 
 PAYLOAD_KEYS = {"record", "kind", "observations", "inspector", "corrects", "correction_reason"}
 REQUIRED_KEYS = {"record", "kind", "observations", "inspector"}
@@ -54,18 +58,11 @@ def sealed_at(record: dict) -> dt.datetime:
 
 
 def last_sequence(box_serial: str) -> int | None:
-    from calibration.models import VerificationRecord
-
     return VerificationRecord.objects.filter(box_serial=box_serial).aggregate(m=Max("sequence"))["m"]
 
 
 def check_filing(payload, *, institution: str, now: dt.datetime) -> Filing:
     """The filing if `institution` (a metrology institute's code) may file `payload` at `now`."""
-    from calibration.models import Conclusion, PileCompliance, VerificationRecord
-    from registry.models import DeviceKey, FieldTestBox, Pile
-    from registry.models.keys import KeyPurpose, KeyStatus
-    from registry.models.testboxes import TestBoxStatus
-
     if not isinstance(payload, dict):
         raise FilingError("the filing must be an object")
     unknown = set(payload) - PAYLOAD_KEYS
@@ -153,8 +150,6 @@ def _accept(record, box, keys, last) -> None:
 
 
 def _original(value, reason: str):
-    from calibration.models import VerificationRecord
-
     try:
         uid = uuid.UUID(str(value))
     except ValueError:

@@ -12,6 +12,7 @@ import re
 
 from calibration.models import RequestStatus, VerificationRequest
 from ledger.contracts import plain_text
+from registry.models import Pile
 
 REASON = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 SOURCE = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
@@ -23,8 +24,6 @@ def open_request(ctx, *, pile, reason: str, source: str, reference: str = "") ->
     reason a short lower-case word (see models.RequestReason: metering_fault, due_soon, overdue,
     requested), source who raises it (e.g. "monitoring.metering_fault"), reference what it refers to
     (an alarm id, a date). Rejects the transaction (ctx.reject) on malformed values or an unknown pile."""
-    from registry.models import Pile
-
     if not isinstance(reason, str) or not REASON.match(reason):
         ctx.reject("a verification request's reason must be a short lower-case word")
     if not isinstance(source, str) or not SOURCE.match(source):

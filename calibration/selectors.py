@@ -1,4 +1,4 @@
-"""Reads of the calibration app: records, compliance (also for settlement and subsidies), lists."""
+"""Reads of the calibration app for its pages and API: records, compliance (by calibration's rule), lists."""
 
 from __future__ import annotations
 
@@ -7,17 +7,17 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from core import localtime
-
-from calibration.contracts_requests import DUE_SOON_DAYS
+from calibration.contracts.compliance import NON_COMPLIANT, OVERDUE, UNVERIFIED, ComplianceHistory, standing_on
+from calibration.contracts.requests import DUE_SOON_DAYS
 from calibration.models import (
-    ComplianceChange, ComplianceStatus, PileCompliance, RequestStatus, VerificationRecord, VerificationRequest,
+    ComplianceStatus, PileCompliance, RequestStatus, VerificationRecord, VerificationRequest,
 )
+from core import localtime
+from ledger.models import Block
 from registry.access import is_platform_admin, member_institution
+from registry.models import FieldTestBox, Pile
+from registry.models.testboxes import TestBoxStatus
 from registry.roles import InstitutionRole
-
-UNVERIFIED = "unverified"
-OVERDUE = "overdue"
 
 
 @dataclass(frozen=True)
@@ -38,31 +38,21 @@ class ComplianceAnswer:
 
 def compliance_at(pile, *, height: int | None = None, at: dt.datetime | None = None) -> ComplianceAnswer:
     """Was `pile` (a Pile or its code) compliant at block `height` or at moment `at` (either or both;
-    neither: now)? Settlement and subsidies ask this. A record filed in block H counts from H on."""
-    from registry.models import Pile
-
+    neither: now)? Calibration's one rule (contracts.compliance), asked at `at`, else at the block's
+    time, else now; a record filed in block H counts from H (and its block's time) on."""
     if not isinstance(pile, Pile):
         pile = Pile.objects.get(code=pile)
-    changes = ComplianceChange.objects.filter(pile=pile).select_related("record")
-    if height is not None:
-        changes = changes.filter(height__lte=height)
-    if at is not None:
-        changes = changes.filter(since__lte=at)
-    change = changes.order_by(*ComplianceChange.NEWEST_FIRST).first()
+    if at is None:
+        at = _block_time(height) if height is not None else dt.datetime.now(dt.timezone.utc)
+    history = ComplianceHistory(pile, height=height, fields=(*ComplianceHistory.FIELDS, "height", "record__uid"))
+    change = history.change_at(at)
     if change is None:
         return ComplianceAnswer(pile.code, UNVERIFIED, None, None, None)
-    status = change.status
-    day = localtime.local_day(at) if at is not None else (localtime.local_day(_block_time(height)) if height is not None else None)
-    if day is None:
-        day = localtime.local_day(dt.datetime.now(dt.timezone.utc))
-    if status == ComplianceStatus.COMPLIANT and day > change.due_on:
-        status = OVERDUE
-    return ComplianceAnswer(pile.code, status, change.height, change.due_on, str(change.record.uid))
+    _, _, due_on, change_height, record_uid = change
+    return ComplianceAnswer(pile.code, history.status_at(at), change_height, due_on, str(record_uid))
 
 
 def _block_time(height: int) -> dt.datetime:
-    from ledger.models import Block
-
     block = Block.objects.filter(height__lte=height).order_by("-height").first()
     ms = block.timestamp_ms if block else 0
     return dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(milliseconds=ms)
@@ -71,8 +61,6 @@ def _block_time(height: int) -> dt.datetime:
 def visible_piles(user):
     """Piles whose calibration results the user may see: an operator its own, a grid company those in
     its areas, the regulator and the metrology institutes all."""
-    from registry.models import Pile
-
     institution = member_institution(user)
     piles = Pile.objects.select_related("station__operator", "station__grid_area")
     if is_platform_admin(user):
@@ -132,11 +120,12 @@ def pile_rows(user, *, state: str = "", operator: str = "", area: str = "", date
 
 def _state(c, today: dt.date) -> str:
     if c is None:
-        return "unverified"
-    if c.status == ComplianceStatus.NON_COMPLIANT:
+        return UNVERIFIED
+    standing = standing_on(c.status, c.due_on, today)
+    if standing == NON_COMPLIANT:
         return "failed"
-    if c.due_on < today:
-        return "overdue"
+    if standing == OVERDUE:
+        return OVERDUE
     if c.due_on <= today + dt.timedelta(days=DUE_SOON_DAYS):
         return "due"
     return "passed"
@@ -159,9 +148,6 @@ def search_piles(user, query: str, limit: int = 20):
 
 
 def test_boxes_for(user):
-    from registry.models import FieldTestBox
-    from registry.models.testboxes import TestBoxStatus
-
     institution = member_institution(user)
     if institution is None:
         return FieldTestBox.objects.none()

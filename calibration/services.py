@@ -3,17 +3,21 @@ committed state, then submits a transaction signed by the user's institution's n
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from calibration.contracts_records import FILE
-from calibration.contracts_requests import OPEN
+from calibration.contracts.records import FILE
+from calibration.contracts.requests import OPEN
 from calibration.filing import FilingError, check_filing
+from calibration.selectors import piles_needing_request
 from core import localtime
 from core.errors import Refused
 from core.submit import submit
 from ledger.models import Submission, TxStatus
+from ledger.runtime import node
 from registry.access import member_institution
 from registry.roles import InstitutionRole, StaffRole
 
@@ -83,11 +87,6 @@ def raise_due_requests(*, today=None, institution: str | None = None) -> list[Su
     """This node's periodic duty (metrology nodes): ask for the verification of every pile that comes due
     within DUE_SOON_DAYS or is overdue and has no open request. Signed by this node; the contract
     re-checks the due date against the block time, and deduplicates against any request opened meanwhile."""
-    import datetime as dt
-
-    from calibration.selectors import piles_needing_request
-    from ledger.runtime import node
-
     code = institution or node.me().code  # another (hosted) member only in tests and single-host demos
     if node.role_of(code) != InstitutionRole.METROLOGY:
         return []

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from calibration import certificates, drafts, selectors, services
-from calibration.contracts_records import FILE
+from calibration.contracts.records import FILE
 from calibration.filing import FilingError
 from calibration.forms import DraftForm
 from calibration.models import RecordDraft, VerificationRecord

@@ -8,16 +8,11 @@ class RegistryConfig(AppConfig):
     verbose_name = _("Registry")
 
     def ready(self):
-        from ledger import signers
-        from ledger.signals import consortium_loaded
-        from registry import contracts  # noqa: F401  (registers the registry's contracts)
-        from registry.selectors import device_public_keys, device_revoked_keys
+        from ledger import signers  # lazy-import: AppConfig.ready, the apps are loaded only now
+        from ledger.signals import consortium_loaded  # lazy-import: AppConfig.ready, the apps are loaded only now
+        from registry import contracts  # noqa: F401  # lazy-import: AppConfig.ready registers the registry's contracts
+        from registry.selectors import device_public_keys, device_revoked_keys  # lazy-import: AppConfig.ready
+        from registry.services.institutions import institutions_on_consortium_loaded  # lazy-import: AppConfig.ready
 
         signers.register_device_resolver(device_public_keys, revoked=device_revoked_keys)
-        consortium_loaded.connect(_sync_institutions, dispatch_uid="registry.institutions_sync")
-
-
-def _sync_institutions(sender, definition, **kwargs):
-    from registry.services.institutions import institutions_sync
-
-    institutions_sync(definition=definition)
+        consortium_loaded.connect(institutions_on_consortium_loaded, dispatch_uid="registry.institutions_sync")

@@ -16,7 +16,7 @@ from collections import defaultdict
 from calibration.models import ComplianceChange
 from registry.models import Connector, DeviceKey, Pile, Station
 from registry.models.keys import KeyPurpose, KeyStatus
-from settlement.assessment import ComplianceHistory
+from calibration.contracts.compliance import ComplianceHistory
 from settlement.identifiers import session_uid
 from settlement.models import ChargingSession, SessionStatus, Tariff
 from settlement.tariffs import TariffError, build_tariff

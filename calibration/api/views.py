@@ -15,11 +15,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from calibration import drafts, selectors, services
+from calibration.contracts.records import FILE
+from calibration.filing import FilingError
+from calibration.models import VerificationRecord
 from core.api.pagination import paginated
 from ledger.api_auth import AuthChallengeMixin
-from calibration.contracts_records import FILE
-from calibration.filing import FilingError
 from ledger.models import Submission
+from registry.access import member_institution
 
 HTTP_FOR = {"forbidden": 403, "duplicate": 409, "replay": 409}
 MAX_BODY = 256 * 1024
@@ -40,8 +42,6 @@ def record_json(record, request=None) -> dict:
 
 
 def submission_json(submission: Submission, user) -> dict:
-    from calibration.models import VerificationRecord
-
     body = {"tx_id": submission.tx_id, "type": submission.type, "status": submission.status,
             "height": submission.height, "reason": submission.reason,
             "url": reverse("calibration-submission", args=[submission.tx_id])}
@@ -135,8 +135,6 @@ class SubmissionView(CalibrationAPIView):
 
 
 def _same_institution(submission, user) -> bool:
-    from registry.access import member_institution
-
     institution = member_institution(user)
     return bool(institution and submission.body.get("signer") == f"node:{institution.code}")
 

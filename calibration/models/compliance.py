@@ -14,7 +14,7 @@ class ComplianceStatus(models.TextChoices):
 @rows.register
 class PileCompliance(models.Model):
     """The pile's standing after its latest verification record. "Overdue" is not stored: a compliant
-    pile whose due date has passed is overdue at that time (selectors.compliance_at)."""
+    pile whose due date has passed is overdue at that time (calibration.contracts.compliance)."""
 
     LEDGER_FIELDS = ("pile", "status", "since_height", "since", "due_on", "last_record")
 

@@ -4,6 +4,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from calibration import certificates
 from ledger.state import rows
 
 
@@ -74,9 +75,7 @@ class VerificationRecord(models.Model):
         return self.conclusion == Conclusion.PASS
 
     def item_rows(self) -> list[dict]:
-        from calibration.certificates import item_rows
-
-        return item_rows(self)
+        return certificates.item_rows(self)
 
     def get_absolute_url(self) -> str:
         return reverse("calibration:record_detail", args=[self.uid])

@@ -40,29 +40,3 @@ def require(actor, action: str, obj) -> None:
 def locked(obj):
     """A fresh copy of `obj` locked for this transaction: updates never start from a stale instance."""
     return type(obj)._default_manager.select_for_update().get(pk=obj.pk)
-
-
-def apply_changes(obj, data: dict, *, mutable: tuple[str, ...]) -> list[str]:
-    """Sets the changed fields of `obj` from `data`; fields outside `mutable` may only repeat their value."""
-    errors = {}
-    changed = []
-    for name, value in data.items():
-        field = obj._meta.get_field(name) if name in {f.name for f in obj._meta.get_fields()} else None
-        if field is None:
-            errors[name] = [_("Unknown field.")]
-            continue
-        current = getattr(obj, name)
-        if getattr(field, "is_relation", False) and value is not None and not isinstance(value, field.related_model):
-            errors[name] = [_("Expected a %(model)s.") % {"model": field.related_model._meta.verbose_name}]
-            continue
-        if current == value:
-            continue
-        if name not in mutable:
-            errors[name] = [_("This field cannot be changed.")]
-            continue
-        setattr(obj, name, value)
-        changed.append(name)
-    if errors:
-        raise ValidationError(errors)
-    return changed
-

@@ -20,3 +20,8 @@ def institutions_sync(*, definition) -> list[Institution]:
             institution.save(update_fields=["name", "role"])
         rows.append(institution)
     return rows
+
+
+def institutions_on_consortium_loaded(sender, definition, **kwargs) -> None:
+    """The consortium_loaded receiver (connected in RegistryConfig.ready): follow the definition."""
+    institutions_sync(definition=definition)

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from core.submit import submit
 from registry.models import AccuracyClass, Pile, PileStatus, Station
 from registry.services.common import require, require_add, resolve
+from registry.services.keys import key_payload
 from registry.services.payload import changes_payload, plain
 
 
@@ -45,8 +46,6 @@ def pile_register(
     keys: list[dict] = (),
 ):
     """A pile joins as a light node, with its connectors and keys: all of it or nothing."""
-    from registry.services.keys import key_payload
-
     require_add(actor, Pile)
     station = resolve(Station, station, field="station")
     require(actor, "add", Pile(station=station, code=code))

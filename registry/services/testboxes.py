@@ -5,6 +5,7 @@ from datetime import date
 from core.submit import submit
 from registry.models import FieldTestBox, Institution, TestBoxStatus
 from registry.services.common import require, require_add, resolve
+from registry.services.keys import key_payload
 from registry.services.payload import changes_payload, plain
 
 
@@ -21,8 +22,6 @@ def testbox_register(
     keys: list[dict] = (),
 ):
     """A test box joins as a light node, with its public keys if given (see services.keys)."""
-    from registry.services.keys import key_payload
-
     require_add(actor, FieldTestBox)
     owner = resolve(Institution, owner, field="owner")
     require(actor, "add", FieldTestBox(owner=owner, serial=serial))

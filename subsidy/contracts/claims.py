@@ -11,14 +11,14 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from core import localtime
+from calibration.contracts.compliance import ComplianceHistory
 from calibration.models import ComplianceChange
+from core import localtime
 from ledger.contracts import NODE, register
 from registry.models import Institution, Pile
-from settlement.assessment import ComplianceHistory
 from subsidy.contracts.amounts import ZERO, line_amounts
-from subsidy.contracts.policies import period_value, policy_for, text_value
 from subsidy.contracts.eligibility import offline_sessions, period_figures
+from subsidy.contracts.policies import period_value, policy_for, text_value
 from subsidy.models import (BELOW_AVAILABILITY, NOT_PUBLIC, Claim, ClaimExclusion, ClaimLine, ClaimStatus, ClaimStep,
                             LineStatus)
 

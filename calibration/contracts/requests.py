@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 
+from calibration.models import PileCompliance
+from calibration.requests import open_request
 from core import localtime
 from ledger.contracts import NODE, register
-
-from calibration.requests import open_request
+from registry.models import Pile
 
 OPEN = "calibration.request_open"
 DUE_SOON_DAYS = 30
 @register(OPEN, signer_kinds=(NODE,), roles={"operator", "metrology", "regulator"})
 def request_open(ctx, tx):
     """Open (or count on) a verification request for a pile."""
-    from calibration.models import PileCompliance
-    from registry.models import Pile
-
     p = tx.payload
     if not isinstance(p, dict) or set(p) - {"pile", "reason", "reference"} or "pile" not in p or "reason" not in p:
         ctx.reject("a request names pile and reason (and optionally a reference)")

@@ -7,10 +7,10 @@ carries no verdict. The record is written once; the pile's compliance follows it
 
 from __future__ import annotations
 
-from ledger.contracts import NODE, register
-
 from calibration.filing import FilingError, check_filing, sealed_at
+from calibration.models import ComplianceChange, ComplianceStatus, PileCompliance, VerificationRecord
 from calibration.requests import close_requests
+from ledger.contracts import NODE, register
 
 FILE = "calibration.record_file"
 
@@ -18,8 +18,6 @@ FILE = "calibration.record_file"
 @register(FILE, signer_kinds=(NODE,), roles={"metrology"})
 def record_file(ctx, tx):
     """File a verification record (metrology institutes only)."""
-    from calibration.models import ComplianceChange, ComplianceStatus, PileCompliance, VerificationRecord
-
     try:
         filing = check_filing(tx.payload, institution=ctx.signer_id, now=ctx.block_time)
     except FilingError as exc:
