@@ -22,11 +22,11 @@ RATCHET = {
     "upward_imports": 0,
     "module_circles": 0,
     "app_circles": 0,
-    "contract_violations": 1,
+    "contract_violations": 0,
     "config_imports": 0,
     "submit_outside": 0,
     "dynamic_imports": 0,
-    "function_imports": 34,
+    "function_imports": 0,
 }
 
 
