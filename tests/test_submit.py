@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import translation
 
 from core.api.errors import exception_handler
 from core.errors import NodeNotReady, NotPermitted, Refused, ServiceError
@@ -16,6 +17,13 @@ from ledger.runtime import node
 from tests.utils.ledger import commit_all
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The refusals are translated: read them in English, whatever an earlier test left active."""
+    with translation.override("en"):
+        yield
 
 
 def test_a_submission_is_signed_for_the_institution_and_queued(world):
