@@ -14,10 +14,9 @@ from calibration.models import (
 )
 from core import localtime
 from ledger.models import Block
-from registry.access import is_platform_admin, member_institution
+from registry.access import OWN, PRIVATE
 from registry.models import FieldTestBox, Pile
 from registry.models.testboxes import TestBoxStatus
-from registry.roles import InstitutionRole
 
 
 @dataclass(frozen=True)
@@ -59,23 +58,12 @@ def _block_time(height: int) -> dt.datetime:
 
 
 def visible_piles(user):
-    """Piles whose calibration results the user may see: an operator its own, a grid company those in
-    its areas, the regulator and the metrology institutes all."""
-    institution = member_institution(user)
-    piles = Pile.objects.select_related("station__operator", "station__grid_area")
-    if is_platform_admin(user):
-        return piles
-    if institution is None:
-        return piles.none()
-    if institution.role == InstitutionRole.OPERATOR:
-        return piles.filter(station__operator=institution)
-    if institution.role == InstitutionRole.GRID:
-        return piles.filter(station__grid_area__owner=institution)
-    return piles  # the regulator and the metrology institutes (they verify anyone's piles)
+    """Piles whose calibration results the user may see: as private as a pile's private fields."""
+    return Pile.objects.restrict(user, PRIVATE).select_related("station__operator", "station__grid_area")
 
 
 def records_for(user):
-    return (VerificationRecord.objects.filter(pile__in=visible_piles(user))
+    return (VerificationRecord.objects.restrict(user)
             .select_related("pile__station__operator", "test_box", "corrects"))
 
 
@@ -84,7 +72,7 @@ def record_get(user, uid):
 
 
 def requests_for(user, *, open_only: bool = True):
-    qs = VerificationRequest.objects.filter(pile__in=visible_piles(user)).select_related("pile")
+    qs = VerificationRequest.objects.restrict(user).select_related("pile")
     return qs.filter(status=RequestStatus.OPEN) if open_only else qs
 
 
@@ -148,7 +136,5 @@ def search_piles(user, query: str, limit: int = 20):
 
 
 def test_boxes_for(user):
-    institution = member_institution(user)
-    if institution is None:
-        return FieldTestBox.objects.none()
-    return FieldTestBox.objects.filter(owner=institution, status=TestBoxStatus.ACTIVE).order_by("serial")
+    """The active test boxes the user's institution may file with: its own."""
+    return FieldTestBox.objects.restrict(user, OWN).filter(status=TestBoxStatus.ACTIVE).order_by("serial")

@@ -1,29 +1,42 @@
-"""Who may do what with a pile's gateway side: its operator's managers and engineers."""
+"""Who may do what with a pile's gateway side, in registry.access's terms: its operator's staff see it
+("own"), the operator's managers and engineers command it and set its password ("operate")."""
 
 from __future__ import annotations
 
-from registry.access import member_institution
+from django.db.models import Q
+from django.db.models.functions import Upper
+
+from registry import access
 from registry.models import Pile
-from registry.roles import InstitutionRole, StaffRole
-
-OPERATING_ROLES = (StaffRole.MANAGER, StaffRole.ENGINEER)
-
-
-def operated_piles(user):
-    """Piles the user may command and set credentials for."""
-    institution = member_institution(user)
-    if institution is None or institution.role != InstitutionRole.OPERATOR or user.staff_role not in OPERATING_ROLES:
-        return Pile.objects.none()
-    return Pile.objects.filter(station__operator=institution)
-
-
-def may_operate(user, pile) -> bool:
-    return operated_piles(user).filter(pk=pile.pk).exists()
 
 
 def visible_piles(user):
     """Piles whose gateway page the user may see: the operator's staff, any role."""
-    institution = member_institution(user)
-    if institution is None or institution.role != InstitutionRole.OPERATOR:
-        return Pile.objects.none()
-    return Pile.objects.filter(station__operator=institution)
+    return Pile.objects.restrict(user, access.OWN)
+
+
+def operated_piles(user):
+    """Piles the user may command and set credentials for."""
+    return Pile.objects.restrict(user, access.OPERATE)
+
+
+def may_operate(user, pile) -> bool:
+    return access.can(user, access.OPERATE, pile)
+
+
+class OwnPiles(access.Rule):
+    """The gateway's rows about a pile, keyed by its upper-cased code (`field`): seen by those who
+    see the pile's gateway side."""
+
+    def __init__(self, field: str = "pile_code"):
+        self.field = field
+
+    def view_q(self, user) -> Q | None:
+        if access.is_platform_admin(user):
+            return Q()
+        if access.own_q(Pile, user) is None:
+            return None
+        piles = visible_piles(user)
+        # Connections key their rows by the upper-cased code, commands by the code as registered.
+        return (Q(**{f"{self.field}__in": piles.annotate(upper_code=Upper("code")).values("upper_code")})
+                | Q(**{f"{self.field}__in": piles.values("code")}))

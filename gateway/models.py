@@ -8,6 +8,9 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from gateway.access import OwnPiles
+from registry.access import RestrictedQuerySet
+
 
 class ChargePointCredential(models.Model):
     """The HTTP Basic password a pile presents (OCPP security profiles 1 and 2), stored hashed."""
@@ -19,6 +22,9 @@ class ChargePointCredential(models.Model):
         related_name="+",
     )
     set_at = models.DateTimeField(_("set at"))
+
+    objects = RestrictedQuerySet.as_manager()
+    restriction = OwnPiles()
 
     class Meta:
         verbose_name = _("charge point credential")
@@ -38,6 +44,9 @@ class Presence(models.Model):
     model = models.CharField(_("model"), max_length=50, blank=True)
     firmware = models.CharField(_("firmware"), max_length=50, blank=True)
     connectors = models.JSONField(_("connector statuses"), default=dict, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    restriction = OwnPiles()
 
     class Meta:
         ordering = ["pile_code"]
@@ -62,6 +71,9 @@ class OcppTransaction(models.Model):
     close_tx = models.CharField(max_length=64, blank=True)
     stopped = models.BooleanField(default=False)
     problem = models.CharField(max_length=300, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    restriction = OwnPiles()
 
     class Meta:
         constraints = [
@@ -91,6 +103,9 @@ class RemoteCommand(models.Model):
     status = models.CharField(_("status"), max_length=16, choices=CommandStatus.choices, default=CommandStatus.SENT)
     response = models.JSONField(_("response"), default=dict, blank=True)
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    restriction = OwnPiles()
 
     class Meta:
         ordering = ["-requested_at", "-pk"]

@@ -3,7 +3,7 @@ narrows them with. How they leave this node is monitoring.alert_fanout."""
 
 from __future__ import annotations
 
-from registry.access import is_platform_admin, member_institution
+from registry.access import ALL, institution_audience, pile_audience
 
 GROUP = "monitoring.alerts"  # the channel layer group of this node's websocket subscribers
 PHASES = ("reported", "confirmed")
@@ -26,25 +26,21 @@ def build(*, phase: str, tx_id: str, pile, payload: dict, height: int | None = N
 
 def audience(user) -> dict | None:
     """What a subscriber may see, as plain data the consumer can test each alert against without a
-    query: {"all": True} or {"operator": code} or {"area_owner": code}; None: nothing."""
-    if is_platform_admin(user):
-        return {"all": True}
-    return scope_of(member_institution(user))
+    query: {"all": True} or {"operator": code} or {"area_owner": code}; None: nothing. The ladder is
+    registry.access's for a pile's private data."""
+    return _scope(pile_audience(user))
 
 
 def scope_of(institution) -> dict | None:
     """What an institution may see of alerts (its people's subscriptions, its webhooks)."""
-    if institution is None:
+    return _scope(institution_audience(institution))
+
+
+def _scope(audience) -> dict | None:
+    if audience is None:
         return None
-    # Mirrors registry.access for a pile's private fields: regulator and metrology see every pile,
-    # an operator its own, a grid company the piles in its areas.
-    if institution.role in ("regulator", "metrology"):
-        return {"all": True}
-    if institution.role == "operator":
-        return {"operator": institution.code}
-    if institution.role == "grid":
-        return {"area_owner": institution.code}
-    return None
+    kind, institution = audience
+    return {"all": True} if kind == ALL else {kind: institution.code}
 
 
 def visible(alert: dict, scope: dict | None) -> bool:

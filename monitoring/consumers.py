@@ -7,7 +7,7 @@ echoes the token). Anonymous or bad tokens: closed with 4401.
 
 Filters (query string or a {"type": "subscribe", ...} message; each a list or comma-separated):
 institutions, areas, piles, severities, phases. A subscriber only ever receives alerts about piles its
-institution may see (monitoring.access), whatever it asks for.
+institution may see (registry.access.pile_audience), whatever it asks for.
 
 Reconnecting: every alert carries this node's sequence number `seq`. A subscriber that passes the
 last one it saw (`?after=<seq>` or "after" in a subscribe message) first gets what it missed from the

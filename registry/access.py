@@ -1,7 +1,16 @@
-"""Who may see and change what in the registry: the one place that policy lives.
+"""Who may see and change what: the one mechanism, for every app.
 
-Every registry model's manager is a RestrictedQuerySet, so views, the API, the admin and selectors
-all narrow their querysets the same way: `Pile.objects.restrict(request.user, "view")`.
+Every model a person or a token reads has a RestrictedQuerySet manager, so pages, the API, the admin,
+exports, websocket consumers and selectors all narrow their querysets the same way:
+`Pile.objects.restrict(request.user, "view")`. The registry's own models are ruled below by their
+labels; every other app declares its rule next to its fields, as the model's `restriction` (one of
+the rules at the end of this module: `PileData`, `Parties`, `MembersSee`, `StartedBy`, or an app's
+own `Rule`), and `tests/test_visibility.py` checks that none is forgotten.
+
+Actions: "view" (the rows a user may see), "change" (may change), "view_private" (a station's or
+pile's private fields, and so everything the other apps keep about a pile), "own" (rows the user's
+institution owns, whatever the user's staff role) and "operate" (the same, for its managers and
+engineers: who may command a pile).
 
 Policy:
 - anonymous, inactive or institution-less (non-platform-admin) users see nothing;
@@ -31,6 +40,10 @@ from registry.roles import InstitutionRole, StaffRole
 VIEW = "view"
 CHANGE = "change"
 ADD = "add"
+PRIVATE = "view_private"
+OWN = "own"
+OPERATE = "operate"
+OPERATING_STAFF = (StaffRole.MANAGER, StaffRole.ENGINEER)
 
 OPERATOR = InstitutionRole.OPERATOR.value
 METROLOGY = InstitutionRole.METROLOGY.value
@@ -92,40 +105,64 @@ def _any(queries: list[Q]) -> Q | None:
 
 
 # --- private fields -----------------------------------------------------------------------------
-def _private_q(user, station_path: str) -> Q | None:
-    """Rows (reached through `station_path`) whose private fields the user may see."""
+ALL = "all"
+
+
+def pile_audience(user) -> tuple[str, object] | None:
+    """Whose piles' private data the user may see: everything for platform administrators, else
+    what the user's institution may see (`institution_audience`)."""
     if is_platform_admin(user):
-        return Q()
-    institution = member_institution(user)
+        return ALL, None
+    return institution_audience(member_institution(user))
+
+
+def institution_audience(institution) -> tuple[str, object] | None:
+    """The one ladder for a pile's private data: (ALL, None) for the regulator and the metrology
+    institutes (they verify anyone's meters); ("operator", institution) for an operator (its own
+    piles); ("area_owner", institution) for a grid company (the piles in its areas); None for
+    anyone else. Querysets use it through `_private_q`; alerts, which are plain data, through
+    `monitoring.alerts.scope_of`."""
     if institution is None:
         return None
     if institution.role in (REGULATOR, METROLOGY):
-        return Q()
+        return ALL, None
     if institution.role == OPERATOR:
-        return Q(**{f"{station_path}operator": institution.pk})
+        return "operator", institution
     if institution.role == GRID:
-        return Q(**{f"{station_path}grid_area__owner": institution.pk})
+        return "area_owner", institution
     return None
 
 
+def _private_q(user, station_path: str, *, area_owner: bool = True) -> Q | None:
+    """Rows (reached through `station_path`) whose private fields the user may see; `area_owner`:
+    whether a grid company sees those of the piles in its areas."""
+    audience = pile_audience(user)
+    if audience is None:
+        return None
+    kind, institution = audience
+    if kind == ALL:
+        return Q()
+    if kind == "operator":
+        return Q(**{f"{station_path}operator": institution.pk})
+    return Q(**{f"{station_path}grid_area__owner": institution.pk}) if area_owner else None
+
+
 def private_fields_visible(user, obj) -> bool:
-    """Whether the user may see `obj`'s private fields (stations and piles have some)."""
-    if is_platform_admin(user):
-        return True
-    institution = member_institution(user)
-    if institution is None:
-        return False
+    """Whether the user may see `obj`'s private fields (stations and piles have some): the ladder of
+    `pile_audience`, on one object without a query."""
     label = _label(type(obj))
     if label not in STATION_PATH:
         return can(user, VIEW, obj)
-    if institution.role in (REGULATOR, METROLOGY):
-        return True
+    audience = pile_audience(user)
+    if audience is None:
+        return False
+    kind, institution = audience
     station = obj if label == "registry.station" else obj.station
-    if institution.role == OPERATOR:
+    if kind == ALL:
+        return True
+    if kind == "operator":
         return station.operator_id == institution.pk
-    if institution.role == GRID:
-        return station.grid_area.owner_id == institution.pk
-    return False
+    return station.grid_area.owner_id == institution.pk
 
 
 # --- view and change as querysets ---------------------------------------------------------------
@@ -184,12 +221,35 @@ def change_q(model, user) -> Q | None:
     )
 
 
+def own_q(model, user, *, staff: tuple[str, ...] | None = None) -> Q | None:
+    """The rows of `model` the user's institution owns (any staff role, or one of `staff`)."""
+    if is_platform_admin(user):
+        return Q()
+    institution = member_institution(user)
+    if institution is None or (staff is not None and user.staff_role not in staff):
+        return None
+    return _any([
+        Q(**{path: institution.pk})
+        for path, role in OWNERSHIP.get(_label(model), [])
+        if role is None or role == institution.role
+    ])
+
+
 def restriction_q(model, user, action: str) -> Q | None:
+    rule = getattr(model, "restriction", None)
+    if rule is not None:
+        return rule.q(user, action)
     if action == VIEW:
         return view_q(model, user)
     if action == CHANGE:
         return change_q(model, user)
-    raise ValueError(f"unknown action {action!r}")
+    if action == PRIVATE and _label(model) in STATION_PATH:
+        return _private_q(user, STATION_PATH[_label(model)])
+    if action == OWN:
+        return own_q(model, user)
+    if action == OPERATE:
+        return own_q(model, user, staff=OPERATING_STAFF)
+    raise ValueError(f"no rule for {action!r} on {_label(model)}")
 
 
 class RestrictedQuerySet(models.QuerySet):
@@ -234,3 +294,69 @@ def can(user, action: str, obj) -> bool:
     if q is None:
         return False
     return type(obj)._default_manager.filter(q, pk=obj.pk).exists()
+
+
+# --- the rules other apps declare on their models ------------------------------------------------
+class Rule:
+    """How a model's rows are restricted, declared on the model as `restriction = <Rule>`. Rules of
+    the other apps answer "view" only: their rows change through services and contracts."""
+
+    actions = (VIEW,)
+
+    def q(self, user, action: str) -> Q | None:
+        if action not in self.actions:
+            raise ValueError(f"{type(self).__name__} has no rule for {action!r}")
+        return self.view_q(user)
+
+    def view_q(self, user) -> Q | None:
+        raise NotImplementedError
+
+
+class MembersSee(Rule):
+    """Public to every member institution (published tariffs and policies)."""
+
+    def view_q(self, user) -> Q | None:
+        return Q() if is_platform_admin(user) or member_institution(user) is not None else None
+
+
+class PileData(Rule):
+    """What is kept about a pile, reached through `prefix` + "pile": as private as the pile's private
+    fields (`pile_audience`). `area_owner=False`: grid companies do not see it (charging sessions,
+    which name the driver's token)."""
+
+    def __init__(self, prefix: str = "pile__", *, area_owner: bool = True):
+        self.prefix = prefix
+        self.area_owner = area_owner
+
+    def view_q(self, user) -> Q | None:
+        return _private_q(user, f"{self.prefix}station__", area_owner=self.area_owner)
+
+
+class Parties(Rule):
+    """An agreement's: each institution named by one of `fields`, and the `overseers` (the regulator)."""
+
+    def __init__(self, *fields: str, overseers: tuple[str, ...] = (REGULATOR,)):
+        self.fields = fields
+        self.overseers = overseers
+
+    def view_q(self, user) -> Q | None:
+        if is_platform_admin(user):
+            return Q()
+        institution = member_institution(user)
+        if institution is None:
+            return None
+        if institution.role in self.overseers:
+            return Q()
+        return _any([Q(**{field: institution.pk}) for field in self.fields])
+
+
+class StartedBy(Rule):
+    """Only the user named by `field` (a job and its file)."""
+
+    def __init__(self, field: str = "user"):
+        self.field = field
+
+    def view_q(self, user) -> Q | None:
+        if user is None or not user.is_authenticated or not user.is_active:
+            return None
+        return Q(**{self.field: user.pk})

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 import ledger.state.rows
+from registry.access import MembersSee, Parties, PileData, RestrictedQuerySet, StartedBy
 from registry.models import GridArea, Institution, Pile
 
 
@@ -58,6 +59,9 @@ class ChargingSession(models.Model):
         "closed_tx", "closed_height", "held_reason", "parts",
     )
 
+    objects = RestrictedQuerySet.as_manager()
+    restriction = PileData(area_owner=False)
+
     class Meta:
         ordering = ["-started_at", "uid"]
         verbose_name = _("charging session")
@@ -104,6 +108,9 @@ class Tariff(models.Model):
     tx_id = models.CharField(_("transaction"), max_length=64)
 
     LEDGER_FIELDS = ("uid", "area", "valid_from", "windows", "prices", "published_by", "height", "tx_id")
+
+    objects = RestrictedQuerySet.as_manager()
+    restriction = MembersSee()
 
     class Meta:
         ordering = ["area__code", "-valid_from"]
@@ -242,6 +249,9 @@ class Statement(models.Model):
                      "excluded_wh", "tariff_amount_cny", "area_meter_wh", "corrects", "correction_reason",
                      "operator_hash", "grid_hash", "height", "changed_height")
 
+    objects = RestrictedQuerySet.as_manager()
+    restriction = Parties("operator", "grid")
+
     class Meta:
         ordering = ["-period", "area__code", "operator__code", "-height"]
         verbose_name = _("statement")
@@ -319,3 +329,6 @@ class JobProgress(models.Model):
     @property
     def percent(self) -> int:
         return 100 if self.state == "done" else (0 if not self.total else min(99, self.done * 100 // self.total))
+
+    objects = RestrictedQuerySet.as_manager()
+    restriction = StartedBy("user")

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 import ledger.state.rows
+from registry.access import MembersSee, Parties, RestrictedQuerySet
 from registry.models import Institution, Pile
 from settlement import checks
 
@@ -48,6 +49,9 @@ class Policy(models.Model):
     LEDGER_FIELDS = ("version", "valid_from", "per_kwh_cny", "construction_per_kw_cny", "min_availability",
                      "cap_per_pile_year_cny", "cap_per_operator_year_cny", "note", "published_by", "height", "tx_id")
 
+    objects = RestrictedQuerySet.as_manager()
+    restriction = MembersSee()
+
     class Meta:
         ordering = ["-version"]
         verbose_name = _("subsidy policy")
@@ -84,6 +88,9 @@ class Claim(models.Model):
 
     LEDGER_FIELDS = ("uid", "operator", "period", "policy", "status", "eligible_cny", "approved_cny", "payment_due_on",
                      "submitted_height", "height")
+
+    objects = RestrictedQuerySet.as_manager()
+    restriction = Parties("operator")
 
     class Meta:
         ordering = ["-submitted_height", "uid"]

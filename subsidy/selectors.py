@@ -4,30 +4,17 @@ from __future__ import annotations
 
 from django.core.paginator import Paginator
 
-from registry.access import is_platform_admin, member_institution
-from registry.roles import InstitutionRole
 from subsidy.models import Claim, Policy
 
 
 def claims_for(user):
-    qs = Claim.objects.select_related("operator", "policy")
-    if is_platform_admin(user):
-        return qs
-    institution = member_institution(user)
-    if institution is None:
-        return qs.none()
-    if institution.role == InstitutionRole.REGULATOR:
-        return qs
-    if institution.role == InstitutionRole.OPERATOR:
-        return qs.filter(operator=institution)
-    return qs.none()
+    """A claim is its operator's and the regulator's (Claim.restriction)."""
+    return Claim.objects.restrict(user).select_related("operator", "policy")
 
 
 def policies_for(user):
-    """Policies are public to every member (operators must know the rules they claim under)."""
-    if is_platform_admin(user) or member_institution(user) is not None:
-        return Policy.objects.all()
-    return Policy.objects.none()
+    """Policies are public to every member: operators must know the rules they claim under."""
+    return Policy.objects.restrict(user)
 
 
 LINES_PER_PAGE = 100

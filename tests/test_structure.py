@@ -27,6 +27,7 @@ RATCHET = {
     "submit_outside": 0,
     "dynamic_imports": 0,
     "function_imports": 0,
+    "harness_imports": 0,
 }
 
 
@@ -208,3 +209,12 @@ def test_bad_input_gets_a_clear_error(tmp_path):
     make_tree(tmp_path / "other", {"ledger/x.py": "from ... import y\n"})
     with pytest.raises(ValueError, match="relative import beyond the top-level package"):
         structure.measure_tree(tmp_path / "other")
+
+
+def test_the_library_importing_its_test_harness_is_counted(tmp_path):
+    make_tree(tmp_path, {
+        "ledger/pbft/replica.py": "from ledger.pbfttest import simulation\n",
+        "ledger/pbfttest/simulation.py": "from ledger.pbft import replica\n",  # the harness uses the library
+    })
+    report = structure.measure_tree(tmp_path)
+    assert report.details["harness_imports"] == ["ledger.pbft.replica:1 -> ledger.pbfttest.simulation"]

@@ -4,6 +4,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from ledger.state import rows
+from registry.access import PileData, RestrictedQuerySet
 
 
 class ComplianceStatus(models.TextChoices):
@@ -26,6 +27,9 @@ class PileCompliance(models.Model):
     due_on = models.DateField(_("next verification due"))
     last_record = models.ForeignKey("calibration.VerificationRecord", verbose_name=_("last record"),
                                     on_delete=models.PROTECT, related_name="+")
+
+    objects = RestrictedQuerySet.as_manager()
+    restriction = PileData()
 
     class Meta:
         ordering = ["pile__code"]
@@ -58,6 +62,9 @@ class ComplianceChange(models.Model):
     since = models.DateTimeField()
     due_on = models.DateField()
     record = models.OneToOneField("calibration.VerificationRecord", on_delete=models.PROTECT, related_name="+")
+
+    objects = RestrictedQuerySet.as_manager()
+    restriction = PileData()
 
     class Meta:
         ordering = ["pile__code", "-height", "-tx_index"]

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from registry.access import RestrictedQuerySet, StartedBy
+
 
 class RecordDraft(models.Model):
     """What the staff imported or typed, kept while something is wrong or not yet signed."""
@@ -17,6 +19,9 @@ class RecordDraft(models.Model):
     submission_tx = models.CharField(max_length=64, blank=True)  # set once the draft was filed
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    restriction = StartedBy("owner")
 
     class Meta:
         ordering = ["-updated_at"]

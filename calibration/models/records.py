@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from calibration import certificates
 from ledger.state import rows
+from registry.access import PileData, RestrictedQuerySet
 
 
 class VerificationKind(models.TextChoices):
@@ -56,6 +57,9 @@ class VerificationRecord(models.Model):
     height = models.BigIntegerField(_("block height"))
     filed_at = models.DateTimeField(_("filed at"))
     tx_id = models.CharField(max_length=64, unique=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    restriction = PileData()
 
     class Meta:
         ordering = ["-height", "uid"]

@@ -4,6 +4,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from ledger.state import rows
+from registry.access import PileData, RestrictedQuerySet
 
 
 class RequestStatus(models.TextChoices):
@@ -44,6 +45,9 @@ class VerificationRequest(models.Model):
     closed_height = models.BigIntegerField(_("closed at height"), null=True, blank=True)
     closed_by_record = models.CharField(_("closed by record"), max_length=36, blank=True)
     tx_id = models.CharField(max_length=64)
+
+    objects = RestrictedQuerySet.as_manager()
+    restriction = PileData()
 
     class Meta:
         ordering = ["-opened_height", "uid"]

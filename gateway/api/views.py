@@ -80,7 +80,7 @@ class CommandView(APIView):
     @extend_schema(responses=CommandSerializer(many=True))
     def get(self, request, code):
         pile = _pile(request, code)
-        return Response(CommandSerializer(RemoteCommand.objects.filter(pile_code=pile.code)[:50], many=True).data)
+        return Response(CommandSerializer(RemoteCommand.objects.restrict(request.user).filter(pile_code=pile.code)[:50], many=True).data)
 
     @extend_schema(request=CommandRequest, responses=CommandSerializer)
     def post(self, request, code):

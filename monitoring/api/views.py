@@ -27,7 +27,6 @@ from monitoring.models import Webhook
 from monitoring.selectors import anchoring, availability, telemetry, workorders
 from monitoring.services import batches, grid, load, webhooks
 from monitoring.services import workorders as workorder_services
-from registry.access import member_institution
 from registry.models import GridArea
 
 MAX_PAGE = 5000
@@ -311,8 +310,7 @@ class AreaOutageView(MonitoringView):
 class WebhookListView(MonitoringView):
     @extend_schema(summary="The institution's webhooks", operation_id="monitoring_webhooks_list", responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
-        institution = member_institution(request.user)
-        hooks = Webhook.objects.filter(institution=institution) if institution else Webhook.objects.none()
+        hooks = Webhook.objects.restrict(request.user)
         return Response({"results": s.WebhookSerializer(hooks, many=True).data})
 
     @extend_schema(summary="Register a webhook (the secret is shown once)", request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT})
@@ -328,7 +326,7 @@ class WebhookListView(MonitoringView):
 class WebhookDetailView(MonitoringView):
     @extend_schema(summary="Remove a webhook", responses={204: None})
     def delete(self, request, pk: int):
-        hook = Webhook.objects.filter(pk=pk).first()
+        hook = Webhook.objects.restrict(request.user).filter(pk=pk).first()
         if hook is None:
             raise exceptions.NotFound()
         try:

@@ -3,6 +3,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from registry.access import Parties, RestrictedQuerySet
 from registry.models import Institution
 
 
@@ -18,6 +19,9 @@ class Webhook(models.Model):
     active = models.BooleanField(default=True)
     created_by = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    restriction = Parties("institution", overseers=())
 
     class Meta:
         ordering = ["id"]

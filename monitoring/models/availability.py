@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 import ledger.state.rows
 from monitoring.uptime import ratio
+from registry.access import PileData, RestrictedQuerySet
 from registry.models import Pile
 
 
@@ -35,6 +36,9 @@ class AvailabilityDay(models.Model):
     reported_by = models.CharField(_("reported by"), max_length=32)
     height = models.BigIntegerField(_("block height"))
     tx_id = models.CharField(max_length=64, db_index=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    restriction = PileData()
 
     class Meta:
         ordering = ["pile_id", "day"]

@@ -4,6 +4,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 import ledger.state.rows
+from registry.access import PileData, RestrictedQuerySet
 from registry.models import Pile
 
 
@@ -43,6 +44,9 @@ class Fault(models.Model):
     reported_by = models.CharField(_("reported by"), max_length=32)
     height = models.BigIntegerField(_("block height"))
     tx_id = models.CharField(max_length=64, unique=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    restriction = PileData()
 
     class Meta:
         ordering = ["-height", "uid"]

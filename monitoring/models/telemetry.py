@@ -9,6 +9,7 @@ time-range scans over a very large table cheap.
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from registry.access import PileData, RestrictedQuerySet
 from registry.models import Pile
 
 
@@ -27,6 +28,9 @@ class Reading(models.Model):
     source = models.CharField(_("source"), max_length=16, default="ocpp")
     received_at = models.DateTimeField(auto_now_add=True)
     batch = models.ForeignKey("monitoring.AnchorBatch", on_delete=models.SET_NULL, null=True, blank=True, related_name="readings")
+
+    objects = RestrictedQuerySet.as_manager()
+    restriction = PileData()
 
     class Meta:
         ordering = ["ts", "id"]
@@ -54,6 +58,9 @@ class StatusEvent(models.Model):
     source = models.CharField(_("source"), max_length=16)
     received_at = models.DateTimeField(auto_now_add=True)
 
+    objects = RestrictedQuerySet.as_manager()
+    restriction = PileData()
+
     class Meta:
         ordering = ["ts", "id"]
         indexes = [models.Index(fields=["pile", "connector_id", "ts"], name="mon_status_series")]
@@ -65,6 +72,9 @@ class PileState(models.Model):
     pile = models.OneToOneField(Pile, on_delete=models.CASCADE, primary_key=True, related_name="+")
     last_seen_at = models.DateTimeField(_("last seen"))
     silent_reported = models.BooleanField(default=False)
+
+    objects = RestrictedQuerySet.as_manager()
+    restriction = PileData()
 
 
 class ConnectorState(models.Model):
@@ -82,6 +92,9 @@ class ConnectorState(models.Model):
     voltage_v = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
     current_a = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    restriction = PileData()
 
     class Meta:
         ordering = ["pile_id", "connector_id"]

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 import ledger.state.rows
 from monitoring.models.faults import Fault, Severity
+from registry.access import PileData, RestrictedQuerySet
 from registry.models import Institution, Pile
 
 
@@ -39,6 +40,9 @@ class WorkOrder(models.Model):
     due_at = models.DateTimeField(_("due at"))
     opened_height = models.BigIntegerField(_("opened at height"))
     height = models.BigIntegerField(_("last change at height"))
+
+    objects = RestrictedQuerySet.as_manager()
+    restriction = PileData()
 
     class Meta:
         ordering = ["due_at", "uid"]

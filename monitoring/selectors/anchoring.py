@@ -5,13 +5,12 @@ from __future__ import annotations
 from ledger.chain.merkle import MerkleTree, leaf_hash, proof_to_hex
 from ledger.models import CommittedTx
 from ledger.selectors import tx_receipt
-from monitoring.access import restrict
 from monitoring.leaves import reading_leaf
 from monitoring.models import Reading
 
 
 def visible_reading(*, user, reading_id: int) -> Reading | None:
-    return restrict(Reading.objects.select_related("pile", "batch"), user).filter(id=reading_id).first()
+    return Reading.objects.restrict(user).select_related("pile", "batch").filter(id=reading_id).first()
 
 
 def reading_proof(*, reading: Reading) -> dict:

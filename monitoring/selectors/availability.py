@@ -11,11 +11,11 @@ import datetime as dt
 from django.db.models import Max
 
 from core import localtime
-from monitoring.access import restrict, visible_piles
 from monitoring.contracts.reads import SUMMED, sums, totals
 from monitoring.models import AvailabilityDay, GridOutage, StatusEvent
 from monitoring.uptime import compute
-from registry.models import Connector
+from registry.access import PRIVATE
+from registry.models import Connector, Pile
 
 MAX_DAYS = 400
 
@@ -29,7 +29,7 @@ def availability(*, user, start: dt.datetime, end: dt.datetime, pile: str = "") 
         raise PeriodError("the period must end after it starts")
     if end - start > dt.timedelta(days=MAX_DAYS):
         raise PeriodError(f"at most {MAX_DAYS} days at once")
-    piles = visible_piles(user).select_related("station__grid_area")
+    piles = Pile.objects.restrict(user, PRIVATE).select_related("station__grid_area")
     if pile:
         piles = piles.filter(code__iexact=pile)
     rows = []
@@ -65,10 +65,10 @@ def reported(*, user, start_day: dt.date, end_day: dt.date, pile: str = "", with
         raise PeriodError("the period must end after it starts")
     if (end_day - start_day).days > MAX_DAYS:
         raise PeriodError(f"at most {MAX_DAYS} days at once")
-    piles = visible_piles(user)
+    piles = Pile.objects.restrict(user, PRIVATE)
     if pile:
         piles = piles.filter(code__iexact=pile)
-    rows = restrict(AvailabilityDay.objects.filter(pile__in=piles, day__gte=start_day, day__lte=end_day), user)
+    rows = AvailabilityDay.objects.restrict(user).filter(pile__in=piles, day__gte=start_day, day__lte=end_day)
     result = []
     for row in sums(rows, "pile__code", height=Max("height")):
         total = totals(row)

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from django.db.models import Avg, Count, F, Func, IntegerField, Max, Min, Q, Sum
 
-from monitoring.access import restrict, visible_piles
 from monitoring.models import ConnectorState, PileState, Reading
+from registry.access import PRIVATE
+from registry.models import Pile
 
 INTERVALS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
 MAX_BUCKETS = 10_000
@@ -38,14 +39,14 @@ class EpochBucket(Func):
 
 
 def latest_states(*, user, pile: str | None = None):
-    qs = restrict(ConnectorState.objects.select_related("pile"), user).order_by("pile__code", "connector_id")
+    qs = ConnectorState.objects.restrict(user).select_related("pile").order_by("pile__code", "connector_id")
     if pile:
         qs = qs.filter(pile__code__iexact=pile)
     return qs
 
 
 def pile_last_seen(*, user, piles) -> dict:
-    rows = restrict(PileState.objects.filter(pile__in=piles), user)
+    rows = PileState.objects.restrict(user).filter(pile__in=piles)
     return {row.pile_id: row.last_seen_at for row in rows}
 
 
@@ -62,13 +63,13 @@ class SeriesQuery:
 def _series(user, q: SeriesQuery):
     if q.end <= q.start:
         raise QueryError("the end of the range must be after its start")
-    pile = visible_piles(user).filter(code__iexact=q.pile).first()
+    pile = Pile.objects.restrict(user, PRIVATE).filter(code__iexact=q.pile).first()
     if pile is None:
         raise QueryError(f"unknown pile {q.pile!r}")
-    qs = Reading.objects.filter(pile=pile, measurand=q.measurand, ts__gte=q.start, ts__lt=q.end, phase=q.phase)
+    qs = Reading.objects.restrict(user).filter(pile=pile, measurand=q.measurand, ts__gte=q.start, ts__lt=q.end, phase=q.phase)
     if q.connector_id is not None:
         qs = qs.filter(connector_id=q.connector_id)
-    return restrict(qs, user)
+    return qs
 
 
 def encode_cursor(ts: dt.datetime, id: int) -> str:

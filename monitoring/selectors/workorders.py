@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from monitoring.access import restrict
 from monitoring.models import Fault, WorkOrder, WorkOrderState
 
 OPEN = (WorkOrderState.OPENED, WorkOrderState.ASSIGNED, WorkOrderState.IN_PROGRESS)
 
 
 def fault_list(*, user):
-    return restrict(Fault.objects.select_related("pile", "work_order"), user).order_by("-height", "uid")
+    return Fault.objects.restrict(user).select_related("pile", "work_order").order_by("-height", "uid")
 
 
 def workorder_list(*, user, state: str = "", pile: str = "", severity: str = "", assignee: str = "",
                    overdue: bool = False, open_only: bool = False):
-    qs = restrict(WorkOrder.objects.select_related("pile", "operator", "fault"), user)
+    qs = WorkOrder.objects.restrict(user).select_related("pile", "operator", "fault")
     if state:
         qs = qs.filter(state=state)
     if open_only:

@@ -3,9 +3,9 @@ is its user's."""
 
 from __future__ import annotations
 
-from django.db.models import Q, Sum
+from django.db.models import Sum
 
-from registry.access import is_manager, is_platform_admin, member_institution
+from registry.access import is_manager, member_institution
 from registry.models import GridArea, Station
 from registry.roles import InstitutionRole
 from ledger.chain.sealed import SealError
@@ -14,15 +14,8 @@ from settlement.terms import statement_money
 
 
 def statements_for(user):
-    qs = Statement.objects.select_related("area", "operator", "grid", "terms", "corrects")
-    if is_platform_admin(user):
-        return qs
-    institution = member_institution(user)
-    if institution is None:
-        return qs.none()
-    if institution.role == InstitutionRole.REGULATOR:
-        return qs
-    return qs.filter(Q(operator=institution) | Q(grid=institution))
+    """A statement is its two parties' and the regulator's (Statement.restriction)."""
+    return Statement.objects.restrict(user).select_related("area", "operator", "grid", "terms", "corrects")
 
 
 def closable_areas(user) -> list[str]:
@@ -38,17 +31,13 @@ def closable_areas(user) -> list[str]:
 
 
 def jobs_for(user):
-    """A job (and its file) is only for the user who started it."""
-    if user is None or not user.is_authenticated:
-        return JobProgress.objects.none()
-    return JobProgress.objects.filter(user=user)
+    """A job (and its file) is only for the user who started it (JobProgress.restriction)."""
+    return JobProgress.objects.restrict(user)
 
 
 def tariffs_for(user):
-    """Published tariffs are public to members."""
-    if is_platform_admin(user) or member_institution(user) is not None:
-        return Tariff.objects.select_related("area")
-    return Tariff.objects.none()
+    """Published tariffs are public to members (Tariff.restriction)."""
+    return Tariff.objects.restrict(user).select_related("area")
 
 
 # A statement has an item per pile and band: pages and the API show them a page at a time.

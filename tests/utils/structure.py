@@ -43,6 +43,10 @@ DYNAMIC_CALLS = {"import_module", "importlib.import_module", "apps.get_model", "
 # e.g. `from ledger.tasks import drain  # lazy-import: tasks import this module at load time`.
 LAZY_REASON = "# lazy-import:"
 
+# Test harnesses kept apart from the library they test (etcd-io/raft keeps its harness in rafttest/):
+# nothing outside a harness package imports it.
+HARNESS_PACKAGES = ("ledger.pbfttest",)
+
 COUNT_NAMES = (
     "upward_imports",
     "module_circles",
@@ -52,6 +56,7 @@ COUNT_NAMES = (
     "submit_outside",
     "dynamic_imports",
     "function_imports",
+    "harness_imports",
 )
 
 
@@ -288,6 +293,10 @@ class Report:
     details: dict[str, list[str]]
 
 
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
 def _where(imp: Import) -> str:
     return f"{imp.source}:{imp.line} -> {imp.target}" + (" (in a function)" if imp.in_function else "")
 
@@ -302,6 +311,8 @@ def measure(modules: dict[str, Module]) -> Report:
                 f"{_where(imp)}: layer {layer(imp.source)} imports layer {layer(imp.target)}")
         if top(imp.target) == "config" and top(imp.source) != "config":
             details["config_imports"].append(_where(imp))
+        if any(_within(imp.target, h) and not _within(imp.source, h) for h in HARNESS_PACKAGES):
+            details["harness_imports"].append(_where(imp))
         if is_contract(imp.source):
             parts = set(imp.target.split("."))
             if parts & CONTRACT_FORBIDDEN_PARTS or imp.target in SUBMIT_MODULES:
