@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from calibration import services
-from calibration.filing import FilingError, check_filing
+from calibration.contracts.filing import FilingError, check_filing
 from calibration.fieldbox.record import FORMAT, UNITS, FieldboxError, validate_record
 from calibration.limits.table import LimitsError
 from calibration.models import RecordDraft

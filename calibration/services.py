@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from calibration.contracts.records import FILE
 from calibration.contracts.requests import OPEN
-from calibration.filing import FilingError, check_filing
+from calibration.contracts.filing import FilingError, check_filing
 from calibration.selectors import piles_needing_request
 from core import localtime
 from core.errors import Refused

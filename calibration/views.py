@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from calibration import certificates, drafts, selectors, services
 from calibration.contracts.records import FILE
-from calibration.filing import FilingError
+from calibration.contracts.filing import FilingError
 from calibration.forms import DraftForm
 from calibration.models import RecordDraft, VerificationRecord
 from ledger.models import Submission

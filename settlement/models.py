@@ -47,7 +47,7 @@ class ChargingSession(models.Model):
     opened_height = models.PositiveBigIntegerField(_("opened at height"))
     closed_tx = models.CharField(_("closing transaction"), max_length=64, blank=True)
     closed_height = models.PositiveBigIntegerField(_("closed at height"), null=True, blank=True)
-    # How the closed session entered the totals (settlement.totals): counted (no reason) or held with
+    # How the closed session entered the totals (settlement.contracts.totals): counted (no reason) or held with
     # the first reason that applies, and its whole Wh per "period/band" (the split rule).
     held_reason = models.CharField(_("reason held"), max_length=32, blank=True)
     parts = models.JSONField(_("Wh per period and band"), default=dict, blank=True)

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from calibration import drafts, selectors, services
 from calibration.contracts.records import FILE
-from calibration.filing import FilingError
+from calibration.contracts.filing import FilingError
 from calibration.models import VerificationRecord
 from core.api.pagination import paginated
 from ledger.api_auth import AuthChallengeMixin

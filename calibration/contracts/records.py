@@ -7,9 +7,9 @@ carries no verdict. The record is written once; the pile's compliance follows it
 
 from __future__ import annotations
 
-from calibration.filing import FilingError, check_filing, sealed_at
+from calibration.contracts.filing import FilingError, check_filing, sealed_at
 from calibration.models import ComplianceChange, ComplianceStatus, PileCompliance, VerificationRecord
-from calibration.requests import close_requests
+from calibration.contracts.request_rows import close_requests
 from ledger.contracts import NODE, register
 
 FILE = "calibration.record_file"

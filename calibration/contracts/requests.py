@@ -3,7 +3,7 @@
 Reasons this contract accepts: due_soon and overdue (checked against the pile's due date and the block
 time, so any node's periodic task may raise them) and requested (a pile's operator for its own piles,
 the regulator or a metrology institute for any). Metering faults come from monitoring's own contract,
-which calls calibration.requests.open_request directly.
+which calls calibration.contracts.request_rows.open_request directly.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from calibration.models import PileCompliance
-from calibration.requests import open_request
+from calibration.contracts.request_rows import open_request
 from core import localtime
 from ledger.contracts import NODE, register
 from registry.models import Pile

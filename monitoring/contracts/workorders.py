@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from calibration.requests import open_request
+from calibration.contracts.request_rows import open_request
 from ledger.contracts import NODE, aware_time, register
 from monitoring import alert_fanout, alerts
 from monitoring.contracts.common import only, text

@@ -3,11 +3,11 @@
 The gateway observes a pile's OCPP transaction; the operator's node signs on the pile's behalf and
 names the pile in the payload. Every node re-checks that the signer operates that pile, verifies the
 OCMF records the pile's meter signed against the meter keys registered for it, and adds the closed
-session to the totals (settlement.totals).
+session to the totals (settlement.contracts.totals).
 
 Sessions are the busiest transactions of the ledger (every pile, several times a day), so both types
 are applied in runs (ledger.runs): a run reads its piles, sessions, keys, tariffs and compliance in a
-few queries (settlement.session_reads), decides each transaction in block order, and writes the
+few queries (settlement.contracts.session_reads), decides each transaction in block order, and writes the
 sessions and the totals in bulk.
 """
 
@@ -21,9 +21,9 @@ from registry.models import Pile
 from registry.models.piles import PileStatus
 from settlement.identifiers import session_uid
 from settlement.models import ChargingSession, SessionStatus
-from settlement.session_reads import CLOSE, OPEN, SessionReads, canonical_uid
+from settlement.contracts.session_reads import CLOSE, OPEN, SessionReads, canonical_uid
 from settlement.signed_data import MAX_RECORDS, check_records
-from settlement.totals import TotalsDelta, assess, session_parts
+from settlement.contracts.totals import TotalsDelta, assess, session_parts
 
 OPEN_FIELDS = {"pile", "connector_id", "transaction_id", "id_tag", "protocol", "started_at", "meter_start_wh"}
 CLOSE_FIELDS = {"pile", "session", "stopped_at", "meter_stop_wh", "stop_reason", "signed_data"}

@@ -1,6 +1,6 @@
 """What a claim may count, per pile and period, from ledger rows only (deterministic, for the contract).
 
-The session-level checks ran once, when each session closed (settlement.totals): the pile's counted
+The session-level checks ran once, when each session closed (settlement.contracts.totals): the pile's counted
 energy in the period is in its EnergyTotal rows, and the sessions held, each with its reason, are the
 few whose `held_reason` is set. On top of those, the pile-level conditions of a subsidy:
 

@@ -10,7 +10,7 @@ correction in one block (the later transaction of the block stands).
 
 When this test was first written, the two were separate code: the selector filtered the rows in
 SQL (by height and, given `at`, by `since`) and took the day for "overdue" from `at`, the block's
-time or the clock; settlement.assessment.ComplianceHistory (the contracts') walked the rows newest
+time or the clock; settlement.contracts.assessment.ComplianceHistory (the contracts') walked the rows newest
 first and always asked at a moment. Run against both, every case below agreed but one: asked about
 "now" (no height, no moment) while the blocks are dated ahead of this node's clock, the selector said
 compliant (it took the newest change whatever its `since`) and the contracts' rule unverified (no

@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from calibration import selectors, services
-from calibration.filing import FilingError
+from calibration.contracts.filing import FilingError
 from calibration.models import ComplianceStatus, RequestStatus, VerificationRecord, VerificationRequest
 from ledger.chain.tx import Transaction
 from ledger.contracts import register
@@ -23,8 +23,8 @@ pytestmark = pytest.mark.django_db
 
 @register("tests.calibration.metering_fault", roles={"operator", "grid", "metrology", "regulator"})
 def _fault(ctx, tx):
-    """Stands in for monitoring's contract: opens a request through calibration.requests."""
-    from calibration.requests import open_request
+    """Stands in for monitoring's contract: opens a request through calibration.contracts.request_rows."""
+    from calibration.contracts.request_rows import open_request
 
     open_request(ctx, pile=tx.payload["pile"], reason="metering_fault", source="monitoring.metering_fault",
                  reference=tx.payload["alarm"])

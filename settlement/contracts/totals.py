@@ -15,7 +15,7 @@ from core import localtime
 from ledger.state.rows import entry_bytes, new_row
 from ocmf import parser
 from settlement import checks
-from settlement.assessment import facts
+from settlement.contracts.assessment import facts
 from settlement.models import ChargingSession, EnergyTotal
 from settlement.tariffs import split_energy
 
