@@ -1,0 +1,1 @@
+"""Dashboards: the home page of each role (the regulator, operators, grid companies, metrology institutes)."""
