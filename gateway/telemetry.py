@@ -41,7 +41,9 @@ class MeterBatcher:
         self.pending: list[tuple[dict, asyncio.Future]] = []
         self.timer: asyncio.TimerHandle | None = None
 
-    async def submit(self, message: dict) -> int:
+    async def add(self, message: dict) -> int:
+        """Store `message` with the next batch; returns what monitoring stored for it once the batch is
+        stored, or raises its refusal (a refused message is refused alone)."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self.pending.append((message, future))
@@ -88,7 +90,7 @@ async def meter_values_batched(*, pile_code: str, connector_id: int, samples: li
     batcher = _batchers.get(id(loop))
     if batcher is None:
         batcher = _batchers[id(loop)] = MeterBatcher()
-    await batcher.submit({"pile_code": pile_code, "connector_id": connector_id, "samples": samples})
+    await batcher.add({"pile_code": pile_code, "connector_id": connector_id, "samples": samples})
 
 
 def heartbeat(*, pile_code: str) -> None:

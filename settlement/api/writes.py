@@ -44,7 +44,7 @@ def statements_url(**query) -> str:
     return f"{reverse('settlement-statement-list')}?{urlencode(query)}"
 
 
-# POST: `input_class` validates the body, `submit` calls the service, 202 with the transaction.
+# POST: `input_class` validates the body, `write` calls the service, 202 with the transaction.
 # (Comments, not docstrings, on these bases: a view's docstring becomes its description in the schema.)
 class WriteView(AuthChallengeMixin, APIView):
     input_class = None
@@ -52,7 +52,7 @@ class WriteView(AuthChallengeMixin, APIView):
     def input_context(self) -> dict:
         return {}
 
-    def submit(self, user, data: dict):
+    def write(self, user, data: dict):
         raise NotImplementedError
 
     def object_url(self, data: dict) -> str | None:
@@ -61,7 +61,7 @@ class WriteView(AuthChallengeMixin, APIView):
     def post(self, request, **kwargs):
         body = self.input_class(data=request.data, context=self.input_context())
         body.is_valid(raise_exception=True)
-        submission = self.submit(request.user, body.validated_data)
+        submission = self.write(request.user, body.validated_data)
         return accepted(submission, object_url=self.object_url(body.validated_data))
 
 
@@ -85,7 +85,7 @@ class TariffsView(WriteView):
     def post(self, request):
         return super().post(request)
 
-    def submit(self, user, data):
+    def write(self, user, data):
         return billing.tariff_publish(user, area=data["area"], valid_from=data["valid_from"],
                                       windows=data["windows"], prices=data["prices"])
 
@@ -101,7 +101,7 @@ class ServiceFeeView(WriteView):
     def post(self, request):
         return super().post(request)
 
-    def submit(self, user, data):
+    def write(self, user, data):
         return billing.service_fee_publish(user, valid_from=data["valid_from"], per_kwh=data["per_kwh"])
 
 
@@ -113,7 +113,7 @@ class TermsView(WriteView):
     def post(self, request):
         return super().post(request)
 
-    def submit(self, user, data):
+    def write(self, user, data):
         return billing.terms_publish(user, area=data["area"], operator=data["operator"],
                                      valid_from=data["valid_from"], terms=data["terms"])
 
@@ -126,7 +126,7 @@ class AreaMeterView(WriteView):
     def post(self, request):
         return super().post(request)
 
-    def submit(self, user, data):
+    def write(self, user, data):
         return billing.area_meter_report(user, area=data["area"], period=data["period"], energy_wh=data["energy_wh"])
 
     def object_url(self, data):
@@ -145,7 +145,7 @@ class ClosingView(WriteView):
     def post(self, request):
         return super().post(request)
 
-    def submit(self, user, data):
+    def write(self, user, data):
         return billing.period_close(user, area=data["area"], period=data["period"])
 
     def object_url(self, data):
@@ -179,7 +179,7 @@ class ConfirmView(StatementActionView):
     def post(self, request, uid):
         return super().post(request, uid)
 
-    def submit(self, user, data):
+    def write(self, user, data):
         return billing.statement_confirm(user, statement=self.statement)
 
 
@@ -191,7 +191,7 @@ class DisputeView(StatementActionView):
     def post(self, request, uid):
         return super().post(request, uid)
 
-    def submit(self, user, data):
+    def write(self, user, data):
         return billing.statement_dispute(user, statement=self.statement, items=data["items"])
 
 
@@ -204,7 +204,7 @@ class CorrectView(StatementActionView):
     def post(self, request, uid):
         return super().post(request, uid)
 
-    def submit(self, user, data):
+    def write(self, user, data):
         return billing.statement_correct(user, statement=self.statement, reason=data["reason"])
 
     def object_url(self, data):

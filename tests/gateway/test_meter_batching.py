@@ -25,10 +25,10 @@ def test_one_group_commit_for_many_piles_and_a_refusal_stays_alone(world):
 
     async def scenario():
         return await asyncio.gather(
-            batcher.submit({"pile_code": "PILE-A1", "connector_id": 1, "samples": [sample("1000")]}),
-            batcher.submit({"pile_code": "PILE-B1", "connector_id": 2, "samples": [sample("2.5", "kWh")]}),
-            batcher.submit({"pile_code": "NO-SUCH-PILE", "connector_id": 1, "samples": [sample("1")]}),
-            batcher.submit({"pile_code": "PILE-B1", "connector_id": 1, "samples": [sample("7", "furlongs")]}),
+            batcher.add({"pile_code": "PILE-A1", "connector_id": 1, "samples": [sample("1000")]}),
+            batcher.add({"pile_code": "PILE-B1", "connector_id": 2, "samples": [sample("2.5", "kWh")]}),
+            batcher.add({"pile_code": "NO-SUCH-PILE", "connector_id": 1, "samples": [sample("1")]}),
+            batcher.add({"pile_code": "PILE-B1", "connector_id": 1, "samples": [sample("7", "furlongs")]}),
             return_exceptions=True,
         )
 
