@@ -1,5 +1,5 @@
-"""Exit 0 once the run command's four nodes are healthy and agree on the demo data: each /healthz at
-200, all four at one applied height and state root, the demo piles at the regulator's node.
+"""Exit 0 once the run command's five nodes are healthy and agree on the demo data: each /healthz at
+200, all five at one applied height and state root, both operators' demo piles at the regulator's node.
     python .ci/demo_committed.py BASE_PORT [TIMEOUT_S]
 Uses only what a node's own lock installs (requests), so it runs in the run command's virtualenv."""
 
@@ -9,6 +9,8 @@ import time
 import requests
 
 PASSWORD = "pilechain-demo"  # the demo logins' password, printed by the run command
+NODES = 5  # OPERATOR-A, METROLOGY, GRID, REGULATOR, OPERATOR-B on consecutive ports (config.localnet)
+REGULATOR = 3
 
 
 def login(url: str) -> requests.Session:
@@ -24,7 +26,7 @@ def login(url: str) -> requests.Session:
 
 def main() -> int:
     base, timeout = int(sys.argv[1]), float(sys.argv[2]) if len(sys.argv) > 2 else 120
-    urls = [f"http://127.0.0.1:{base + i}" for i in range(4)]
+    urls = [f"http://127.0.0.1:{base + i}" for i in range(NODES)]
     for url in urls:
         r = requests.get(f"{url}/healthz", timeout=10)
         print(f"{url}/healthz {r.status_code} {r.text}")
@@ -41,10 +43,13 @@ def main() -> int:
             print(f"the nodes do not agree after {timeout:.0f} s: {status}")
             return 1
         time.sleep(1)
-    piles = sessions[urls[3]].get(f"{urls[3]}/api/piles/", timeout=10).json()["count"]
+    regulator = urls[REGULATOR]
+    rows = sessions[regulator].get(f"{regulator}/api/piles/?page_size=200", timeout=10).json()
+    operators = {row.get("operator") for row in rows["results"]}
     height, root = heads.pop()
-    print(f"four nodes at height {height}, state root {root}; {piles} demo piles at the regulator's node")
-    return 0 if piles > 0 else 1
+    print(f"{NODES} nodes at height {height}, state root {root}; {rows['count']} demo piles of "
+          f"{', '.join(sorted(map(str, operators)))} at the regulator's node")
+    return 0 if {"OPERATOR-A", "OPERATOR-B"} <= operators else 1
 
 
 if __name__ == "__main__":

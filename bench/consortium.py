@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 import redis  # noqa: E402
 import requests  # noqa: E402
 
-from config.localnet import LocalNet, parse_specs  # noqa: E402
+from config.localnet import FOUR_NODES, LocalNet, parse_specs  # noqa: E402
 from ledger.chain.crypto import SigningKey  # noqa: E402
 from ledger.chain.tx import Transaction  # noqa: E402
 from ledger.consortium import Consortium  # noqa: E402
@@ -156,7 +156,7 @@ def main() -> int:
     if env.get("DATABASE_URL"):
         env["DATABASE_URL"] = env["DATABASE_URL"].rsplit("/", 1)[0] + f"/bench{os.getpid()}_{{node}}"
     var_dir = Path(tempfile.mkdtemp(prefix="pilechain-bench-"))
-    net = LocalNet(parse_specs(None, 18401), var_dir=var_dir, base_env=env, worker_concurrency=4)
+    net = LocalNet(parse_specs(FOUR_NODES, 18401), var_dir=var_dir, base_env=env, worker_concurrency=4)
     print(f"preparing four nodes under {var_dir} ({'PostgreSQL' if env.get('DATABASE_URL') else 'SQLite'}, "
           f"{'Redis' if env.get('REDIS_URL') else 'embedded Redis'})", flush=True)
     net.prepare()

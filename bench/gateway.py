@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 import psycopg2  # noqa: E402
 import websockets  # noqa: E402
 
-from config.localnet import LocalNet, parse_specs  # noqa: E402
+from config.localnet import FOUR_NODES, LocalNet, parse_specs  # noqa: E402
 from tests.processes import free_port  # noqa: E402
 
 OPERATOR = "OPERATOR-A"
@@ -383,7 +383,7 @@ def main() -> int:
         return 2
     env["DATABASE_URL"] = env["DATABASE_URL"].rsplit("/", 1)[0] + f"/benchgw{os.getpid()}_{{node}}"
     var_dir = Path(tempfile.mkdtemp(prefix="pilechain-bench-gw-"))
-    net = LocalNet(parse_specs(None, 18501), var_dir=var_dir, base_env=env, worker_concurrency=2)
+    net = LocalNet(parse_specs(FOUR_NODES, 18501), var_dir=var_dir, base_env=env, worker_concurrency=2)
     operator = next(s for s in net.specs if s.code == OPERATOR)
     gateway = None
     print(f"open-file limit {limit}; preparing four nodes under {var_dir}", flush=True)

@@ -1,7 +1,7 @@
 """A consortium of institution nodes on one machine: each node a web server, a Celery worker and
 Celery beat, with its own database and its own keys. Used by `scripts/run` and by the tests.
 
-    python -m config.localnet                # four nodes on ports 8001-8004, until Ctrl-C
+    python -m config.localnet                # five nodes on ports 8001-8005, until Ctrl-C
     python -m config.localnet --base-port 9001 --node OPERATOR-A:operator --node ...
 
 Services: with DATABASE_URL containing "{node}" each node gets its own PostgreSQL database (created
@@ -30,9 +30,14 @@ from config import embedded_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-DEFAULT_NODES = ("OPERATOR-A:operator", "METROLOGY:metrology", "GRID:grid", "REGULATOR:regulator")
+# The consortium the tests and benchmarks start where two competing operators do not matter (CI time).
+FOUR_NODES = ("OPERATOR-A:operator", "METROLOGY:metrology", "GRID:grid", "REGULATOR:regulator")
+# The run command's: two operators that compete, each with its own node, stations, piles, staff and
+# simulated charge points.
+DEFAULT_NODES = (*FOUR_NODES, "OPERATOR-B:operator")
 DEMO_NAMES = {
     "OPERATOR-A": "Shanghai Green Charge O&M Co., Ltd.",
+    "OPERATOR-B": "Shanghai Blue Sky EV Charging Co., Ltd.",
     "METROLOGY": "Shanghai Institute of Measurement and Testing Technology",
     "GRID": "State Grid Shanghai Municipal Electric Power Company",
     "REGULATOR": "Shanghai Municipal Development and Reform Commission",
@@ -311,7 +316,7 @@ def main(argv=None) -> int:
     parser.add_argument("--var-dir", default=os.environ.get("PILECHAIN_VAR_DIR", str(ROOT / "var")))
     parser.add_argument("--seed-demo", action="store_true", help="load the demo data (as transactions) once healthy")
     parser.add_argument("--fleet", type=int, default=4,
-                        help="with --seed-demo: simulated charge points at the operator's node (0: none)")
+                        help="with --seed-demo: simulated charge points at each operator's node (0: none)")
     parser.add_argument("--debug", action="store_true",
                         help="run the nodes with Django's DEBUG on (error pages with tracebacks and settings)")
     args = parser.parse_args(argv)
@@ -342,9 +347,9 @@ def main(argv=None) -> int:
         if args.seed_demo:
             print("loading the demo data through the ledger...", flush=True)
             seeded = net.seed_demo()
-            operators = [s.code for s in net.specs if s.role == "operator"]
-            if operators and args.fleet:
-                net.start_fleet(operators[0], args.fleet)
+            if args.fleet:
+                for code in (s.code for s in net.specs if s.role == "operator"):
+                    net.start_fleet(code, args.fleet)
         print("pilechain consortium is running:")
         for node in net.nodes.values():
             print(f"  {node.spec.code:<12} {node.spec.role:<10} {node.spec.url}/   logs: {net.var_dir / node.spec.code / 'log'}")

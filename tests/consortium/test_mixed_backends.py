@@ -34,7 +34,7 @@ import requests
 import websockets
 from ocpp.v16 import call as call16
 
-from config.localnet import LocalNet, parse_specs
+from config.localnet import FOUR_NODES, LocalNet, parse_specs
 from tests.gateway.pile_clients import Pile16
 from tests.processes import free_port, wait_for
 
@@ -70,7 +70,7 @@ def net(tmp_path_factory):
     # The PostgreSQL nodes: one database each on the test's server, named after the node.
     env["DATABASE_URL"] = env["DATABASE_URL"].rsplit("/", 1)[0] + f"/mx{os.getpid()}_{{node}}"
     base = free_port()
-    specs = parse_specs(None, base)
+    specs = parse_specs(FOUR_NODES, base)  # two operators do not matter here: four nodes keep CI short
     for i, spec in enumerate(specs):  # four free ports, not necessarily consecutive
         spec.port = base if i == 0 else free_port()
     local = LocalNet(specs, var_dir=var_dir, base_env=env, worker_concurrency=4,

@@ -90,3 +90,30 @@ def test_seed_demo_goes_through_the_ledger_and_is_idempotent(settings, monkeypat
     assert {p.kind for p in Pile.objects.all()} == {"ac", "dc"}
     # One dedicated pile (a fleet depot's), so the demo shows what public means for subsidies.
     assert list(Pile.objects.filter(public=False).values_list("code", flat=True)) == ["SHA-ZJ-AC02"]
+
+
+def test_seed_demo_gives_the_second_operator_its_own_stations_piles_and_staff(settings, monkeypatch, tmp_path):
+    """The run command's consortium has two competing operators: each node seeds only what its own
+    institution signs for, and OPERATOR-B's piles are its own (one of its stations shares an area
+    with OPERATOR-A's)."""
+    from ledger.runtime import node
+    from registry.models import Pile, Station, User
+
+    members = {**DEMO_MEMBERS, "OPERATOR-B": ("Operator B", "operator")}
+    configure_node(settings=settings, monkeypatch=monkeypatch, directory=tmp_path, members=members, me="OPERATOR-B")
+    settings.NODE_DIR = tmp_path
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    try:
+        call_command("seed_demo", waiter=lambda subs: commit_all())
+    finally:
+        node.reset_caches()
+    by_operator = {}
+    for code, operator in Pile.objects.values_list("code", "station__operator__code"):
+        by_operator.setdefault(operator, set()).add(code)
+    assert by_operator["OPERATOR-B"] == {"SHB-LJZ-DC01", "SHB-LJZ-AC01", "SHB-XJH-DC01", "SHB-XJH-AC01"}
+    assert len(by_operator["OPERATOR-A"]) == 6
+    shared = set(Station.objects.filter(operator__code="OPERATOR-A").values_list("grid_area__code", flat=True)) & set(
+        Station.objects.filter(operator__code="OPERATOR-B").values_list("grid_area__code", flat=True))
+    assert shared == {"SH-XH-XJH"}
+    assert User.objects.get(username="operator_b").institution.code == "OPERATOR-B"
+    assert User.objects.get(username="operator_b_eng").staff_role == "engineer"

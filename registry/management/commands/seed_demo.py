@@ -3,6 +3,7 @@ registry, sent as transactions and waited for.
 
 Run it on each node, grid first (stations need their grid areas committed):
     GRID: 4 grid areas    OPERATOR-A: 3 stations, 6 piles with plugs and keys (one a dedicated depot pile)
+    OPERATOR-B: 2 stations, 4 piles (a competitor, one station in an area OPERATOR-A serves too)
     METROLOGY: 2 test boxes with keys    every node: admin plus its institution's staff
 (`python -m config.localnet` does this.) Idempotent: run it again and it only adds what is missing.
 Everything goes through the registry's services, the way real data arrives. Demo devices' private
@@ -34,6 +35,8 @@ DEMO_PASSWORD = "pilechain-demo"
 USERS = [
     ("operator_a", "OPERATOR-A", StaffRole.MANAGER),
     ("operator_a_eng", "OPERATOR-A", StaffRole.ENGINEER),
+    ("operator_b", "OPERATOR-B", StaffRole.MANAGER),
+    ("operator_b_eng", "OPERATOR-B", StaffRole.ENGINEER),
     ("metrology", "METROLOGY", StaffRole.MANAGER),
     ("metrology_eng", "METROLOGY", StaffRole.ENGINEER),
     ("grid", "GRID", StaffRole.MANAGER),
@@ -47,13 +50,18 @@ GRID_AREAS = [
     ("SH-JA-NJW", "Jing'an Nanjing West Road", "Nanjing Rd 10 kV feeder 5", "NJW-T1 800 kVA", Decimal("640")),
 ]
 
+# operator, code, name, address, latitude, longitude, grid area, contact, phone
 STATIONS = [
-    ("SHA-ZJ-PR", "Zhangjiang Hi-Tech Park P+R", "88 Keyuan Road, Pudong New Area, Shanghai",
+    ("OPERATOR-A", "SHA-ZJ-PR", "Zhangjiang Hi-Tech Park P+R", "88 Keyuan Road, Pudong New Area, Shanghai",
      "31.203500", "121.590400", "SH-PD-ZJ", "Wang Lei", "+86 21 5080 1234"),
-    ("SHA-XJH-HUB", "Xujiahui Metro Hub Garage", "1111 Zhaojiabang Road, Xuhui District, Shanghai",
+    ("OPERATOR-A", "SHA-XJH-HUB", "Xujiahui Metro Hub Garage", "1111 Zhaojiabang Road, Xuhui District, Shanghai",
      "31.192900", "121.437700", "SH-XH-XJH", "Li Na", "+86 21 6468 5678"),
-    ("SHA-JA-TMP", "Jing'an Temple Garage", "1686 Nanjing West Road, Jing'an District, Shanghai",
+    ("OPERATOR-A", "SHA-JA-TMP", "Jing'an Temple Garage", "1686 Nanjing West Road, Jing'an District, Shanghai",
      "31.223000", "121.445600", "SH-JA-NJW", "Zhang Wei", "+86 21 6248 9012"),
+    ("OPERATOR-B", "SHB-LJZ-IFC", "Lujiazui IFC Mall Garage", "8 Century Avenue, Pudong New Area, Shanghai",
+     "31.236900", "121.502500", "SH-PD-LJZ", "Chen Jing", "+86 21 2020 3456"),
+    ("OPERATOR-B", "SHB-XJH-GW", "Xujiahui Grand Gateway Garage", "1 Hongqiao Road, Xuhui District, Shanghai",
+     "31.195500", "121.437000", "SH-XH-XJH", "Zhou Min", "+86 21 6407 7890"),
 ]
 
 # code, station, kind, rated kW, accuracy class, status, public, vendor, model
@@ -65,6 +73,10 @@ PILES = [
     ("SHA-XJH-DC01", "SHA-XJH-HUB", "dc", "60.0", 1, "out_of_service", True, "XJ Electric", "XJ-DC60"),
     ("SHA-XJH-AC01", "SHA-XJH-HUB", "ac", "11.0", 2, "planned", True, "Star Charge", "SC-AC11"),
     ("SHA-JA-DC01", "SHA-JA-TMP", "dc", "160.0", 1, "active", True, "Star Charge", "SC-DC160"),
+    ("SHB-LJZ-DC01", "SHB-LJZ-IFC", "dc", "120.0", 1, "active", True, "TELD", "TQ-DC120"),
+    ("SHB-LJZ-AC01", "SHB-LJZ-IFC", "ac", "7.0", 2, "active", True, "Star Charge", "SC-AC7"),
+    ("SHB-XJH-DC01", "SHB-XJH-GW", "dc", "60.0", 1, "active", True, "XJ Electric", "XJ-DC60"),
+    ("SHB-XJH-AC01", "SHB-XJH-GW", "ac", "11.0", 2, "active", True, "TELD", "TQ-AC11"),
 ]
 
 # serial, model, manufacturer, certificate number, days until expiry
@@ -156,27 +168,27 @@ class Command(BaseCommand):
         ]
 
     def _stations(self, admin, signs_for):
-        if "OPERATOR-A" not in signs_for:
+        mine = [row for row in STATIONS if row[0] in signs_for]
+        if not mine:
             return []
         # The grid company's node sent the areas; this node must have applied them.
         self._wait_until(lambda: GridArea.objects.filter(code__in=[a[0] for a in GRID_AREAS]).count() == len(GRID_AREAS),
                          "the demo grid areas (seed the GRID node first)")
         return [
             services.station_create(
-                actor=admin, operator="OPERATOR-A", code=code, name=name, address=address, latitude=Decimal(lat),
+                actor=admin, operator=operator, code=code, name=name, address=address, latitude=Decimal(lat),
                 longitude=Decimal(lon), grid_area=area, contact_name=contact, contact_phone=phone,
             )
-            for code, name, address, lat, lon, area, contact, phone in STATIONS
+            for operator, code, name, address, lat, lon, area, contact, phone in mine
             if not Station.objects.filter(code=code).exists()
         ]
 
     def _piles(self, admin, signs_for):
-        if "OPERATOR-A" not in signs_for:
-            return []
+        operator_of = {row[1]: row[0] for row in STATIONS}
         commissioned = date(2025, 6, 1)
         sent = []
         for index, (code, station, kind, power, accuracy, status, public, vendor, model) in enumerate(PILES):
-            if Pile.objects.filter(code=code).exists():
+            if operator_of[station] not in signs_for or Pile.objects.filter(code=code).exists():
                 continue
             plugs = [(1, "gbt_ac")] if kind == "ac" else [(1, "gbt_dc"), (2, "gbt_dc")]
             sent.append(services.pile_register(
