@@ -1,5 +1,6 @@
 """The README's run command, as a newcomer starts it: no DATABASE_URL, no REDIS_URL (a SQLite file
-per node, one embedded Redis server), four institution nodes, demo data sent through the ledger."""
+per node, one embedded Redis server), five institution nodes (two competing operators), demo data
+sent through the ledger."""
 
 from __future__ import annotations
 
@@ -45,8 +46,8 @@ def _login(url: str, username: str = "admin") -> requests.Session:
 
 
 def test_the_run_command_brings_up_an_embedded_consortium_that_commits(tmp_path):
-    base = next(p for p in iter(free_port, None) if all(_free(p + i) for i in range(4)))
-    ports = [base, base + 1, base + 2, base + 3]
+    base = next(p for p in iter(free_port, None) if all(_free(p + i) for i in range(5)))
+    ports = [base + i for i in range(5)]  # OPERATOR-A, METROLOGY, GRID, REGULATOR, OPERATOR-B
     env = node_env(DATABASE_URL=None, REDIS_URL=None, PILECHAIN_VAR_DIR=str(tmp_path), PORT=str(base),
                    PILECHAIN_CONSORTIUM=None, PILECHAIN_NODE=None)
     log = tmp_path / "run.log"
@@ -60,7 +61,7 @@ def test_the_run_command_brings_up_an_embedded_consortium_that_commits(tmp_path)
         assert proc.poll() is None, text
         for port in ports:
             assert f"http://127.0.0.1:{port}/" in text, text
-        assert "operator_a" in text and "regulator" in text
+        assert "operator_a" in text and "operator_b" in text and "regulator" in text
 
         sessions = {port: _login(f"http://127.0.0.1:{port}") for port in ports}
 
@@ -70,11 +71,15 @@ def test_the_run_command_brings_up_an_embedded_consortium_that_commits(tmp_path)
                      for p, s in sessions.items()}
             return found.pop() if len(found) == 1 else None
 
-        height, _ = wait_for(state, timeout=60, what="the four nodes at one height and state root")
+        height, _ = wait_for(state, timeout=60, what="the five nodes at one height and state root")
         assert height >= 3  # areas, then stations, then piles and boxes
-        # The demo piles, registered at the operator's node, are at the regulator's with their height.
+        # The demo piles, registered at each operator's node, are at the regulator's with their height.
         piles = sessions[ports[3]].get(f"http://127.0.0.1:{ports[3]}/api/piles/", timeout=10).json()["results"]
-        assert len(piles) == 6 and all(p["height"] >= 1 for p in piles)
+        assert all(p["height"] >= 1 for p in piles)
+        by_operator = {}
+        for p in piles:
+            by_operator[p["operator"]] = by_operator.get(p["operator"], 0) + 1
+        assert by_operator == {"OPERATOR-A": 6, "OPERATOR-B": 4}
         # The simulated charge points connect to the operator's gateway at once: their charging
         # sessions, recorded at the operator's node, reach the regulator's through the ledger.
         regulator = sessions[ports[3]]
@@ -83,6 +88,7 @@ def test_the_run_command_brings_up_an_embedded_consortium_that_commits(tmp_path)
             return regulator.get(f"http://127.0.0.1:{ports[3]}/api/settlement/sessions/", timeout=10).json()["results"]
 
         assert wait_for(sessions_at_regulator, timeout=120, what="charging sessions at the regulator's node")
+        _competing_operators_see_only_their_own_sessions(ports)
         _sessions_settle_alike_at_every_node(sessions, ports)
         for port in ports:
             assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
@@ -103,9 +109,31 @@ def test_the_run_command_brings_up_an_embedded_consortium_that_commits(tmp_path)
             requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
 
 
+def _competing_operators_see_only_their_own_sessions(ports):
+    """Both operators' fleets charge; every node stores every session (the ledger), but each operator's
+    staff see only their own piles' sessions, while the regulator sees both."""
+    regulator = _login(f"http://127.0.0.1:{ports[3]}", "regulator")
+
+    def piles_of(session, port):
+        rows = session.get(f"http://127.0.0.1:{port}/api/settlement/sessions/", params={"page_size": 500},
+                           timeout=10).json()["results"]
+        return {row["pile"] for row in rows}
+
+    def both_at_regulator():
+        seen = piles_of(regulator, ports[3])
+        return seen if any(p.startswith("SHA-") for p in seen) and any(p.startswith("SHB-") for p in seen) else None
+
+    wait_for(both_at_regulator, timeout=180, what="both operators' sessions at the regulator's node")
+    a, b = _login(f"http://127.0.0.1:{ports[0]}", "operator_a"), _login(f"http://127.0.0.1:{ports[4]}", "operator_b")
+    own_a = wait_for(lambda: piles_of(a, ports[0]), timeout=60, what="operator A's sessions at its node")
+    own_b = wait_for(lambda: piles_of(b, ports[4]), timeout=60, what="operator B's sessions at its node")
+    assert own_a and all(p.startswith("SHA-") for p in own_a), own_a
+    assert own_b and all(p.startswith("SHB-") for p in own_b), own_b
+
+
 def _sessions_settle_alike_at_every_node(sessions, ports):
     """The fleet's closed sessions enter the totals at every node alike: the same reason held and the
-    same Wh per period and band at all four, and every node applied the block after the closing one,
+    same Wh per period and band at every node, and every node applied the block after the closing one,
     whose header commits to the state root after it (a node whose totals differed would have stopped
     as diverged)."""
     regulator = f"http://127.0.0.1:{ports[3]}"
