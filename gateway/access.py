@@ -15,11 +15,6 @@ def visible_piles(user):
     return Pile.objects.restrict(user, access.OWN)
 
 
-def operated_piles(user):
-    """Piles the user may command and set credentials for."""
-    return Pile.objects.restrict(user, access.OPERATE)
-
-
 def may_operate(user, pile) -> bool:
     return access.can(user, access.OPERATE, pile)
 
@@ -32,11 +27,10 @@ class OwnPiles(access.Rule):
         self.field = field
 
     def view_q(self, user) -> Q | None:
-        if access.is_platform_admin(user):
-            return Q()
-        if access.own_q(Pile, user) is None:
-            return None
-        piles = visible_piles(user)
+        owned = access.own_q(Pile, user)
+        if owned is None or not owned:  # nothing, or (platform administrators) every pile
+            return owned
+        piles = Pile.objects.filter(owned)
         # Connections key their rows by the upper-cased code, commands by the code as registered.
         return (Q(**{f"{self.field}__in": piles.annotate(upper_code=Upper("code")).values("upper_code")})
                 | Q(**{f"{self.field}__in": piles.values("code")}))

@@ -166,15 +166,6 @@ def private_fields_visible(user, obj) -> bool:
 
 
 # --- view and change as querysets ---------------------------------------------------------------
-def _testbox_view_q(user, prefix: str) -> Q | None:
-    institution = member_institution(user)
-    if institution is None:
-        return None
-    if institution.role == REGULATOR:
-        return Q()
-    return Q(**{f"{prefix}owner": institution.pk})
-
-
 def view_q(model, user) -> Q | None:
     """The rows of `model` the user may see, as a Q (None: none at all)."""
     if is_platform_admin(user):
@@ -186,10 +177,10 @@ def view_q(model, user) -> Q | None:
     if label in PUBLIC_MODELS:
         return Q()
     if label == "registry.fieldtestbox":
-        return _testbox_view_q(user, "")
+        return Parties("owner").view_q(user)  # its metrology institute and the regulator
     if label == "registry.devicekey":
         pile_q = _private_q(user, "pile__station__")
-        box_q = _testbox_view_q(user, "test_box__")
+        box_q = Parties("test_box__owner").view_q(user)
         parts = []
         if pile_q is not None:
             parts.append(Q(pile__isnull=False) & pile_q)
