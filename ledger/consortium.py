@@ -77,6 +77,28 @@ class Rules:
 
 
 @dataclass(frozen=True)
+class LivePath:
+    """How members share the live state of their piles (monitoring.live): agreed by the consortium,
+    so that no operator samples less often than the others expect."""
+
+    # A connector's power and energy register go on the live path at most once per this many seconds.
+    meter_sample_s: int = 10
+
+    def __post_init__(self):
+        if isinstance(self.meter_sample_s, bool) or not isinstance(self.meter_sample_s, int) or not 1 <= self.meter_sample_s <= 3600:
+            raise ConsortiumError("live.meter_sample_s must be whole seconds from 1 to 3600")
+
+    def to_dict(self) -> dict:
+        return {"meter_sample_s": self.meter_sample_s}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "LivePath":
+        if not isinstance(data, dict) or set(data) - {"meter_sample_s"}:
+            raise ConsortiumError("live holds only: meter_sample_s")
+        return cls(**data)
+
+
+@dataclass(frozen=True)
 class Consortium:
     chain_id: str
     members: tuple[Member, ...]
@@ -84,6 +106,7 @@ class Consortium:
     genesis_time_ms: int = 0
     timeouts: dict = field(default_factory=dict)
     rules: Rules = field(default_factory=Rules)
+    live: LivePath = field(default_factory=LivePath)
 
     def __post_init__(self):
         codes = [m.code for m in self.members]
@@ -110,6 +133,7 @@ class Consortium:
             "genesis_time_ms": self.genesis_time_ms,
             "timeouts": self.timeouts,
             "rules": self.rules.to_dict(),
+            "live": self.live.to_dict(),
             "members": [m.to_dict() for m in self.members],
         }
 
@@ -144,6 +168,7 @@ class Consortium:
                 genesis_time_ms=int(data.get("genesis_time_ms", 0)),
                 timeouts=dict(data.get("timeouts", {})),
                 rules=Rules.from_dict(data.get("rules", {})),
+                live=LivePath.from_dict(data.get("live", {})),
             )
         except (KeyError, TypeError, ValueError, InvalidKey) as exc:
             if isinstance(exc, ConsortiumError):

@@ -67,11 +67,18 @@ class StatusEvent(models.Model):
 
 
 class PileState(models.Model):
-    """The latest we heard from a pile: any message counts as a sign of life."""
+    """The latest we heard from a pile: any message counts as a sign of life. At the operator's node
+    its own gateway writes it (`source` blank); at every other member's node the live path does
+    (monitoring.live), `source` naming the operator's node it came from: "reported" state."""
 
     pile = models.OneToOneField(Pile, on_delete=models.CASCADE, primary_key=True, related_name="+")
     last_seen_at = models.DateTimeField(_("last seen"))
     silent_reported = models.BooleanField(default=False)
+    # Connected to its central system (OCPP websocket up), and since when; None: never heard of.
+    online = models.BooleanField(_("online"), null=True, blank=True)
+    online_at = models.DateTimeField(_("online since / offline since"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=64, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
 
     objects = RestrictedQuerySet.as_manager()
     restriction = PileData()
@@ -92,6 +99,10 @@ class ConnectorState(models.Model):
     voltage_v = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
     current_a = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Blank: this node's own gateway; else the member node whose live path reported it.
+    source = models.CharField(_("source"), max_length=64, blank=True)
+    # When the meter figures were last put on the live path (the operator's node samples them).
+    live_sent_at = models.DateTimeField(null=True, blank=True)
 
     objects = RestrictedQuerySet.as_manager()
     restriction = PileData()
