@@ -220,6 +220,7 @@ CELERY_BEAT_SCHEDULE = {
     "ledger-audit": {"task": "ledger.audit", "schedule": float(env("PILECHAIN_AUDIT_EVERY_S", "60")),
                      "options": {"expires": float(env("PILECHAIN_AUDIT_EVERY_S", "60"))}},
     "calibration-due-requests": {"task": "calibration.raise_due_requests", "schedule": 3600.0},
+    "monitoring-live-forward": {"task": "monitoring.live_forward", "schedule": 10.0, "options": {"expires": 10.0}},
     "monitoring-anchor": {"task": "monitoring.anchor", "schedule": 30.0},
     "monitoring-detect-silent": {"task": "monitoring.detect_silent", "schedule": 60.0},
     "monitoring-area-load": {"task": "monitoring.area_load", "schedule": 60.0},
@@ -362,6 +363,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(env("DATA_UPLOAD_MAX_MEMORY_SIZE", str(16 * 10
 # --- monitoring ----------------------------------------------------------------------------------
 # Alerts kept per node for websocket subscribers that reconnect with ?after=<seq> (docs/api.md).
 MONITORING_ALERT_HISTORY = int(env("PILECHAIN_ALERT_HISTORY", "10000"))
+# The live path (docs/monitoring.md): groups of events kept for live stream subscribers that
+# reconnect, and events an operator's node keeps for members that fall behind.
+MONITORING_LIVE_HISTORY = int(env("PILECHAIN_LIVE_HISTORY", "5000"))
+MONITORING_LIVE_OUTBOX_KEEP = int(env("PILECHAIN_LIVE_OUTBOX_KEEP", "200000"))
 
 HEALTHZ_CELERY_TIMEOUT_S = float(env("HEALTHZ_CELERY_TIMEOUT_S", "1.5"))
 

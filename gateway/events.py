@@ -38,10 +38,12 @@ def connected(pile_code: str, protocol: str) -> tuple[dict[int, tuple[int, int]]
     """Mark the pile connected. Returns its connectors as 1.6 id -> (EVSE id, connector on the EVSE),
     and the connection's start, which identifies it."""
     now = timezone.now()
-    Presence.objects.update_or_create(
-        pile_code=pile_code.upper(),
-        defaults={"protocol": protocol, "connected": True, "connected_at": now, "last_seen": now},
-    )
+    with transaction.atomic():
+        Presence.objects.update_or_create(
+            pile_code=pile_code.upper(),
+            defaults={"protocol": protocol, "connected": True, "connected_at": now, "last_seen": now},
+        )
+        telemetry.connection(pile_code=pile_code, up=True, at=now)
     evse_of = {
         c.connector_id: (c.evse_id, c.evse_connector_id)
         for c in Connector.objects.filter(pile__code=pile_code).only("connector_id", "evse_id", "evse_connector_id")
@@ -51,9 +53,10 @@ def connected(pile_code: str, protocol: str) -> tuple[dict[int, tuple[int, int]]
 
 def disconnected(pile_code: str, since: dt.datetime) -> None:
     """Mark the pile offline, unless a newer connection of it has replaced this one meanwhile."""
-    Presence.objects.filter(pile_code=pile_code.upper(), connected_at=since).update(
-        connected=False, last_seen=timezone.now()
-    )
+    now = timezone.now()
+    with transaction.atomic():
+        if Presence.objects.filter(pile_code=pile_code.upper(), connected_at=since).update(connected=False, last_seen=now):
+            telemetry.connection(pile_code=pile_code, up=False, at=now)
 
 
 def seen(pile_code: str) -> None:

@@ -93,6 +93,13 @@ async def meter_values_batched(*, pile_code: str, connector_id: int, samples: li
     await batcher.add({"pile_code": pile_code, "connector_id": connector_id, "samples": samples})
 
 
+def connection(*, pile_code: str, up: bool, at: dt.datetime) -> None:
+    try:
+        ingest.record_connection(pile_code=pile_code, up=up, at=at)
+    except ValueError as exc:
+        logger.warning("connection of %s not recorded: %s", pile_code, exc)
+
+
 def heartbeat(*, pile_code: str) -> None:
     try:
         ingest.record_heartbeat(pile_code=pile_code)

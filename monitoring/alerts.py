@@ -67,13 +67,14 @@ def matches(alert: dict, filters: dict) -> bool:
     return True
 
 
-def parse_filters(raw: dict) -> dict:
-    """Plain lists of short strings; unknown keys are an error (a typo must not mean 'everything')."""
-    unknown = set(raw) - set(FILTER_KEYS)
+def parse_filters(raw: dict, keys: tuple = FILTER_KEYS) -> dict:
+    """Plain lists of short strings, for the filter names `keys` (the alerts', or another stream's);
+    unknown names are an error (a typo must not mean 'everything')."""
+    unknown = set(raw) - set(keys)
     if unknown:
         raise ValueError(f"unknown filters: {', '.join(sorted(unknown))}")
     filters = {}
-    for key in FILTER_KEYS:
+    for key in keys:
         value = raw.get(key)
         if value in (None, "", []):
             continue

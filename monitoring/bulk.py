@@ -42,7 +42,8 @@ def insert_readings(rows: list[tuple], *, source: str, now) -> None:
 
 STATE_COLUMNS = (("energy_wh", "numeric"), ("energy_at", "timestamptz"), ("power_w", "numeric"),
                  ("power_at", "timestamptz"), ("voltage_v", "numeric"), ("current_a", "numeric"),
-                 ("updated_at", "timestamptz"))
+                 ("updated_at", "timestamptz"), ("status", "varchar"), ("error_code", "varchar"),
+                 ("status_at", "timestamptz"), ("source", "varchar"), ("live_sent_at", "timestamptz"))
 
 
 def update_states(states: list[ConnectorState]) -> None:
@@ -63,3 +64,22 @@ def update_states(states: list[ConnectorState]) -> None:
            f"AS v(id, {', '.join(names)}) WHERE t.id = v.id")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def locked_states(keys: list[tuple[int, int]]) -> dict:
+    """The ConnectorState rows of (pile id, connector) keys, created where missing, locked in a fixed
+    order (so that concurrent writers cannot deadlock)."""
+    pile_ids = sorted({p for p, _ in keys})
+
+    def load():
+        found = ConnectorState.objects.select_for_update().filter(pile_id__in=pile_ids).order_by("pile_id", "connector_id")
+        return {(st.pile_id, st.connector_id): st for st in found}
+
+    states = load()
+    missing = [k for k in keys if k not in states]
+    if missing:
+        ConnectorState.objects.bulk_create(
+            [ConnectorState(pile_id=p, connector_id=c) for p, c in missing], ignore_conflicts=True
+        )
+        states = load()
+    return states

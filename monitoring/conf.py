@@ -70,3 +70,19 @@ def availability_delay_s() -> int:
 def alert_history() -> int:
     """Alerts this node keeps for subscribers that reconnect (the newest; at least 1)."""
     return max(1, int(get("ALERT_HISTORY", 10_000)))
+
+
+def live_history() -> int:
+    """How many groups of live events this node keeps for websocket subscribers to resume from."""
+    return max(1, int(get("LIVE_HISTORY", 5_000)))
+
+
+def live_outbox_keep() -> int:
+    """How many sequenced events an operator's node keeps for members that fall behind; a member
+    further behind than that is sent the current state instead (a snapshot)."""
+    return max(1000, int(get("LIVE_OUTBOX_KEEP", 200_000)))
+
+
+def live_heartbeat_s() -> float:
+    """How often the operator's node tells a member it is alive when it has nothing new."""
+    return float(get("LIVE_HEARTBEAT_S", 5))

@@ -21,6 +21,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from monitoring import bulk, conf, detection
+from monitoring.live import events as live_events
+from monitoring.live import outbox
 from monitoring.models import ConnectorState, PileState, StatusEvent
 from monitoring.services import faults
 from monitoring.units import CURRENT, ENERGY_REGISTER, POWER, VOLTAGE, UnitError, normalise
@@ -165,6 +167,7 @@ def store_status(*, pile: Pile, status: Status, source: str, now: dt.datetime) -
         if state.status_at is None or status.ts >= state.status_at:
             state.status, state.error_code, state.status_at = status.status, status.error_code, status.ts
             state.save(update_fields=["status", "error_code", "status_at", "updated_at"])
+        outbox.add([live_events.status(pile.code, status.connector_id, status.status, status.error_code, status.ts)])
         mark_seen(pile, now)
         finding = detection.status_finding(status.status, status.error_code, status.info)
         if finding is not None:
@@ -222,33 +225,30 @@ def store_batch(groups: list[tuple[Pile, int, list[Sample]]], *, source: str, no
     keys = sorted({(pile.pk, connector_id) for pile, connector_id, _ in groups})
     with transaction.atomic():
         bulk.insert_readings(rows, source=source, now=now)
-        states = _locked_states(keys)
-        findings, changed = [], {}
+        states = bulk.locked_states(keys)
+        findings, changed, sample_s = [], {}, outbox.meter_sample_s()
         for pile, connector_id, samples in groups:
             state = states[(pile.pk, connector_id)]
             for finding, ts in _update_state(state, pile, samples):
                 findings.append((pile, connector_id, finding, ts))
-            changed[state.pk] = state
-        bulk.update_states(list(changed.values()))
+            changed[state.pk] = (state, pile)
+        bulk.update_states(_sampled(changed.values(), sample_s))
         mark_seen_many({pile.pk: pile for pile, _, _ in groups}, now)
         for pile, connector_id, finding, ts in findings:
             faults.fault_detected(pile=pile, connector_id=connector_id, finding=finding, detected_at=ts)
 
 
-def _locked_states(keys: list[tuple[int, int]]) -> dict:
-    pile_ids = sorted({p for p, _ in keys})
-
-    def load():
-        found = ConnectorState.objects.select_for_update().filter(pile_id__in=pile_ids).order_by("pile_id", "connector_id")
-        return {(st.pile_id, st.connector_id): st for st in found}
-
-    states = load()
-    missing = [k for k in keys if k not in states]
-    if missing:
-        ConnectorState.objects.bulk_create(
-            [ConnectorState(pile_id=p, connector_id=c) for p, c in missing], ignore_conflicts=True
-        )
-        states = load()
+def _sampled(changed, every_s: int) -> list[ConnectorState]:
+    """The changed states, after putting on the live path the figures of each connector whose last
+    sample went out at least `every_s` seconds ago (the consortium's live.meter_sample_s)."""
+    states, sampled = [], []
+    for state, pile in changed:
+        states.append(state)
+        at = max((t for t in (state.power_at, state.energy_at) if t is not None), default=None)
+        if at is not None and outbox.meter_due(state.live_sent_at, at, every_s):
+            sampled.append(live_events.meter(pile.code, state.connector_id, state.power_w, state.energy_wh, at))
+            state.live_sent_at = at
+    outbox.add(sampled)
     return states
 
 
@@ -305,6 +305,19 @@ def mark_seen_many(piles: dict, now: dt.datetime) -> None:
             faults.fault_cleared(pile=piles[pile_id], connector_id=0, kind="silent", at=now)
         else:
             PileState.objects.get_or_create(pile_id=pile_id, defaults={"last_seen_at": now})
+
+
+def record_connection(*, pile_code: str, up: bool, at: dt.datetime) -> None:
+    """For the gateway: the pile's connection to this central system opened or closed."""
+    pile = resolve_pile(pile_code)
+    with transaction.atomic():
+        state = PileState.objects.select_for_update().filter(pile=pile).first()
+        if state is None:
+            state = PileState(pile=pile, last_seen_at=at)
+        state.online, state.online_at = up, at
+        state.last_seen_at = max(state.last_seen_at, at)
+        state.save()
+        outbox.add([live_events.connection(pile.code, up, at)])
 
 
 def record_heartbeat(*, pile_code: str) -> None:

@@ -11,6 +11,7 @@ def register_routes(router) -> None:
 
 urlpatterns: list = [
     path("monitoring/state/", views.LatestStateView.as_view(), name="monitoring-state"),
+    path("monitoring/live/status/", views.LiveStatusView.as_view(), name="monitoring-live-status"),
     path("monitoring/readings/", views.ReadingListView.as_view(), name="monitoring-readings"),
     path("monitoring/readings/aggregate/", views.AggregateView.as_view(), name="monitoring-aggregate"),
     path("monitoring/readings/<int:reading_id>/proof/", views.ReadingProofView.as_view(), name="monitoring-proof"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from rest_framework import serializers
 
 from monitoring.models import ConnectorState, Fault, Reading, Webhook, WorkOrder, WorkOrderStep
@@ -14,7 +15,16 @@ class ConnectorStateSerializer(serializers.ModelSerializer):
     class Meta:
         model = ConnectorState
         fields = ["pile", "connector_id", "status", "error_code", "status_at", "energy_wh", "energy_at", "power_w",
-                  "power_at", "voltage_v", "current_a", "updated_at"]
+                  "power_at", "voltage_v", "current_a", "updated_at", "source", "reported"]
+
+    reported = serializers.SerializerMethodField(help_text="Reported by the operator's gateway (live path), not agreed")
+    source = serializers.SerializerMethodField(help_text="The node whose gateway reported it")
+
+    def get_reported(self, obj) -> bool:
+        return True
+
+    def get_source(self, obj) -> str:
+        return obj.source or settings.NODE_CODE
 
 
 class ReadingSerializer(serializers.ModelSerializer):

@@ -23,10 +23,12 @@ from ledger.selectors import tx_receipt
 from core.api.pagination import paginated
 from ledger.api_auth import AuthChallengeMixin
 from monitoring.api import serializers as s
+from monitoring.live import status as live_status
 from monitoring.models import Webhook
 from monitoring.selectors import anchoring, availability, telemetry, workorders
 from monitoring.services import batches, grid, load, webhooks
 from monitoring.services import workorders as workorder_services
+from registry import access
 from registry.models import GridArea
 
 MAX_PAGE = 5000
@@ -125,6 +127,17 @@ class LatestStateView(MonitoringView):
         for row, st in zip(data, states):
             row["pile_last_seen_at"] = seen.get(st.pile_id)
         return Response({"results": data})
+
+
+class LiveStatusView(MonitoringView):
+    """How far the live path has come at this node: per member it sends to and per source it
+    receives from, the last event applied, the source's head, how many behind, and the lag."""
+
+    @extend_schema(summary="The live path's position with each member", responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        if access.member_institution(request.user) is None and not access.is_platform_admin(request.user):
+            raise exceptions.PermissionDenied()
+        return Response(live_status.links())
 
 
 class ReadingListView(MonitoringView):
