@@ -122,10 +122,13 @@ class LatestStateView(MonitoringView):
     @extend_schema(summary="Latest state of each visible pile's connectors", parameters=[OpenApiParameter("pile", str)], responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         states = list(telemetry.latest_states(user=request.user, pile=request.query_params.get("pile")))
-        seen = telemetry.pile_last_seen(user=request.user, piles={st.pile_id for st in states})
+        piles = telemetry.pile_states(user=request.user, piles={st.pile_id for st in states})
         data = s.ConnectorStateSerializer(states, many=True).data
         for row, st in zip(data, states):
-            row["pile_last_seen_at"] = seen.get(st.pile_id)
+            pile = piles.get(st.pile_id)
+            row["pile_last_seen_at"] = pile.last_seen_at if pile else None
+            row["pile_online"] = pile.online if pile else None
+            row["pile_online_at"] = pile.online_at if pile else None
         return Response({"results": data})
 
 

@@ -27,7 +27,6 @@ from monitoring import conf
 from monitoring.live import events, outbox, stream, wire
 from monitoring.live.status import HEAD  # the LiveLink OUT row whose `head` is the last number given
 from monitoring.models import ConnectorState, LiveEvent, LiveLink, PileState
-from registry.models import Pile
 
 logger = logging.getLogger("pilechain.monitoring.live")
 
@@ -68,18 +67,9 @@ def publish_own(rows: list[LiveEvent]) -> None:
     if not rows:
         return
     parsed = [(row.seq, events.parse(row.event)) for row in rows]
-    piles = {p.code.upper(): p for p in Pile.objects.select_related("station__operator", "station__grid_area__owner")
-             .filter(code__in=sorted({e["p"] for _, e in parsed}))}
-    described = []
-    for seq, event in parsed:
-        pile = piles.get(event["p"])
-        if pile is not None:
-            station = pile.station
-            described.append(events.describe(
-                event, source=station.operator.code, seq=seq, operator=station.operator.code,
-                area=station.grid_area.code, area_owner=station.grid_area.owner.code, public=pile.public,
-            ))
-    stream.publish(described)
+    piles = stream.piles_by_code({e["p"] for _, e in parsed})
+    stream.publish([stream.describe(event, pile=piles[event["p"]], source=settings.NODE_CODE, seq=seq)
+                    for seq, event in parsed if event["p"] in piles])
 
 
 def prune(keep: int) -> int:
@@ -160,8 +150,13 @@ class PeerLink(threading.Thread):
             connection.close()
 
     def _failed(self, exc) -> None:
-        LiveLink.objects.filter(peer=self.peer, direction=LiveLink.Direction.OUT).update(
-            last_error=f"{exc.__class__.__name__}: {exc}"[:500], last_error_at=timezone.now())
+        """Note the failure on the member's link (for the node's status), if the database lets us."""
+        try:
+            LiveLink.objects.filter(peer=self.peer, direction=LiveLink.Direction.OUT).update(
+                last_error=f"{exc.__class__.__name__}: {exc}"[:500], last_error_at=timezone.now())
+        except Exception:
+            logger.exception("could not note the live path's failure towards %s", self.peer)
+            close_old_connections()
 
     def step(self) -> bool:
         """Send one batch if there is something to send (or a heartbeat is due); True if sent."""

@@ -18,13 +18,11 @@ import logging
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from monitoring import bulk
 from monitoring.live import events, stream
 from monitoring.models import LiveLink, PileState, StatusEvent
-from registry.models import Pile
 
 logger = logging.getLogger("pilechain.monitoring.live")
 
@@ -36,12 +34,6 @@ class Outcome:
     status: int  # 200 applied (or nothing new), 409 gap
     applied: int
     refused: int = 0
-
-
-def _piles(codes: set[str]) -> dict:
-    found = Pile.objects.select_related("station__operator", "station__grid_area__owner").annotate(
-        code_key=Lower("code")).filter(code_key__in=sorted(c.lower() for c in codes))
-    return {p.code.upper(): p for p in found}
 
 
 def receive(batch: dict) -> Outcome:
@@ -68,7 +60,7 @@ def receive(batch: dict) -> Outcome:
             except events.EventError as exc:
                 refused += 1
                 logger.warning("live event %s#%d refused: %s", source, seq, exc)
-        piles = _piles({e["p"] for _, e in parsed})
+        piles = stream.piles_by_code({e["p"] for _, e in parsed})
         accepted = []
         for seq, event in parsed:
             pile = piles.get(event["p"])
@@ -88,7 +80,7 @@ def receive(batch: dict) -> Outcome:
         link.refused += refused
         link.last_ok_at = now
         link.save()
-        described = [_describe(source, seq, event, pile) for seq, event, pile in accepted]
+        described = [stream.describe(event, pile=pile, source=source, seq=seq) for seq, event, pile in accepted]
     stream.publish(described)
     return Outcome(200, link.seq, refused)
 
@@ -103,7 +95,7 @@ def _snapshot(batch: dict, link, now) -> Outcome:
             parsed.append(events.parse(raw))
         except events.EventError:
             refused += 1
-    piles = _piles({e["p"] for e in parsed})
+    piles = stream.piles_by_code({e["p"] for e in parsed})
     accepted = [(0, e, piles[e["p"]]) for e in parsed
                 if e["p"] in piles and piles[e["p"]].station.operator.code == batch["source"]]
     refused += len(parsed) - len(accepted)
@@ -117,12 +109,6 @@ def _snapshot(batch: dict, link, now) -> Outcome:
     link.last_ok_at = now
     link.save()
     return Outcome(200, link.seq, refused)
-
-
-def _describe(source: str, seq: int, event: dict, pile) -> dict:
-    station = pile.station
-    return events.describe(event, source=source, seq=seq, operator=station.operator.code, area=station.grid_area.code,
-                           area_owner=station.grid_area.owner.code, public=pile.public)
 
 
 def _apply(source: str, accepted: list, now, *, history: bool = True) -> None:

@@ -13,11 +13,13 @@ import logging
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.db.models.functions import Lower
 
 from monitoring import alerts, conf
 from monitoring.history import History
 from monitoring.live import events
 from monitoring.models import LiveRecord
+from registry.models import Pile
 
 logger = logging.getLogger("pilechain.monitoring.live")
 
@@ -30,6 +32,22 @@ def numbered(events_: list, seq: int) -> dict:
 
 
 HISTORY = History(LiveRecord, "events", conf.live_history, numbered)
+
+
+def piles_by_code(codes) -> dict:
+    """The piles named by events, by upper-cased code, with what describing them needs (one query)."""
+    keys = sorted({c.lower() for c in codes if isinstance(c, str)})
+    found = Pile.objects.select_related("station__operator", "station__grid_area__owner").annotate(
+        code_key=Lower("code")).filter(code_key__in=keys)
+    return {p.code.upper(): p for p in found}
+
+
+def describe(event: dict, *, pile, source: str, seq: int) -> dict:
+    """A parsed event as the stream shows it, with the pile's operator, area, area owner and whether
+    it is public (what the audience and the filters need)."""
+    station = pile.station
+    return events.describe(event, source=source, seq=seq, operator=station.operator.code, area=station.grid_area.code,
+                           area_owner=station.grid_area.owner.code, public=pile.public)
 
 
 def _send_live(item: dict) -> None:

@@ -45,9 +45,9 @@ def latest_states(*, user, pile: str | None = None):
     return qs
 
 
-def pile_last_seen(*, user, piles) -> dict:
-    rows = PileState.objects.restrict(user).filter(pile__in=piles)
-    return {row.pile_id: row.last_seen_at for row in rows}
+def pile_states(*, user, piles) -> dict:
+    """The piles' PileState rows (last seen, online) the user may see, by pile id."""
+    return {row.pile_id: row for row in PileState.objects.restrict(user).filter(pile__in=piles)}
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,7 @@ def test_the_run_command_brings_up_an_embedded_consortium_that_commits(tmp_path)
 
         assert wait_for(sessions_at_regulator, timeout=120, what="charging sessions at the regulator's node")
         _competing_operators_see_only_their_own_sessions(ports)
+        _the_live_fleet_reaches_every_member(ports)
         _sessions_settle_alike_at_every_node(sessions, ports)
         for port in ports:
             assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
@@ -129,6 +130,30 @@ def _competing_operators_see_only_their_own_sessions(ports):
     own_b = wait_for(lambda: piles_of(b, ports[4]), timeout=60, what="operator B's sessions at its node")
     assert own_a and all(p.startswith("SHA-") for p in own_a), own_a
     assert own_b and all(p.startswith("SHB-") for p in own_b), own_b
+
+
+def _the_live_fleet_reaches_every_member(ports):
+    """Both operators' charge points report their connectors' status and meters to their own
+    gateway; the live path carries them to the regulator's, the grid company's and the metrology
+    institute's nodes within seconds (each state says which operator's node reported it), while
+    each operator's staff still see only their own piles' live state."""
+
+    def live_state(session, port):
+        rows = session.get(f"http://127.0.0.1:{port}/api/monitoring/state/", timeout=10).json()["results"]
+        return {(row["pile"][:3], row["source"]) for row in rows if row["status"]}
+
+    expected = {("SHA", "OPERATOR-A"), ("SHB", "OPERATOR-B")}
+    for port, user in ((ports[3], "regulator"), (ports[2], "grid"), (ports[1], "metrology")):
+        session = _login(f"http://127.0.0.1:{port}", user)
+        wait_for(lambda: expected <= live_state(session, port) or None, timeout=60,
+                 what=f"both operators' live state at {user}'s node")
+    a, b = _login(f"http://127.0.0.1:{ports[0]}", "operator_a"), _login(f"http://127.0.0.1:{ports[4]}", "operator_b")
+    assert {prefix for prefix, _ in live_state(a, ports[0])} == {"SHA"}
+    # OPERATOR-B's node stores OPERATOR-A's live state (the table's "members"), and shows its staff none of it.
+    assert {prefix for prefix, _ in live_state(b, ports[4])} == {"SHB"}
+    status = requests.get(f"http://127.0.0.1:{ports[3]}/api/monitoring/live/status/", timeout=10,
+                          cookies=_login(f"http://127.0.0.1:{ports[3]}", "regulator").cookies).json()
+    assert {r["peer"] for r in status["receiving"]} == {"OPERATOR-A", "OPERATOR-B"}, status
 
 
 def _sessions_settle_alike_at_every_node(sessions, ports):
@@ -179,6 +204,8 @@ def _a_fault_travels_from_a_pile_to_every_node(sessions, ports, var_dir):
     async def scenario():
         local = await _subscribe(operator, s_op)
         remote = await _subscribe(regulator, sessions[ports[3]])
+        live_at = {port: await _subscribe(f"http://127.0.0.1:{port}", sessions[port], stream="live")
+                   for port in (ports[2], ports[3])}
         auth = base64.b64encode(f"E2E-P1:{password}".encode()).decode()
         async with websockets.connect(f"ws://127.0.0.1:{ports[0]}/ocpp/E2E-P1", subprotocols=["ocpp1.6"],
                                       additional_headers={"Authorization": f"Basic {auth}"}) as ws:
@@ -188,8 +215,15 @@ def _a_fault_travels_from_a_pile_to_every_node(sessions, ports, var_dir):
             assert boot.status == "Accepted"
             await pile.call(call16.StatusNotification(connector_id=1, error_code="GroundFailure", status="Faulted"))
             reported = await _alert(local, "reported")
+            # The live path: the regulator's and the grid company's nodes see the status in seconds.
+            for ws in live_at.values():
+                event = await _live(ws, "status")
+                assert (event["status"], event["source"], event["operator"]) == ("Faulted", "OPERATOR-A", "OPERATOR-A")
             confirmed = await _alert(remote, "confirmed")
             runner.cancel()
+        for ws in live_at.values():  # the pile hung up: offline at the other members' nodes
+            assert (await _live(ws, "conn"))["online"] is False
+            await ws.close()
         await local.close()
         await remote.close()
         return reported, confirmed
@@ -218,13 +252,22 @@ def _csrf(session: requests.Session, url: str) -> dict:
     return {"X-CSRFToken": session.cookies["csrftoken"], "Referer": url + "/"}
 
 
-async def _subscribe(url: str, session: requests.Session):
-    ws = await websockets.connect(url.replace("http", "ws") + "/ws/alerts/?piles=E2E-P1", origin=url,
+async def _subscribe(url: str, session: requests.Session, stream: str = "alerts"):
+    ws = await websockets.connect(url.replace("http", "ws") + f"/ws/{stream}/?piles=E2E-P1", origin=url,
                                   additional_headers={"Cookie": f"sessionid={session.cookies['sessionid']}"},
                                   open_timeout=20)
     hello = json.loads(await asyncio.wait_for(ws.recv(), 20))
     assert hello["type"] == "subscribed", hello
     return ws
+
+
+async def _live(ws, kind: str) -> dict:
+    while True:
+        message = json.loads(await asyncio.wait_for(ws.recv(), 30))
+        if message.get("type") == "live":
+            for event in message["live"]["events"]:
+                if event["kind"] == kind:
+                    return event
 
 
 async def _alert(ws, phase: str) -> dict:

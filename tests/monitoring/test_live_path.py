@@ -5,9 +5,13 @@ between real node processes is tests/consortium/test_live_path.py."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
 
 import pytest
+import websockets
+from asgiref.sync import sync_to_async
 from django.test import Client
 from django.utils import timezone
 
@@ -15,6 +19,9 @@ from ledger.chain.encoding import canonical
 from monitoring import ingest
 from monitoring.live import events, forwarder, status, stream, wire
 from monitoring.models import ConnectorState, LiveEvent, LiveLink, LiveRecord, PileState, StatusEvent
+
+from tests.gateway.live import live_server
+from tests.monitoring.test_alerts_live import new_token, subscribe
 
 URL = "/monitoring/live/peer/"
 
@@ -180,3 +187,47 @@ def test_the_stream_shows_a_public_piles_status_to_every_member_and_its_power_on
         stream.parse_filters({"kinds": ["everything"]})
     with pytest.raises(ValueError):
         stream.parse_filters({"colour": "red"})
+
+
+@pytest.mark.django_db(transaction=True)  # the server's threads see what the test wrote
+def test_the_live_websocket_pushes_resumes_and_narrows_per_subscriber(live):
+    """A real ASGI server: the regulator's token sees OP-A's status and power; OP-B's token only the
+    public status; a subscriber that comes back with `after` gets what it missed, once."""
+    regulator, competitor = new_token("reg_manager"), new_token("b_manager")
+
+    def own_events(second, state):
+        ingest.record_status(pile_code="PILE-A1", connector_id=1, status=state, error_code="", info="",
+                             timestamp=t(second), source="ocpp1.6")
+        ingest.record_meter_values(pile_code="PILE-A1", connector_id=1, samples=[
+            {"timestamp": t(second), "measurand": "Power.Active.Import", "value": "7000", "unit": "W", "phase": None,
+             "context": None}])
+        forwarder.publish_own(forwarder.sequence())
+
+    async def next_live(ws):
+        while True:
+            message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            if message["type"] == "live":
+                return message
+
+    async def scenario(url):
+        reg = await subscribe(url, f"/ws/live/?token={regulator}")
+        rival = await subscribe(url, f"/ws/live/?token={competitor}")
+        await sync_to_async(own_events)(0, "Charging")
+        seen = await next_live(reg)
+        assert {e["kind"] for e in seen["live"]["events"]} == {"status", "meter"}
+        rival_seen = await next_live(rival)
+        assert [e["kind"] for e in rival_seen["live"]["events"]] == ["status"]  # a public pile's status only
+        await reg.close()
+        await sync_to_async(own_events)(20, "Finishing")  # missed while away
+        back = await subscribe(url, f"/ws/live/?token={regulator}&after={seen['live']['seq']}")
+        replayed = await next_live(back)
+        assert replayed.get("replayed") and replayed["live"]["events"][0]["status"] == "Finishing"
+        done = json.loads(await asyncio.wait_for(back.recv(), 10))
+        assert done["type"] == "replayed" and done["count"] == 1
+        for ws in (back, rival):
+            await ws.close()
+        with pytest.raises(websockets.InvalidStatus):  # closed before the handshake completes
+            await subscribe(url, "/ws/live/?token=not-a-token")
+
+    with live_server() as url:
+        asyncio.run(scenario(url))

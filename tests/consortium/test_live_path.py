@@ -1,0 +1,175 @@
+"""The live path between real node processes (issue #17): four nodes (web, Celery worker, beat),
+the demo registry, one charge point talking OCPP 1.6 to the operator's gateway.
+
+- the operator's node dies halfway (web and worker killed right after the gateway answered) and
+  comes back: every status change reaches the other members once, none lost, none twice;
+- a member stopped while a few thousand events passed catches up when it returns (in events, not
+  wall-clock minutes), and says meanwhile how far behind it is.
+
+The run command's test (test_run_command.py) shows both operators' piles reaching the regulator's,
+the grid company's and the metrology institute's nodes, and a disconnection shown offline there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import os
+
+import pytest
+import requests
+import websockets
+from ocpp.v16 import call as call16
+
+from config.localnet import FOUR_NODES, LocalNet, parse_specs
+from tests.gateway.pile_clients import Pile16
+from tests.processes import free_port, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.consortium]
+
+PILE = "LIVE-P1"
+STATUSES = ("Available", "Preparing", "Charging", "SuspendedEV", "Finishing")
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory):
+    var_dir = tmp_path_factory.mktemp("live")
+    env = dict(os.environ)
+    if env.get("DATABASE_URL"):
+        env["DATABASE_URL"] = env["DATABASE_URL"].rsplit("/", 1)[0] + f"/lp{os.getpid()}_{{node}}"
+    specs = parse_specs(FOUR_NODES, free_port())
+    for spec in specs[1:]:
+        spec.port = free_port()
+    local = LocalNet(specs, var_dir=var_dir, base_env=env, worker_concurrency=4)
+    local.prepare()
+    local.start()
+    try:
+        local.wait_healthy(timeout=120)
+        local.seed_demo()
+        local.password = _admit_pile(local)
+        yield local
+    finally:
+        local.stop()
+        local.drop_databases()
+
+
+def _url(net, code: str) -> str:
+    return net.nodes[code].spec.url
+
+
+def _login(url: str, username: str) -> requests.Session:
+    s = requests.Session()
+    s.get(f"{url}/accounts/login/", timeout=10)
+    s.post(f"{url}/accounts/login/", data={"username": username, "password": "pilechain-demo",
+                                           "csrfmiddlewaretoken": s.cookies["csrftoken"]},
+           headers={"Referer": f"{url}/accounts/login/"}, timeout=10)
+    assert "sessionid" in s.cookies
+    return s
+
+
+def _admit_pile(net) -> str:
+    operator = _url(net, "OPERATOR-A")
+    s = _login(operator, "operator_a")
+    headers = {"X-CSRFToken": s.cookies["csrftoken"], "Referer": operator + "/"}
+    r = s.post(f"{operator}/api/piles/", json={
+        "station": "SHA-ZJ-PR", "code": PILE, "kind": "dc", "rated_power_kw": "60", "status": "active",
+        "commissioned_on": "2025-06-01", "connectors": [{"connector_id": 1, "standard": "gbt_dc"},
+                                                         {"connector_id": 2, "standard": "gbt_dc"}]},
+        headers=headers, timeout=30)
+    assert r.status_code == 202, r.text[:500]
+    for code in net.nodes:  # registered on the ledger: every member knows the pile
+        wait_for(lambda: _count(net, code, f"Pile.objects.filter(code='{PILE}').count()") == 1, timeout=90,
+                 what=f"{PILE} at {code}")
+    r = s.post(f"{operator}/api/gateway/piles/{PILE}/credential/", json={}, headers=headers, timeout=30)
+    assert r.status_code == 201, r.text[:500]
+    return r.json()["password"]
+
+
+def _count(net, code: str, expression: str) -> int:
+    """A number read from a node's own database (its models, as its shell sees them)."""
+    out = net.manage(net.nodes[code].spec, "shell", "-v", "0", "-c",
+                     "from registry.models import Pile; from monitoring.models import StatusEvent, LiveLink; "
+                     f"print({expression})").stdout
+    return int(out.strip().splitlines()[-1])
+
+
+def _statuses(net, code: str) -> int:
+    return _count(net, code, f"StatusEvent.objects.filter(pile__code='{PILE}').count()")
+
+
+def _distinct_statuses(net, code: str) -> int:
+    return _count(net, code, f"len(set(StatusEvent.objects.filter(pile__code='{PILE}').values_list('connector_id', 'ts')))")
+
+
+async def _send_statuses(net, count: int, start: dt.datetime) -> None:
+    """`count` status changes, each with its own time, each answered before the next is sent."""
+    port = net.nodes["OPERATOR-A"].spec.port
+    auth = base64.b64encode(f"{PILE}:{net.password}".encode()).decode()
+    async with websockets.connect(f"ws://127.0.0.1:{port}/ocpp/{PILE}", subprotocols=["ocpp1.6"],
+                                  additional_headers={"Authorization": f"Basic {auth}"}) as ws:
+        pile = Pile16(PILE, ws)
+        runner = asyncio.create_task(pile.start())
+        boot = await pile.call(call16.BootNotification(charge_point_vendor="Test", charge_point_model="Live"))
+        assert boot.status == "Accepted"
+        for i in range(count):
+            at = (start + dt.timedelta(milliseconds=i)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            await pile.call(call16.StatusNotification(connector_id=1 + i % 2, error_code="NoError",
+                                                      status=STATUSES[i % len(STATUSES)], timestamp=at))
+        runner.cancel()
+
+
+def _ingest_statuses(net, count: int, start: dt.datetime) -> None:
+    """`count` status changes through the gateway's own entry point (monitoring.ingest), in one
+    process at the operator's node: thousands in seconds, where an OCPP client waits for each answer."""
+    net.manage(net.nodes["OPERATOR-A"].spec, "shell", "-v", "0", "-c",
+               "import datetime as dt; from monitoring import ingest\n"
+               f"start = dt.datetime.fromisoformat('{start.isoformat()}')\n"
+               f"for i in range({count}):\n"
+               f"    ingest.record_status(pile_code='{PILE}', connector_id=1 + i % 2, status={STATUSES!r}[i % {len(STATUSES)}],"
+               " error_code='', info='', timestamp=start + dt.timedelta(milliseconds=i), source='ocpp1.6')\n")
+
+
+def _start(net, code: str) -> None:
+    net.start_web(code)
+    net.start_worker(code)
+    net.wait_healthy(timeout=120)
+
+
+def test_the_operators_node_dying_halfway_loses_no_event_and_repeats_none(net):
+    before = _statuses(net, "OPERATOR-A")
+    start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+    asyncio.run(_send_statuses(net, 300, start))
+    # Killed at once: the forwarder may be mid-batch, members may not have answered yet.
+    net.kill("OPERATOR-A", "worker")
+    net.kill("OPERATOR-A", "web")
+    stored = _statuses(net, "OPERATOR-A")
+    assert stored == before + 300
+    _start(net, "OPERATOR-A")
+    for code in ("REGULATOR", "GRID", "METROLOGY"):
+        wait_for(lambda: _statuses(net, code) >= stored or None, timeout=90, what=f"the status changes at {code}")
+        assert _statuses(net, code) == stored, code
+        assert _distinct_statuses(net, code) == stored, code
+
+
+def test_a_member_stopped_while_thousands_of_events_passed_catches_up(net):
+    net.kill("GRID", "worker")
+    net.kill("GRID", "web")
+    try:
+        start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=2)
+        _ingest_statuses(net, 3000, start)
+        stored = _statuses(net, "OPERATOR-A")
+        wait_for(lambda: _statuses(net, "REGULATOR") >= stored or None, timeout=120, what="the regulator up to date")
+        # The operator's node knows how far behind the stopped member is.
+        operator = _login(_url(net, "OPERATOR-A"), "operator_a")
+        status = operator.get(f"{_url(net, 'OPERATOR-A')}/api/monitoring/live/status/", timeout=10).json()
+        behind = {row["peer"]: row["behind"] for row in status["sending"]}
+        assert behind["GRID"] >= 3000 and behind["REGULATOR"] == 0, status
+    finally:
+        _start(net, "GRID")
+    wait_for(lambda: _statuses(net, "GRID") >= stored or None, timeout=120, what="the grid company caught up")
+    assert _statuses(net, "GRID") == _distinct_statuses(net, "GRID") == stored
+    grid = _login(_url(net, "GRID"), "grid")
+    status = grid.get(f"{_url(net, 'GRID')}/api/monitoring/live/status/", timeout=10).json()
+    [source] = [row for row in status["receiving"] if row["peer"] == "OPERATOR-A"]
+    assert source["behind"] == 0 and source["refused"] == 0, status
