@@ -197,7 +197,7 @@ class PeerLink(threading.Thread):
 
 
 # --- the loop -------------------------------------------------------------------------------------
-LEASE_TTL_S = 15
+LEASE_TTL_S = 8
 PRUNE_EVERY_S = 30
 
 

@@ -139,15 +139,15 @@ def _start(net, code: str) -> None:
 def test_the_operators_node_dying_halfway_loses_no_event_and_repeats_none(net):
     before = _statuses(net, "OPERATOR-A")
     start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
-    asyncio.run(_send_statuses(net, 300, start))
+    asyncio.run(_send_statuses(net, 200, start))
     # Killed at once: the forwarder may be mid-batch, members may not have answered yet.
     net.kill("OPERATOR-A", "worker")
     net.kill("OPERATOR-A", "web")
     stored = _statuses(net, "OPERATOR-A")
-    assert stored == before + 300
+    assert stored == before + 200
     _start(net, "OPERATOR-A")
     for code in ("REGULATOR", "GRID", "METROLOGY"):
-        wait_for(lambda: _statuses(net, code) >= stored or None, timeout=90, what=f"the status changes at {code}")
+        wait_for(lambda: _statuses(net, code) >= stored or None, timeout=240, what=f"the status changes at {code}")
         assert _statuses(net, code) == stored, code
         assert _distinct_statuses(net, code) == stored, code
 
@@ -159,7 +159,7 @@ def test_a_member_stopped_while_thousands_of_events_passed_catches_up(net):
         start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=2)
         _ingest_statuses(net, 3000, start)
         stored = _statuses(net, "OPERATOR-A")
-        wait_for(lambda: _statuses(net, "REGULATOR") >= stored or None, timeout=120, what="the regulator up to date")
+        wait_for(lambda: _statuses(net, "REGULATOR") >= stored or None, timeout=240, what="the regulator up to date")
         # The operator's node knows how far behind the stopped member is.
         operator = _login(_url(net, "OPERATOR-A"), "operator_a")
         status = operator.get(f"{_url(net, 'OPERATOR-A')}/api/monitoring/live/status/", timeout=10).json()
@@ -167,7 +167,7 @@ def test_a_member_stopped_while_thousands_of_events_passed_catches_up(net):
         assert behind["GRID"] >= 3000 and behind["REGULATOR"] == 0, status
     finally:
         _start(net, "GRID")
-    wait_for(lambda: _statuses(net, "GRID") >= stored or None, timeout=120, what="the grid company caught up")
+    wait_for(lambda: _statuses(net, "GRID") >= stored or None, timeout=240, what="the grid company caught up")
     assert _statuses(net, "GRID") == _distinct_statuses(net, "GRID") == stored
     grid = _login(_url(net, "GRID"), "grid")
     status = grid.get(f"{_url(net, 'GRID')}/api/monitoring/live/status/", timeout=10).json()
