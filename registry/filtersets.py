@@ -118,7 +118,7 @@ class PileFilterSet(SearchFilterSet):
     station = django_filters.ModelChoiceFilter(queryset=_visible(Station), to_field_name="code", label=_("Station"))
     public = YesNoFilter(label=_("Public"), help_text=_("Open to any driver (true) or dedicated (false)."))
     operational_state = django_filters.MultipleChoiceFilter(
-        choices=pile_states.choices, method="in_operational_state", label=_("Operational state"),
+        choices=pile_states.Choices(), method="in_operational_state", label=_("Operational state"),
         help_text=_("The state the registry status, live state, open faults and calibration make (one or more)."),
     )
 

@@ -40,6 +40,17 @@ def choices() -> list[tuple[str, str]]:
     return _provider.choices() if _provider else []
 
 
+class Choices:
+    """The provider's choices, read each time they are iterated (a form built for a request, the API
+    schema), so a filter declared before the provider is installed still lists them."""
+
+    def __iter__(self):
+        return iter(choices())
+
+    def __len__(self):
+        return len(choices())
+
+
 def states(*, user, piles) -> dict:
     """{pile pk: operational state} for `piles` as `user` may see them ({} without a provider)."""
     return _provider.states(user, piles) if _provider else {}
