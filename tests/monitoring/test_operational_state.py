@@ -246,3 +246,24 @@ def test_provider_is_installed_and_the_api_names_the_rules_vocabulary():
     assert set(OperationalPartSerializer().fields["part"].choices) == set(operational.PART_LABELS)
     warnings = OperationalStateSerializer().fields["warnings"].child.fields["code"].choices
     assert set(warnings) == set(operational.WARNING_LABELS)
+
+
+def test_home_counts_and_monitoring_lists_show_the_same_state(fleet, user_client):
+    import re
+
+    home = user_client("a_viewer").get("/").content.decode()
+    counts = dict(re.findall(r'data-operational-count="([a-z_]+)">(?:<a [^>]*>)?(\d+)', home))
+    assert (counts["faulted"], counts["available"], counts["charging"]) == ("2", "1", "0")
+    assert 'href="/registry/piles/?operator=OP-A&amp;operational_state=faulted"' in home
+    reg = user_client("reg_manager").get("/").content.decode()
+    counts = dict(re.findall(r'data-operational-count="([a-z_]+)">(?:<a [^>]*>)?(\d+)', reg))
+    assert (counts["faulted"], counts["available"]) == ("2", "2")
+    competitor = dict(re.findall(r'data-operational-count="([a-z_]+)">(?:<a [^>]*>)?(\d+)',
+                                 user_client("b_manager").get("/").content.decode()))
+    assert competitor["available"] == "1"  # its own PILE-B1 only
+    availability = user_client("a_viewer").get("/monitoring/availability/").content.decode()
+    rows = re.findall(r'<a href="/registry/piles/([^/"]+)/">[^<]+</a></td><td><span class="badge[^"]*" '
+                      r'data-operational-state="([a-z_]+)"', availability)
+    assert dict(rows) == {code: s for code, s in FULL.items() if code.startswith("PILE-A")}
+    orders = user_client("a_viewer").get("/monitoring/work-orders/").content.decode()
+    assert '<a href="/registry/piles/PILE-A1/">PILE-A1</a>' in orders
