@@ -267,3 +267,14 @@ def test_home_counts_and_monitoring_lists_show_the_same_state(fleet, user_client
     assert dict(rows) == {code: s for code, s in FULL.items() if code.startswith("PILE-A")}
     orders = user_client("a_viewer").get("/monitoring/work-orders/").content.decode()
     assert '<a href="/registry/piles/PILE-A1/">PILE-A1</a>' in orders
+
+
+def test_calibration_list_shows_the_same_state(fleet, user_client):
+    import re
+
+    for username in ("a_viewer", "reg_manager"):
+        page = user_client(username).get("/calibration/").content.decode()
+        rows = dict(re.findall(r'<tr data-pile="([^"]+)">.*?data-operational-state="([a-z_]+)"', page, flags=re.S))
+        assert rows == {code: s for code, s in EXPECTED[username].items()
+                        if username != "a_viewer" or code.startswith("PILE-A")}
+        assert '<a href="/registry/piles/PILE-A1/">PILE-A1</a>' in page
