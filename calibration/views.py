@@ -19,6 +19,7 @@ from calibration.forms import DraftForm
 from calibration.models import RecordDraft, VerificationRecord
 from ledger.models import Submission
 from ledger.selectors import tx_receipt
+from registry import pile_states
 from registry.access import member_institution
 
 @login_required
@@ -27,6 +28,8 @@ def pile_list(request):
     rows = selectors.pile_rows(request.user, state=q.get("state", ""), operator=q.get("operator", "").strip(),
                                area=q.get("area", "").strip(), date_from=parse_date(q.get("from", "") or ""),
                                date_to=parse_date(q.get("to", "") or ""))
+    states = pile_states.states(user=request.user, piles=[pile for pile, _, _ in rows])
+    rows = [(pile, compliance, state, states.get(pile.pk)) for pile, compliance, state in rows]
     return render(request, "calibration/pile_list.html", {
         "rows": rows, "states": selectors.STATES, "filters": q, "may_file": services.may_file(request.user),
         "requests": selectors.requests_for(request.user)[:50],

@@ -19,12 +19,13 @@ from core.forms import service_error_text
 from ledger.web import pending_redirect
 from monitoring import forms
 from monitoring.selectors import availability as availability_selectors
+from monitoring.selectors import operational as operational_selectors
 from monitoring.selectors import workorders as selectors
 from monitoring.services import grid as grid_services
 from monitoring.services import load as load_services
 from monitoring.services import workorders as services
 from registry.access import is_manager, member_institution
-from registry.models import GridArea
+from registry.models import GridArea, Pile
 
 
 @login_required
@@ -104,6 +105,11 @@ def availability(request):
                                                    with_days=bool(pile))
     except availability_selectors.PeriodError as exc:
         error = str(exc)
+    piles = list(Pile.objects.restrict(request.user).filter(code__in={row["pile"] for row in rows}))
+    by_pk = operational_selectors.pile_states(user=request.user, piles=piles)
+    states = {pile.code: by_pk[pile.pk] for pile in piles}
+    for row in rows:
+        row["operational_state"] = states.get(row["pile"])
     for entry in reported:
         entry.update(_for_page(entry))
         entry["reports"] = [_for_page(day) for day in entry.get("reports", [])]

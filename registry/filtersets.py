@@ -7,6 +7,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from registry import pile_states
 from registry.models import (
     Connector, DeviceKey, FieldTestBox, GridArea, Institution, InstitutionRole, Pile, Station,
 )
@@ -116,10 +117,17 @@ class PileFilterSet(SearchFilterSet):
     )
     station = django_filters.ModelChoiceFilter(queryset=_visible(Station), to_field_name="code", label=_("Station"))
     public = YesNoFilter(label=_("Public"), help_text=_("Open to any driver (true) or dedicated (false)."))
+    operational_state = django_filters.MultipleChoiceFilter(
+        choices=pile_states.Choices(), method="in_operational_state", label=_("Operational state"),
+        help_text=_("The state the registry status, live state, open faults and calibration make (one or more)."),
+    )
 
     class Meta:
         model = Pile
         fields = ["operator", "grid_area", "station", "kind", "status", "accuracy_class", "public"]
+
+    def in_operational_state(self, queryset, name, value):
+        return pile_states.filter_piles(queryset, user=getattr(self.request, "user", None), values=list(value))
 
 
 class ConnectorFilterSet(SearchFilterSet):

@@ -8,7 +8,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 from rest_framework.utils import html
 
-from registry import access
+from registry import access, pile_states
 from registry.models import (
     Connector, DeviceKey, FieldTestBox, GridArea, Institution, KeyKind, KeyPurpose, Pile, Station,
 )
@@ -135,6 +135,62 @@ class KeyInputSerializer(serializers.Serializer):
     label = serializers.CharField(required=False, allow_blank=True, max_length=100)
 
 
+class OperationalPartSerializer(serializers.Serializer):
+    """One part of a pile's operational state (read-only)."""
+
+    part = serializers.ChoiceField(
+        choices=["registry", "connection", "connector", "faults", "work_orders", "calibration"],
+        help_text="registry: the administrative status; connection: online, offline, silent (connected but not "
+                  "heard within the silence window), never or hidden; connector: one connector's latest OCPP "
+                  "status; faults, work_orders: how many are open; calibration: compliant, non_compliant, "
+                  "overdue or unverified.",
+    )
+    connector_id = serializers.IntegerField(allow_null=True, help_text="For a connector part (0: the whole pile).")
+    value = serializers.CharField(help_text="Machine-readable value; empty when the part is hidden from you.")
+    label = serializers.CharField(help_text="The value in the request's language.")
+    count = serializers.IntegerField(allow_null=True, help_text="faults and work_orders: how many are open.")
+    detail = serializers.CharField(help_text="An error code, the most severe fault's severity, overdue work orders, "
+                                             "a due date.")
+    source = serializers.ChoiceField(choices=["registry", "live", "ledger"])
+    reported_by = serializers.CharField(help_text="live: the member node that reported it; empty: this node's own "
+                                                  "gateway.")
+    source_label = serializers.CharField(help_text="e.g. 'live: reported by OPERATOR-A'.")
+    at = serializers.DateTimeField(allow_null=True, help_text="When the part was last true or changed.")
+    height = serializers.IntegerField(allow_null=True, help_text="registry: the block that last changed the pile.")
+    visible = serializers.BooleanField(help_text="False: you may not see this part (another operator's faults, "
+                                                 "a dedicated pile's live state); it did not count.")
+
+
+class OperationalWarningSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=["live_while_planned", "live_while_retired", "in_use_while_out_of_service"])
+    text = serializers.CharField()
+
+
+class OperationalStateSerializer(serializers.Serializer):
+    """A pile's operational state: the first that applies of retired, faulted, out_of_service,
+    not_commissioned, not_compliant, offline, available, charging, unavailable; else unknown (docs/monitoring.md)."""
+
+    state = serializers.ChoiceField(choices=[
+        "retired", "faulted", "out_of_service", "not_commissioned", "not_compliant", "offline", "available",
+        "charging", "unavailable", "unknown",
+    ])
+    label = serializers.CharField(help_text="The state in the request's language.")
+    decided_by = serializers.CharField(help_text="The fact that decided it; empty for unknown.")
+    reason = serializers.CharField()
+    warnings = OperationalWarningSerializer(many=True, help_text="Parts that contradict each other.")
+    parts = OperationalPartSerializer(many=True)
+
+
+class PileListSerializer(serializers.ListSerializer):
+    """Reads the operational state of a whole page of piles at once (a fixed number of queries)."""
+
+    def to_representation(self, data):
+        piles = list(data.all() if hasattr(data, "all") else data)
+        request = self.context.get("request")
+        self.context["operational_states"] = pile_states.states(user=getattr(request, "user", None), piles=piles)
+        return super().to_representation(piles)
+
+
 class PileSerializer(RegistrySerializer):
     IMMUTABLE = ("code", "station")
     CREATE_ONLY = ("connectors", "keys")
@@ -147,14 +203,30 @@ class PileSerializer(RegistrySerializer):
         help_text="Open to any driver (true, the default) or dedicated, e.g. a fleet depot's or a residential "
                   "pile (false). Only a JSON boolean.",
     )
+    operational_state = serializers.SerializerMethodField(
+        help_text="Read-only: the registry status, the live state, open faults and work orders and the calibration "
+                  "standing combined by one rule, each part with its source and time, as you may see them "
+                  "(`status` is the registry's administrative status alone).",
+    )
 
     class Meta:
         model = Pile
+        list_serializer_class = PileListSerializer
         fields = [
             "code", "station", "operator", "kind", "rated_power_kw", "accuracy_class", "commissioned_on", "status",
-            "public", "vendor", "model_name", "serial_number", "firmware_version", "connectors", "keys", "height",
+            "operational_state", "public", "vendor", "model_name", "serial_number", "firmware_version", "connectors",
+            "keys", "height",
         ]
         extra_kwargs = {name: {"required": False} for name in Pile.PRIVATE_FIELDS}
+
+    @extend_schema_field(OperationalStateSerializer(allow_null=True))
+    def get_operational_state(self, pile):
+        known = self.context.get("operational_states")
+        if known is None or pile.pk not in known:
+            request = self.context.get("request")
+            known = pile_states.states(user=getattr(request, "user", None), piles=[pile])
+        state = known.get(pile.pk)
+        return OperationalStateSerializer(state.as_dict()).data if state is not None else None
 
 
 class FieldTestBoxSerializer(RegistrySerializer):

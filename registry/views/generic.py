@@ -38,9 +38,14 @@ class ObjectListView(RegistryView):
     filterset_class = None
     template_name = ""
 
+    def decorate(self, objects) -> list:
+        """The page's objects, with whatever the list shows beside their fields."""
+        return objects
+
     def get(self, request):
         filterset = self.filterset_class(request.GET or None, queryset=self.visible(), request=request)
         page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+        page.object_list = self.decorate(page.object_list)
         return render(
             request,
             self.template_name,

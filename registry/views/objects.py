@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from core.forms import service_error_text
 from ledger.web import pending_redirect
-from registry import access, filtersets, forms, selectors, services
+from registry import access, filtersets, forms, pile_states, selectors, services
 from registry.models import FieldTestBox, GridArea, Pile, Station
 from registry.views.generic import ChildAddView, ObjectDetailView, ObjectEditView, ObjectListView
 
@@ -57,7 +57,8 @@ class StationDetailView(StationMixin, ObjectDetailView):
     template_name = "registry/station_detail.html"
 
     def extra_context(self, obj):
-        return {"piles": selectors.pile_list(user=self.request.user).filter(station=obj)}
+        user = self.request.user
+        return {"piles": pile_states.attach(user=user, piles=selectors.pile_list(user=user).filter(station=obj))}
 
 
 class StationEditView(StationMixin, ObjectEditView):
@@ -77,6 +78,9 @@ class PileListView(PileMixin, ObjectListView):
     filterset_class = filtersets.PileFilterSet
     template_name = "registry/pile_list.html"
 
+    def decorate(self, objects):
+        return pile_states.attach(user=self.request.user, piles=objects)
+
 
 class PileDetailView(PileMixin, ObjectDetailView):
     template_name = "registry/pile_detail.html"
@@ -90,6 +94,7 @@ class PileDetailView(PileMixin, ObjectDetailView):
             "connector_form": forms.ConnectorForm() if can_change else None,
             "key_form": forms.DeviceKeyForm() if can_change else None,
             "attestations": selectors.firmware_attestations(user=user, pile=obj)[:10],
+            "operational_state": pile_states.states(user=user, piles=[obj]).get(obj.pk),
         }
 
 
