@@ -14,6 +14,7 @@ the new position; then the events go to this node's live stream."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 
@@ -80,9 +81,21 @@ def receive(batch: dict) -> Outcome:
         link.refused += refused
         link.last_ok_at = now
         link.save()
+        _still_connected(source, now)
         described = [stream.describe(event, pile=pile, source=source, seq=seq) for seq, event, pile in accepted]
     stream.publish(described)
     return Outcome(200, link.seq, refused)
+
+
+SEEN_REFRESH = dt.timedelta(seconds=30)
+
+
+def _still_connected(source: str, now) -> None:
+    """A pile idle on an open connection sends only heartbeats, which stay at its operator's node.
+    While its source is heard (every batch, empty ones too) and reports no disconnection, the pile
+    counts as seen here, refreshed at most every SEEN_REFRESH; a pile that falls silent on an open
+    connection is the operator node's to find, and its silence fault reaches every node by the ledger."""
+    PileState.objects.filter(source=source, online=True, last_seen_at__lt=now - SEEN_REFRESH).update(last_seen_at=now)
 
 
 def _snapshot(batch: dict, link, now) -> Outcome:

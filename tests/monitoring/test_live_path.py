@@ -231,3 +231,14 @@ def test_the_live_websocket_pushes_resumes_and_narrows_per_subscriber(live):
 
     with live_server() as url:
         asyncio.run(scenario(url))
+
+
+def test_an_idle_connected_pile_stays_seen_while_its_source_is_heard(live):
+    post(live, batch(live, items=[events.connection("PILE-B1", True, t(0))]))
+    PileState.objects.filter(pile__code="PILE-B1").update(last_seen_at=timezone.now() - dt.timedelta(hours=1))
+    post(live, batch(live, first=2, head=1))  # the source's heartbeat: nothing new
+    assert timezone.now() - PileState.objects.get(pile__code="PILE-B1").last_seen_at < dt.timedelta(minutes=1)
+    post(live, batch(live, first=2, items=[events.connection("PILE-B1", False, t(1))]))
+    PileState.objects.filter(pile__code="PILE-B1").update(last_seen_at=timezone.now() - dt.timedelta(hours=1))
+    post(live, batch(live, first=3, head=2))
+    assert timezone.now() - PileState.objects.get(pile__code="PILE-B1").last_seen_at > dt.timedelta(minutes=59)
