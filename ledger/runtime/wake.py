@@ -15,15 +15,37 @@ def client() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=30)
 
 
+class Doorbell:
+    """A doorbell in this node's Redis: `ring` from anywhere, `wait` in the one loop that answers."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def key(self) -> str:
+        return f"pilechain:{settings.NODE_CODE}:{self.name}"
+
+    def ring(self) -> None:
+        pipe = client().pipeline()
+        pipe.lpush(self.key(), b"1")
+        pipe.ltrim(self.key(), 0, 0)  # one pending ring is enough
+        pipe.execute()
+
+    def wait(self, timeout_s: float) -> bool:
+        """Block until rung or timeout; True when rung."""
+        if timeout_s <= 0:
+            return False
+        return client().blpop([self.key()], timeout=blpop_timeout(timeout_s)) is not None
+
+
+LEDGER = Doorbell("ledger-wake")
+
+
 def _key() -> str:
-    return f"pilechain:{settings.NODE_CODE}:ledger-wake"
+    return LEDGER.key()
 
 
 def ring() -> None:
-    pipe = client().pipeline()
-    pipe.lpush(_key(), b"1")
-    pipe.ltrim(_key(), 0, 0)  # one pending ring is enough
-    pipe.execute()
+    LEDGER.ring()
 
 
 # The shortest wait asked of Redis. BLPOP takes seconds and turns them into whole milliseconds by
@@ -41,9 +63,7 @@ def blpop_timeout(timeout_s: float) -> float:
 
 def wait(timeout_s: float) -> bool:
     """Block until rung or timeout; True when rung."""
-    if timeout_s <= 0:
-        return False
-    return client().blpop([_key()], timeout=blpop_timeout(timeout_s)) is not None
+    return LEDGER.wait(timeout_s)
 
 
 def _stop_key(worker: str) -> str:

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from ledger.runtime import node
+from ledger.runtime import node, wake
 from monitoring import conf
 from monitoring.live import events, outbox, stream, wire
 from monitoring.live.status import HEAD  # the LiveLink OUT row whose `head` is the last number given
@@ -206,7 +206,7 @@ def _lease_key() -> str:
 
 
 def take_lease(holder: str) -> bool:
-    client = outbox.redis_client()
+    client = wake.client()
     if client.set(_lease_key(), holder, nx=True, ex=LEASE_TTL_S):
         return True
     if client.get(_lease_key()) == holder.encode():
@@ -216,7 +216,7 @@ def take_lease(holder: str) -> bool:
 
 
 def release_lease(holder: str) -> None:
-    client = outbox.redis_client()
+    client = wake.client()
     if client.get(_lease_key()) == holder.encode():
         client.delete(_lease_key())
 

@@ -5,13 +5,11 @@ does: a web process killed halfway loses neither), and the forwarder is rung onc
 from __future__ import annotations
 
 import datetime as dt
-import functools
 
 import redis
-from django.conf import settings
 from django.db import transaction
 
-from ledger.runtime import node
+from ledger.runtime import node, wake
 from monitoring.models import LiveEvent
 
 DEFAULT_METER_SAMPLE_S = 10
@@ -39,25 +37,16 @@ def meter_due(last_sent: dt.datetime | None, at: dt.datetime, every_s: int) -> b
 
 
 # --- the forwarder's doorbell ---------------------------------------------------------------------
-@functools.cache
-def redis_client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=30)
-
-
-def _key() -> str:
-    return f"pilechain:{settings.NODE_CODE}:live-wake"
+DOORBELL = wake.Doorbell("live-wake")
 
 
 def ring() -> None:
     try:
-        pipe = redis_client().pipeline()
-        pipe.lpush(_key(), b"1")
-        pipe.ltrim(_key(), 0, 0)
-        pipe.execute()
+        DOORBELL.ring()
     except redis.RedisError:
         pass  # the forwarder also looks every second: a lost ring only delays
 
 
 def wait(timeout_s: float) -> bool:
     """Block until rung or `timeout_s` passed (the forwarder's idle wait)."""
-    return redis_client().blpop([_key()], timeout=max(timeout_s, 0.01)) is not None
+    return DOORBELL.wait(timeout_s)
