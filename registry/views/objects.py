@@ -57,7 +57,9 @@ class StationDetailView(StationMixin, ObjectDetailView):
     template_name = "registry/station_detail.html"
 
     def extra_context(self, obj):
-        return {"piles": selectors.pile_list(user=self.request.user).filter(station=obj)}
+        visible, private = selectors.station_private_for(self.request.user, obj)
+        return {"piles": selectors.pile_list(user=self.request.user).filter(station=obj),
+                "private": private if visible else None}
 
 
 class StationEditView(StationMixin, ObjectEditView):
