@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+import ocmf
 from core.errors import ServiceError
 from gateway import passwords, telemetry
 from gateway.models import ChargePointCredential, OcppTransaction, Presence
@@ -133,6 +134,31 @@ def _open_session(row: OcppTransaction, protocol: str) -> None:
     row.save(update_fields=["session_uid", "open_tx"])
 
 
+def carries_id_tag(record: str, id_tag: str) -> bool:
+    """True when a meter's OCMF record names the driver's raw id tag (its identification data, or
+    anywhere in a record too malformed to read)."""
+    if not id_tag:
+        return False
+    try:
+        return ocmf.parse(record).payload.identification_data == id_tag
+    except ocmf.OcmfError:
+        return id_tag in record
+
+
+def ledger_records(row: OcppTransaction) -> list[str]:
+    """The meter's records that may go on the ledger: a record signing the raw id tag would put the
+    driver's card number before every member (PIPL), and a signed record cannot be edited, so it stays
+    here, in the node-local OCPP transaction, and the session closes without it (its meters should
+    sign no identification, or a pseudonymous one)."""
+    kept = [r for r in row.signed_data if not carries_id_tag(r, row.id_tag)]
+    if len(kept) < len(row.signed_data):
+        withheld = len(row.signed_data) - len(kept)
+        logger.warning("%s tx %s: %d signed record(s) name the raw id tag and stay off the ledger",
+                       row.pile_code, row.transaction_id, withheld)
+        row.problem = f"{withheld} signed record(s) name the raw id tag: kept off the ledger"[:300]
+    return kept
+
+
 def _close_session(row: OcppTransaction, *, stopped_at: dt.datetime, meter_stop_wh: int, reason: str) -> None:
     row.stopped = True
     if row.session_uid is None:
@@ -142,7 +168,7 @@ def _close_session(row: OcppTransaction, *, stopped_at: dt.datetime, meter_stop_
     try:
         submission = settlement.session_close(
             pile=row.pile_code, session=row.session_uid, stopped_at=stopped_at, meter_stop_wh=meter_stop_wh,
-            stop_reason=reason, signed_data=row.signed_data,
+            stop_reason=reason, signed_data=ledger_records(row),
         )
     except (ValidationError, PermissionDenied, ServiceError) as exc:
         logger.error("closing of %s tx %s not recorded: %s", row.pile_code, row.transaction_id, exc)
@@ -150,7 +176,7 @@ def _close_session(row: OcppTransaction, *, stopped_at: dt.datetime, meter_stop_
         row.save(update_fields=["stopped", "problem"])
         return
     row.close_tx = submission.tx_id
-    row.save(update_fields=["stopped", "close_tx"])
+    row.save(update_fields=["stopped", "close_tx", "problem", "signed_data"])
 
 
 def start_transaction_v16(pile_code: str, *, connector_id: int, id_tag: str, meter_start: int,

@@ -1,6 +1,13 @@
 """This node's own keys: Ed25519 to sign PBFT messages and its institution's transactions, X25519 to
-open sealed payload sections addressed to its institution. Files with mode 0600 under
-var/<node>/keys/ (or PILECHAIN_KEYS_DIR), never in git."""
+open sealed payload sections addressed to its institution, and a 32-byte secret that keys the
+pseudonyms of drivers' id tags (HMAC-SHA256, settlement.pseudonyms). Files with mode 0600 under
+var/<node>/keys/ (or PILECHAIN_KEYS_DIR), never in git.
+
+The pseudonym key is its own file rather than a derivation of the other two: a signing or
+encryption key may be rotated (the consortium definition lists the new public key), while the
+pseudonyms must stay the same for as long as the node records sessions, so that one driver's
+sessions keep linking together at the operator. Losing the file breaks that link for new sessions
+(the old pseudonyms stay on the ledger, unlinkable to new ones); back it up with the other keys."""
 
 from __future__ import annotations
 
@@ -15,6 +22,8 @@ from ledger.chain.sealed import X25519KeyPair
 
 SIGNING_FILE = "node-signing.pem"
 ENCRYPTION_FILE = "node-encryption.hex"
+PSEUDONYM_FILE = "id-tag-pseudonym.hex"
+PSEUDONYM_KEY_SIZE = 32
 HOSTED_DIR = "hosted"  # <CODE>.pem: signing keys of institutions this node signs for besides its own
 
 
@@ -52,6 +61,7 @@ def generate(directory: Path | None = None, *, overwrite: bool = False) -> NodeK
     encryption = X25519KeyPair.generate()
     _write_private(signing_path, signing.to_pem())
     _write_private(encryption_path, encryption.private_hex() + "\n")
+    pseudonym_key(directory)
     return NodeKeys(signing, encryption)
 
 
@@ -65,6 +75,30 @@ def load(directory: Path | None = None) -> NodeKeys:
     if signing.kind != ED25519:
         raise MissingKeys("the node signing key must be Ed25519")
     return NodeKeys(signing, encryption)
+
+
+def pseudonym_key(directory: Path | None = None) -> bytes:
+    """The secret behind drivers' id-tag pseudonyms: read from its file, created (0600, random) on
+    first use. The file appears whole (written aside, then linked into place, which fails when it
+    exists), so two processes starting together end up with one key and never read half of one."""
+    path = (directory or keys_dir()) / PSEUDONYM_FILE
+    if not path.exists():
+        draft = path.with_name(f".{PSEUDONYM_FILE}.{os.getpid()}")
+        _write_private(draft, os.urandom(PSEUDONYM_KEY_SIZE).hex() + "\n")
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process created it first: read theirs
+        finally:
+            draft.unlink()
+    text = path.read_text().strip()
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        key = b""
+    if len(key) != PSEUDONYM_KEY_SIZE:
+        raise MissingKeys(f"{path}: the id-tag pseudonym key must be {PSEUDONYM_KEY_SIZE} bytes in hex")
+    return key
 
 
 def load_hosted(directory: Path | None = None) -> dict[str, SigningKey]:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from registry import access, services
 from registry.forms import owners_for
+from registry.selectors import station_private
 from registry.models import (
     ApiToken, Connector, DeviceKey, FieldTestBox, GridArea, Institution, KeyStatus, Pile, StaffRole, Station, User,
 )
@@ -115,6 +116,34 @@ class StationAdmin(LedgerRecordAdmin):
     list_display = ["code", "name", "operator", "grid_area", "address", "height"]
     list_filter = ["operator", "grid_area"]
     search_fields = ["code", "name", "address"]
+
+    def get_exclude(self, request, obj=None):
+        return ("private_sealed",)  # sealed text: shown opened below, to those who may see it
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), *Station.PRIVATE_FIELDS)
+
+    def get_fields(self, request, obj=None):
+        fields = [name for name in super().get_fields(request, obj) if name not in Station.PRIVATE_FIELDS]
+        if obj is not None and access.private_fields_visible(request.user, obj):
+            fields += Station.PRIVATE_FIELDS
+        return fields
+
+    def _private(self, obj, name):
+        opened = station_private(obj)
+        return _("(sealed; this node cannot open it)") if opened is None else opened[name]
+
+    @admin.display(description=_("contact name"))
+    def contact_name(self, obj):
+        return self._private(obj, "contact_name")
+
+    @admin.display(description=_("contact phone"))
+    def contact_phone(self, obj):
+        return self._private(obj, "contact_phone")
+
+    @admin.display(description=_("notes"))
+    def notes(self, obj):
+        return self._private(obj, "notes")
 
 
 class ConnectorInline(admin.TabularInline):

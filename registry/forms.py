@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from registry import access
+from registry.selectors import station_private
 from registry.models import (
     ConnectorStandard, FieldTestBox, GridArea, Institution, InstitutionRole, KeyKind, KeyPurpose, Pile, StaffRole,
     Station,
@@ -74,18 +75,30 @@ class StationForm(RegistryModelForm):
     OWNER_FIELD = "operator"
     OWNER_ROLE = InstitutionRole.OPERATOR
 
+    # The private fields travel sealed (Station.private_sealed): the form shows them opened when this
+    # node is one of their readers, and leaves them out when it is not (the service keeps the section).
+    contact_name = forms.CharField(label=_("Contact name"), required=False,
+                                   max_length=Station.PRIVATE_MAX_LENGTH["contact_name"])
+    contact_phone = forms.CharField(label=_("Contact phone"), required=False,
+                                    max_length=Station.PRIVATE_MAX_LENGTH["contact_phone"])
+    notes = forms.CharField(label=_("Notes"), required=False, max_length=Station.PRIVATE_MAX_LENGTH["notes"],
+                            widget=forms.Textarea(attrs={"rows": 3}), strip=False)
+
     class Meta:
         model = Station
-        fields = [
-            "operator", "code", "name", "address", "latitude", "longitude", "grid_area",
-            "contact_name", "contact_phone", "notes",
-        ]
-        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+        fields = ["operator", "code", "name", "address", "latitude", "longitude", "grid_area"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["grid_area"].to_field_name = "code"
         self.fields["grid_area"].queryset = GridArea.objects.restrict(self.user)
+        if self.instance.pk is not None:
+            opened = station_private(self.instance)
+            for name in Station.PRIVATE_FIELDS:
+                if opened is None:
+                    del self.fields[name]
+                else:
+                    self.initial.setdefault(name, opened[name])
 
 
 class PileForm(RegistryModelForm):

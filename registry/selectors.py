@@ -6,6 +6,8 @@ from datetime import date, timedelta
 
 from django.db.models import Count, Q, Sum
 
+from ledger import sealing
+from ledger.chain.sealed import SealError
 from registry import access
 from registry.models import (
     Connector, DeviceKey, FieldTestBox, FirmwareAttestation, GridArea, Institution, InstitutionRole, Pile, PileStatus,
@@ -35,6 +37,31 @@ def station_list(*, user):
         .annotate(pile_count=Count("piles"))
         .order_by("code")  # Meta.ordering is dropped from aggregating queries
     )
+
+
+def station_private(station: Station) -> dict | None:
+    """The station's private fields (contact name, phone, notes) as this node reads them: opened with
+    its own key when its institution is one of the section's readers, empty when the station has
+    none, None when this node cannot open them (not a reader, or a section that fails to open or
+    holds something else). Whether a person may see them is `access.private_fields_visible`."""
+    if station.private_sealed is None:
+        return dict.fromkeys(Station.PRIVATE_FIELDS, "")
+    try:
+        opened = sealing.open_here(station.private_sealed)
+    except SealError:
+        return None
+    if not isinstance(opened, dict) or set(opened) != set(Station.PRIVATE_FIELDS):
+        return None
+    if not all(isinstance(value, str) for value in opened.values()):
+        return None
+    return opened
+
+
+def station_private_for(user, station: Station) -> tuple[bool, dict | None]:
+    """(whether the user may see the station's private fields, their values at this node or None)."""
+    if not access.private_fields_visible(user, station):
+        return False, None
+    return True, station_private(station)
 
 
 def pile_list(*, user):

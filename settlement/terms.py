@@ -8,16 +8,11 @@ statement page both need it).
 
 from __future__ import annotations
 
-from ledger import definition as in_force
+from ledger import sealing
 from ledger.chain import sealed
-from ledger.runtime import node
+from ledger.sealing import readers_for  # re-exported: callers read it from here
 from settlement.models import Statement
 from settlement.statements import Item, Money, Terms, compute
-
-
-def readers_for(codes: list[str]) -> dict[str, bytes]:
-    definition = node.consortium()
-    return {code: sealed.x25519_public_from_hex(definition.member(code).encryption_key) for code in sorted(set(codes))}
 
 
 def seal_terms(terms: Terms, *, operator: str, grid: str, regulators: list[str]) -> dict:
@@ -26,24 +21,12 @@ def seal_terms(terms: Terms, *, operator: str, grid: str, regulators: list[str])
 
 def open_terms(section: dict, *, reader: str | None = None) -> Terms:
     """Open with this node's own X25519 key; raises sealed.NotAReader for an institution outside."""
-    me = reader or node.me().code
-    return Terms.from_plain(sealed.open_sealed(section, me, node.keys().encryption.private))
+    return Terms.from_plain(sealing.open_here(section, reader=reader))
 
 
 def readers_match(section, expected: list[str]) -> str | None:
     """None when the section is sealed to exactly `expected` with their published keys, else why not."""
-    try:
-        readers = sealed.section_readers(section)
-    except sealed.SealError as exc:
-        return f"the sealed terms are malformed: {exc}"
-    if sorted(readers) != sorted(set(expected)):
-        return f"the terms must be sealed for exactly {', '.join(sorted(set(expected)))}"
-    definition = in_force.stored()  # read by a contract: the definition in force, not the file
-    for entry in section["readers"]:
-        member = definition.member(entry["id"])
-        if member is None or entry["pk"] != member.encryption_key:
-            return f"the terms are not sealed to {entry['id']}'s published key"
-    return None
+    return sealing.readers_problem(section, expected, what="terms")
 
 
 def statement_money(statement: Statement, *, reader: str | None = None, items=None) -> tuple[Money, bool]:

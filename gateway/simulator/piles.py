@@ -154,7 +154,9 @@ class SimPile16(_Behaviour, Cp16):
             }]))
             self.stats.meter_messages += 1
             self.stats.samples += len(values)
-        record = self.signed_record(tag, begin, (now(), self.register_wh))
+        # The meter signs no identification: the gateway keeps records naming the raw tag off the ledger
+        # (PIPL), where the session carries the operator node's pseudonym of the tag instead.
+        record = self.signed_record("", begin, (now(), self.register_wh))
         data = [{"timestamp": iso(), "sampled_value": [{"value": record, "format": "SignedData",
                                                          "context": "Transaction.End"}]}] if record else None
         await self.call(call16.StopTransaction(
@@ -250,7 +252,9 @@ class SimPile201(_Behaviour, Cp201):
             ))
             self.stats.meter_messages += 1
             self.stats.samples += len(value[0]["sampled_value"])
-        record = self.signed_record(tag, begin, (now(), self.register_wh))
+        # The meter signs no identification: the gateway keeps records naming the raw tag off the ledger
+        # (PIPL), where the session carries the operator node's pseudonym of the tag instead.
+        record = self.signed_record("", begin, (now(), self.register_wh))
         await self.call(call201.TransactionEvent(
             event_type="Ended", timestamp=iso(), trigger_reason="EVCommunicationLost",
             seq_no=self.plan.meters_per_session + 1, transaction_info={**tx, "stopped_reason": "EVDisconnected"},

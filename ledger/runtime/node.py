@@ -34,6 +34,12 @@ def keys() -> node_keys.NodeKeys:
     return loaded
 
 
+@functools.cache
+def pseudonym_key() -> bytes:
+    """The secret keying drivers' id-tag pseudonyms at this node (node_keys.pseudonym_key)."""
+    return node_keys.pseudonym_key()
+
+
 class NotHosted(PermissionError):
     """This node holds no signing key for that institution."""
 
@@ -84,4 +90,5 @@ def reset_caches() -> None:
     in_force.forget()
     consortium.cache_clear()
     keys.cache_clear()
+    pseudonym_key.cache_clear()
     _hosted_keys.cache_clear()

@@ -9,6 +9,7 @@ from rest_framework.fields import empty
 from rest_framework.utils import html
 
 from registry import access, pile_states
+from registry.selectors import station_private
 from registry.models import (
     Connector, DeviceKey, FieldTestBox, GridArea, Institution, KeyKind, KeyPurpose, Pile, Station,
 )
@@ -90,10 +91,39 @@ class GridAreaSerializer(RegistrySerializer):
         fields = ["code", "name", "owner", "feeder_name", "transformer_name", "capacity_kw", "height"]
 
 
+class StationPrivateField(serializers.CharField):
+    """One of a station's sealed private fields, as this node opens them (registry.selectors)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, allow_blank=True, allow_null=True, **kwargs)
+
+    def get_attribute(self, instance):
+        request = self.context.get("request")
+        if not access.private_fields_visible(getattr(request, "user", None), instance):
+            return None  # left out by RegistrySerializer; never opened for whom may not see it
+        opened = getattr(instance, "_private_opened", UNOPENED)
+        if opened is UNOPENED:
+            opened = instance._private_opened = station_private(instance)
+        return None if opened is None else opened[self.field_name]
+
+    def to_internal_value(self, data):
+        return "" if data is None else super().to_internal_value(data)
+
+
+UNOPENED = object()
+
+
 class StationSerializer(RegistrySerializer):
     IMMUTABLE = ("code", "operator")
     operator = _institution_field(help_text="Code of the operating institution.")
     grid_area = VisibleSlugRelatedField(slug_field="code", queryset=GridArea.objects.all())
+
+    # Private, and sealed on the ledger (Station.private_sealed): written in clear to this node's
+    # service, which seals them; read back opened where this node is one of their readers, null where
+    # it is not, and left out for people who may not see a station's private fields.
+    contact_name = StationPrivateField(max_length=Station.PRIVATE_MAX_LENGTH["contact_name"])
+    contact_phone = StationPrivateField(max_length=Station.PRIVATE_MAX_LENGTH["contact_phone"])
+    notes = StationPrivateField(max_length=Station.PRIVATE_MAX_LENGTH["notes"], trim_whitespace=False)
 
     class Meta:
         model = Station
@@ -101,7 +131,6 @@ class StationSerializer(RegistrySerializer):
             "code", "name", "operator", "address", "latitude", "longitude", "grid_area",
             "contact_name", "contact_phone", "notes", "height",
         ]
-        extra_kwargs = {name: {"required": False} for name in Station.PRIVATE_FIELDS}
 
 
 class ConnectorInputSerializer(serializers.ModelSerializer):

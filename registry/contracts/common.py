@@ -82,6 +82,13 @@ def _bool(value, field: str) -> bool:
     return value
 
 
+def _sealed(value, field: str):
+    # A sealed section (checked by the contract against its readers) or null; never opened here.
+    if value is None or isinstance(value, dict):
+        return value
+    raise ValidationError({field: _("Send a sealed section or null.")})
+
+
 MULTILINE = {"notes"}
 
 
@@ -100,7 +107,7 @@ CONVERTERS = {
     "capacity_kw": _decimal, "latitude": _decimal, "longitude": _decimal, "rated_power_kw": _decimal,
     "max_power_kw": _decimal, "commissioned_on": _date, "certificate_expires_on": _date,
     "accuracy_class": _int, "connector_id": _int, "evse_id": _int, "evse_connector_id": _int,
-    "public": _bool,
+    "public": _bool, "private_sealed": _sealed,
 }
 
 

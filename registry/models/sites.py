@@ -50,18 +50,21 @@ class Station(models.Model):
     grid_area = models.ForeignKey(
         GridArea, verbose_name=_("grid area"), on_delete=models.PROTECT, related_name="stations"
     )
-    # Private: only the operator, the regulator, metrology and the area's grid company see these.
-    contact_name = models.CharField(_("contact name"), max_length=100, blank=True)
-    contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
-    notes = models.TextField(_("notes"), blank=True)
+    # Private: the contact name, phone and notes, sealed (ledger.chain.sealed) for the institutions
+    # that may read a station's private fields: its operator, the regulators, the metrology
+    # institutes and the grid company owning its area (registry.contracts.sites.station_readers).
+    # Every node stores the section; only those institutions' nodes can open it
+    # (registry.selectors.station_private). Null: no private fields.
+    private_sealed = models.JSONField(_("sealed private fields"), null=True, blank=True)
 
     # The block that last changed this row (every node has the same one).
     height = models.BigIntegerField(_("block height"), null=True, blank=True, editable=False)
 
+    # The fields inside `private_sealed`, with their longest length.
     PRIVATE_FIELDS = ("contact_name", "contact_phone", "notes")
+    PRIVATE_MAX_LENGTH = {"contact_name": 100, "contact_phone": 40, "notes": 2000}
     LEDGER_FIELDS = (
-        "operator", "code", "name", "address", "latitude", "longitude", "grid_area",
-        "contact_name", "contact_phone", "notes", "height",
+        "operator", "code", "name", "address", "latitude", "longitude", "grid_area", "private_sealed", "height",
     )
 
     objects = RestrictedQuerySet.as_manager()

@@ -58,7 +58,9 @@ class StationDetailView(StationMixin, ObjectDetailView):
 
     def extra_context(self, obj):
         user = self.request.user
-        return {"piles": pile_states.attach(user=user, piles=selectors.pile_list(user=user).filter(station=obj))}
+        visible, private = selectors.station_private_for(user, obj)
+        return {"piles": pile_states.attach(user=user, piles=selectors.pile_list(user=user).filter(station=obj)),
+                "private": private if visible else None}
 
 
 class StationEditView(StationMixin, ObjectEditView):

@@ -19,6 +19,9 @@ class SessionSerializer(serializers.ModelSerializer):
                   "meter_start_wh", "meter_stop_wh", "energy_wh", "stop_reason", "signed_data", "signature_ok",
                   "signature_detail", "signed_energy_wh", "status", "status_detail", "opened_tx", "opened_height",
                   "closed_tx", "closed_height", "held_reason", "parts", "settleable"]
+        extra_kwargs = {"id_tag": {"help_text": "The driver's pseudonym: the operator node's keyed hash (HMAC-SHA256) "
+                                                "of the OCPP id tag, 64 hex characters, or empty. The raw tag stays "
+                                                "at the operator's node."}}
 
 
 @extend_schema(parameters=[OpenApiParameter("pile", str, description="pile code"),

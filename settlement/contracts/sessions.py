@@ -19,7 +19,7 @@ from ledger.contracts import NODE, aware_time, register_run
 from ledger.state.rows import entry_bytes, new_row
 from registry.models import Pile
 from registry.models.piles import PileStatus
-from settlement.identifiers import session_uid
+from settlement.identifiers import is_id_tag_pseudonym, session_uid
 from settlement.models import ChargingSession, SessionStatus
 from settlement.contracts.session_reads import CLOSE, OPEN, SessionReads, canonical_uid
 from settlement.signed_data import MAX_RECORDS, check_records
@@ -73,6 +73,14 @@ def _text(ctx, value, name) -> str:
     return value
 
 
+def _id_tag(ctx, value) -> str:
+    """The ledger carries a driver's pseudonym, never the tag (PIPL; settlement.pseudonyms)."""
+    if not is_id_tag_pseudonym(value):
+        ctx.reject("id_tag must be the operator node's pseudonym of the tag (64 lower-case hex characters) "
+                   "or empty; the raw id tag never goes on the ledger")
+    return value
+
+
 def _open(ctx, reads: SessionReads) -> None:
     p = ctx.tx.payload
     if set(p) != OPEN_FIELDS:
@@ -96,7 +104,7 @@ def _open(ctx, reads: SessionReads) -> None:
         ctx.reject("this session is already open")
     session = new_row(
         ChargingSession, uid=uid, pile=pile, connector_id=connector_id, transaction_id=transaction_id,
-        id_tag=_text(ctx, p["id_tag"], "id_tag"), protocol=p["protocol"], started_at=started_at,
+        id_tag=_id_tag(ctx, p["id_tag"]), protocol=p["protocol"], started_at=started_at,
         meter_start_wh=_wh(ctx, p["meter_start_wh"], "meter_start_wh"), status=SessionStatus.OPEN,
         opened_tx=ctx.tx.id, opened_height=ctx.block_height,
     )

@@ -15,6 +15,7 @@ from ledger.runtime import node
 from registry.models import Pile
 from registry.models.piles import PileStatus
 from settlement.identifiers import session_uid
+from settlement.pseudonyms import id_tag_pseudonym
 from settlement.signed_data import MAX_RECORDS
 
 
@@ -40,7 +41,8 @@ def session_open(
     *, pile: str, connector_id: int, transaction_id: str, id_tag: str, protocol: str, started_at: dt.datetime,
     meter_start_wh: int, submitted_by=None,
 ) -> tuple[Submission, uuid.UUID]:
-    """Queue the opening of a session; returns the submission and the session's public id."""
+    """Queue the opening of a session; returns the submission and the session's public id. `id_tag` is
+    the raw tag the pile reported: the ledger gets only its pseudonym (settlement.pseudonyms)."""
     pile_row, operator = _operator_of(pile)
     if meter_start_wh < 0:
         raise ValidationError("meter_start_wh must not be negative")
@@ -49,7 +51,7 @@ def session_open(
         type="settlement.session_open",
         payload={
             "pile": pile_row.code, "connector_id": int(connector_id), "transaction_id": str(transaction_id),
-            "id_tag": id_tag or "", "protocol": protocol, "started_at": started, "meter_start_wh": int(meter_start_wh),
+            "id_tag": id_tag_pseudonym(id_tag or "", operator=operator), "protocol": protocol, "started_at": started, "meter_start_wh": int(meter_start_wh),
         },
         actor=submitted_by, institution=operator,
     )

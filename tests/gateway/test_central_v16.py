@@ -10,7 +10,7 @@ from tests.ocmf import samples as ocmf_samples
 from tests.gateway.conftest import PASSWORD_A1
 from tests.gateway.live import connect, wait_for
 from tests.gateway.pile_clients import Pile16, serve
-from tests.utils.ledger import commit_all
+from tests.utils.ledger import assert_never_on_ledger, commit_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -70,7 +70,8 @@ def _session(transaction_id):
 
 
 def test_pile_16_boots_charges_with_signed_data_and_faults(server):
-    from gateway.models import Presence
+    from gateway.models import OcppTransaction, Presence
+    from settlement.pseudonyms import id_tag_pseudonym
     from ledger.models import CommittedTx
 
     transaction_id = _charge(server, ocmf_samples.KEBA)
@@ -79,7 +80,11 @@ def test_pile_16_boots_charges_with_signed_data_and_faults(server):
     assert (session.meter_start_wh, session.meter_stop_wh, session.energy_wh) == (10_000, 11_500, 1_500)
     assert session.signature_ok is True and session.signed_data == [ocmf_samples.KEBA]
     assert session.signed_energy_wh == 0  # the KEBA sample spans 0.1 Wh
-    assert (session.protocol, session.stop_reason, session.id_tag) == ("ocpp1.6", "EVDisconnected", "TAG-1")
+    # The ledger carries the operator node's pseudonym of the tag; the raw tag stays in the gateway's row.
+    assert (session.protocol, session.stop_reason) == ("ocpp1.6", "EVDisconnected")
+    assert session.id_tag == id_tag_pseudonym("TAG-1", operator="OP-A") and len(session.id_tag) == 64
+    assert OcppTransaction.objects.get(session_uid=session.uid).id_tag == "TAG-1"
+    assert_never_on_ledger("TAG-1")
     assert session.settleable
     # Signed by OP-A's node, the pile's operator, both ways.
     signers = set(CommittedTx.objects.filter(type__startswith="settlement.session").values_list("signer", flat=True))
@@ -102,3 +107,15 @@ def test_tampered_signed_data_marks_the_session_and_it_is_not_settleable(server)
     assert session.signature_ok is False and "signature" in session.signature_detail
     assert session.energy_wh == 1_500  # kept for the record, but never settled silently
     assert not session.settleable
+
+
+def test_a_signed_record_naming_the_raw_tag_stays_off_the_ledger(server):
+    from gateway.models import OcppTransaction
+
+    naming = ocmf_samples.KEBA.replace('"IT":"NONE","ID":""', '"IT":"ISO14443","ID":"TAG-1"')
+    transaction_id = _charge(server, naming)
+    session = _session(transaction_id)
+    assert session.signed_data == [] and session.signature_ok is None
+    row = OcppTransaction.objects.get(session_uid=session.uid)
+    assert row.signed_data == [naming] and "raw id tag" in row.problem  # kept node-local, and said why
+    assert_never_on_ledger("TAG-1")

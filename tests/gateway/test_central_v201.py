@@ -12,7 +12,7 @@ from tests.ocmf import samples as ocmf_samples
 from tests.gateway.conftest import PASSWORD_B1
 from tests.gateway.live import connect, wait_for
 from tests.gateway.pile_clients import Pile201, serve
-from tests.utils.ledger import commit_all
+from tests.utils.ledger import assert_never_on_ledger, commit_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,6 +35,7 @@ def test_pile_201_boots_charges_and_faults(server):
     from gateway.models import OcppTransaction, Presence
     from monitoring.models import StatusEvent
     from settlement.models import ChargingSession
+    from settlement.pseudonyms import id_tag_pseudonym
 
     async def scenario():
         ws = await connect(server.url, "PILE-B1", PASSWORD_B1, "ocpp2.0.1")
@@ -82,7 +83,9 @@ def test_pile_201_boots_charges_and_faults(server):
     commit_all()
     session = ChargingSession.objects.get(uid=row.session_uid)
     assert (session.connector_id, session.meter_start_wh, session.meter_stop_wh) == (2, 2_000, 21_000)
-    assert session.energy_wh == 19_000 and session.protocol == "ocpp2.0.1" and session.id_tag == "TOKEN-9"
+    assert session.energy_wh == 19_000 and session.protocol == "ocpp2.0.1"
+    assert session.id_tag == id_tag_pseudonym("TOKEN-9", operator="OP-B")
+    assert_never_on_ledger("TOKEN-9")
     # PILE-B1 has no meter key: signed data that cannot be verified is a failure, never settled.
     assert session.status == "signature_failed" and session.signature_ok is False
     assert session.signature_detail == "no_meter_key"

@@ -118,13 +118,17 @@ def test_every_contract_that_stores_text_refuses_control_characters(world):
 
 @pytest.mark.django_db
 def test_multi_line_fields_keep_their_line_breaks(world):
+    # A station's notes travel sealed (registry.services.sites checks them with the ledger's text rule
+    # before sealing); opened, they keep their tabs and line breaks.
+    from registry import services
     from registry.models import Station
+    from registry.selectors import station_private
 
-    sub = node_submit(type="registry.station_update", institution="OP-A", check=False,
-                      payload={"code": "ST-A", "changes": {"notes": "gate code 4711\r\nask at the desk\tdaily"}})
+    sub = services.station_update(actor=world.users["a_manager"], station=Station.objects.get(code="ST-A"),
+                                  data={"notes": "gate code 4711\r\nask at the desk\tdaily"})
     commit_pending()
     assert _reason(sub) == ""
-    assert Station.objects.get(code="ST-A").notes == "gate code 4711\r\nask at the desk\tdaily"
+    assert station_private(Station.objects.get(code="ST-A"))["notes"] == "gate code 4711\r\nask at the desk\tdaily"
 
 
 NUMBER_CASES = [

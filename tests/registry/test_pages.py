@@ -39,7 +39,8 @@ class TestStationPages(PageCase):
     edit_url = "/registry/stations/{id}/edit/"
     visible = everyone(STATIONS)
     private_text = {"ST-A": "Alice Private", "ST-B": "Bob Private"}
-    private_visible = PRIVATE_BY_STATION
+    # The contacts are sealed for their readers: this test node (OP-A's) opens ST-A's, never ST-B's.
+    private_visible = {username: stations & {"ST-A"} for username, stations in PRIVATE_BY_STATION.items()}
     editable = {"a_manager": {"ST-A"}, "b_manager": {"ST-B"}, "admin": STATIONS}
     creators = OPERATOR_MANAGERS_AND_ADMIN
 

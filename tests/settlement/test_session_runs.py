@@ -36,7 +36,7 @@ def _iso(moment: dt.datetime) -> str:
 
 
 def opening(pile, tid, start, *, connector=1, meter=100_000):
-    return {"pile": pile, "connector_id": connector, "transaction_id": tid, "id_tag": "T", "protocol": "ocpp1.6",
+    return {"pile": pile, "connector_id": connector, "transaction_id": tid, "id_tag": "7" * 64, "protocol": "ocpp1.6",
             "started_at": _iso(start), "meter_start_wh": meter}
 
 

@@ -23,7 +23,7 @@ from ledger.chain.crypto import SigningKey
 from ledger.chain.sealed import X25519KeyPair
 from ledger.chain.tx import Transaction
 from ledger.execution import AppliedBlock, apply_next_blocks, node_state, store_block
-from ledger.models import Block, Submission, TxStatus
+from ledger.models import Block, CommittedTx, Submission, TxStatus
 from ledger.runtime import node
 from ledger.signers import lookup_scope, signer_problem
 
@@ -108,3 +108,15 @@ def commit_all(**kwargs) -> list[AppliedBlock]:
         if len(done) > 50:
             raise RuntimeError("submissions keep arriving")
     return done
+
+
+def assert_never_on_ledger(*secrets: str) -> None:
+    """Fail if any of `secrets` appears in a committed transaction (the blocks' signed bodies, every
+    committed or rejected transaction) or a pending submission of this node."""
+    bodies = [json.dumps(txs) for txs in Block.objects.values_list("txs", flat=True)]
+    bodies += [json.dumps(body) for body in CommittedTx.objects.values_list("body", flat=True)]
+    bodies += [json.dumps(body) for body in Submission.objects.values_list("body", flat=True)]
+    assert bodies, "no transaction to scan"
+    for secret in secrets:
+        found = [body[:200] for body in bodies if secret in body]
+        assert not found, f"{secret!r} is on the ledger: {found[0]}"
