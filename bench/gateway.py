@@ -383,7 +383,7 @@ def main() -> int:
         return 2
     env["DATABASE_URL"] = env["DATABASE_URL"].rsplit("/", 1)[0] + f"/benchgw{os.getpid()}_{{node}}"
     var_dir = Path(tempfile.mkdtemp(prefix="pilechain-bench-gw-"))
-    net = LocalNet(parse_specs(FOUR_NODES, 18501), var_dir=var_dir, base_env=env, worker_concurrency=2)
+    net = LocalNet(parse_specs(FOUR_NODES, 18501), var_dir=var_dir, base_env=env, worker_concurrency=3)
     operator = next(s for s in net.specs if s.code == OPERATOR)
     gateway = None
     print(f"open-file limit {limit}; preparing four nodes under {var_dir}", flush=True)
