@@ -496,8 +496,10 @@ def main() -> int:
             if seconds / elapsed >= 0.01:
                 print(f"  {name:32s} {seconds / elapsed:5.2f}", flush=True)
         print(f"  {'all of the above':32s} {sum(cpu.values()) / elapsed:5.2f}", flush=True)
-        print(f"offered_events_per_s={offered:.1f} events_per_s={achieved:.1f} live_lag_p50_ms={p50:.0f} "
-              f"live_lag_p99_ms={p99:.0f} forwarded_events_per_s={forwarded:.1f} applied_events_per_s={applied_rate:.1f} "
+        # Offered: the rate the piles were scheduled to send (the load asked of the gateway); what they
+        # managed to send while waiting for answers is sent_events_per_s.
+        print(f"offered_events_per_s={target:.1f} events_per_s={achieved:.1f} live_lag_p50_ms={p50:.0f} "
+              f"live_lag_p99_ms={p99:.0f} sent_events_per_s={offered:.1f} forwarded_events_per_s={forwarded:.1f} applied_events_per_s={applied_rate:.1f} "
               f"piles={len(piles)} statuses={len(lags)} missing={missing} lag_p99_over_floor={p99 / FLOOR_P99_MS:.2f} "
               f"accept_p50_ms={pct(accept, 0.5):.0f} accept_p99_ms={pct(accept, 0.99):.0f} load_avg={load[1]:.1f}")
     finally:
