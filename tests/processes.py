@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -17,10 +18,31 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
-def free_port() -> int:
+# Servers the tests start listen below the kernel's ephemeral range (32768-60999 on Linux), where
+# the operating system picks the local ports of outgoing connections: a port chosen there could be
+# taken by any client socket (a node's HTTP, Redis or PostgreSQL connection) before its server binds
+# it. Each process draws from its own random stream, so parallel test workers rarely meet.
+SERVER_PORTS = (20000, 32000)
+_ports = random.Random()
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def free_port(consecutive: int = 1) -> int:
+    """A port (the first of `consecutive` ones) no server listens on, outside the ephemeral range."""
+    low, high = SERVER_PORTS
+    for _ in range(1000):
+        port = _ports.randrange(low, high - consecutive)
+        if all(_bindable(port + i) for i in range(consecutive)):
+            return port
+    raise RuntimeError(f"no {consecutive} free consecutive ports in {low}-{high}")
 
 
 def node_env(**overrides: str | None) -> dict[str, str]:

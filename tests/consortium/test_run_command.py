@@ -8,7 +8,6 @@ import asyncio
 import base64
 import json
 import signal
-import socket
 import subprocess
 import time
 
@@ -26,15 +25,6 @@ from tests.processes import ROOT, free_port, node_env, wait_for
 pytestmark = [pytest.mark.slow, pytest.mark.consortium]
 
 
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
 def _login(url: str, username: str = "admin") -> requests.Session:
     s = requests.Session()
     s.get(f"{url}/accounts/login/", timeout=10)
@@ -46,7 +36,7 @@ def _login(url: str, username: str = "admin") -> requests.Session:
 
 
 def test_the_run_command_brings_up_an_embedded_consortium_that_commits(tmp_path):
-    base = next(p for p in iter(free_port, None) if all(_free(p + i) for i in range(5)))
+    base = free_port(consecutive=5)
     ports = [base + i for i in range(5)]  # OPERATOR-A, METROLOGY, GRID, REGULATOR, OPERATOR-B
     env = node_env(DATABASE_URL=None, REDIS_URL=None, PILECHAIN_VAR_DIR=str(tmp_path), PORT=str(base),
                    PILECHAIN_CONSORTIUM=None, PILECHAIN_NODE=None)
