@@ -21,7 +21,7 @@ from calibration.limits.conclusion import FAIL, PASS, evaluate, readings_from_re
 from calibration.limits.table import limits_for_pile_kind
 from ledger.chain.crypto import PublicKey, SigningKey
 
-from .conftest import free_port
+from tests.processes import free_port
 
 POINTS = [(32_000, 1_000_000), (16_000, 1_000_000), (3_200, 500_000)]
 AC = limits_for_pile_kind("ac")
