@@ -136,7 +136,7 @@ def area_load(request):
         else:
             messages.error(request, _("Give a threshold between 1 and 200 %."))
         return redirect(request.path)
-    rows = load_services.area_loads(areas=GridArea.objects.restrict(request.user, "view"))
+    rows = load_services.area_loads(areas=GridArea.objects.restrict(request.user, "view"), user=request.user)
     for row in rows:
         row["can_set"] = row["area"] in own
     return render(request, "monitoring/area_load.html", {"rows": rows})

@@ -300,7 +300,7 @@ class AvailabilityView(MonitoringView):
 class AreaLoadView(MonitoringView):
     @extend_schema(summary="Load per grid area", responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
-        rows = load.area_loads(areas=GridArea.objects.restrict(request.user, "view"))
+        rows = load.area_loads(areas=GridArea.objects.restrict(request.user, "view"), user=request.user)
         for row in rows:
             for key in ("power_kw", "capacity_kw", "percent", "threshold_percent"):
                 row[key] = None if row[key] is None else str(row[key])

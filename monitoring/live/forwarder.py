@@ -167,8 +167,8 @@ class PeerLink(threading.Thread):
             if not rows or rows[0].seq != link.seq + 1:
                 return self._send_snapshot(link, top)
             body = self._batch(link.seq + 1, top, [r.event for r in rows])
-        elif time.monotonic() - self.last_sent >= conf.live_heartbeat_s():
-            body = self._batch(link.seq + 1, top, [])
+        elif top > 0 and time.monotonic() - self.last_sent >= conf.live_heartbeat_s():
+            body = self._batch(link.seq + 1, top, [])  # a node with no piles has nothing to keep alive
         else:
             return False
         self._deliver(link, body)

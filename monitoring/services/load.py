@@ -17,15 +17,19 @@ from registry.models import GridArea
 logger = logging.getLogger("pilechain.monitoring")
 
 
-def area_loads(*, areas=None, now=None) -> list[dict]:
+def area_loads(*, areas=None, user=None, now=None) -> list[dict]:
     """One row per area: power now (W, from connectors heard within the silence window), capacity,
-    percent, threshold, over. Only piles whose telemetry this node holds count (docs/monitoring.md)."""
+    percent, threshold, over. With a `user`, only the connectors whose power that user may see count
+    (a pile's power is private to its audience: an area's total would give a competitor a fleet's
+    power): the area's grid company and the regulator see the whole area, an operator its own piles'
+    share. Without one (the node's own overload check), every connector counts."""
     now = now or timezone.now()
     fresh = now - dt.timedelta(seconds=conf.heartbeat_s() * conf.missed_heartbeats())
     areas = areas if areas is not None else GridArea.objects.all()
     thresholds = {t.area_id: t.percent for t in AreaLoadThreshold.objects.all()}
+    states = ConnectorState.objects.restrict(user) if user is not None else ConnectorState.objects.all()
     sums = dict(
-        ConnectorState.objects.filter(power_at__gte=fresh).values("pile__station__grid_area")
+        states.filter(power_at__gte=fresh).values("pile__station__grid_area")
         .annotate(total=Sum("power_w")).values_list("pile__station__grid_area", "total")
     )
     rows = []

@@ -143,7 +143,9 @@ def _the_live_fleet_reaches_every_member(ports):
     assert {prefix for prefix, _ in live_state(b, ports[4])} == {"SHB"}
     status = requests.get(f"http://127.0.0.1:{ports[3]}/api/monitoring/live/status/", timeout=10,
                           cookies=_login(f"http://127.0.0.1:{ports[3]}", "regulator").cookies).json()
+    # Only the operators' nodes have piles to report; the regulator has applied events of both.
     assert {r["peer"] for r in status["receiving"]} == {"OPERATOR-A", "OPERATOR-B"}, status
+    assert all(r["applied"] > 0 and r["refused"] == 0 for r in status["receiving"]), status
 
 
 def _sessions_settle_alike_at_every_node(sessions, ports):

@@ -18,6 +18,7 @@ from django.utils import timezone
 from ledger.chain.encoding import canonical
 from monitoring import ingest
 from monitoring.live import events, forwarder, status, stream, wire
+from monitoring.services import load
 from monitoring.models import ConnectorState, LiveEvent, LiveLink, LiveRecord, PileState, StatusEvent
 
 from tests.gateway.live import live_server
@@ -242,3 +243,17 @@ def test_an_idle_connected_pile_stays_seen_while_its_source_is_heard(live):
     PileState.objects.filter(pile__code="PILE-B1").update(last_seen_at=timezone.now() - dt.timedelta(hours=1))
     post(live, batch(live, first=3, head=2))
     assert timezone.now() - PileState.objects.get(pile__code="PILE-B1").last_seen_at > dt.timedelta(minutes=59)
+
+
+def test_an_areas_load_counts_only_the_power_the_reader_may_see(live):
+    """A pile's power is private to its audience: an area's total would give a competitor the fleet's
+    power, so an operator sees only its own piles' share, the grid company and the regulator all."""
+    ingest.record_meter_values(pile_code="PILE-A1", connector_id=1, samples=[
+        {"timestamp": timezone.now(), "measurand": "Power.Active.Import", "value": "7000", "unit": "W", "phase": None,
+         "context": None}])
+
+    def area_1(username):
+        return next(r["power_kw"] for r in load.area_loads(user=live.users[username]) if r["area"] == "AREA-1")
+
+    assert area_1("reg_manager") == area_1("grid_manager") == area_1("a_manager") == 7
+    assert area_1("b_manager") == 0 and area_1("grid2_manager") == 0
