@@ -3,7 +3,7 @@ sampled power and energy, as this node applies them (its own gateway's, and what
 
 Authentication and reconnecting with `after`: monitoring.streams (the same as alerts). Filters
 (query string or a {"type": "subscribe", ...} message; each a list or comma-separated): institutions
-(operator or area owner), areas, piles, states (OCPP statuses, "online", "offline"), kinds (status,
+(operator or area owner), operators, areas, piles, states (OCPP statuses, "online", "offline"), kinds (status,
 conn, meter). Each message is {"type": "live", "live": {"seq": S, "events": [...]}}, holding only
 the events this subscriber may see (monitoring.live.stream) and asked for.
 """

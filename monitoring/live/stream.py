@@ -24,7 +24,7 @@ from registry.models import Pile
 logger = logging.getLogger("pilechain.monitoring.live")
 
 GROUP = "monitoring.live"
-FILTER_KEYS = ("institutions", "areas", "piles", "states", "kinds")
+FILTER_KEYS = ("institutions", "operators", "areas", "piles", "states", "kinds")
 
 
 def numbered(events_: list, seq: int) -> dict:
@@ -79,7 +79,7 @@ def visible(event: dict, scope: dict | None) -> bool:
 
 
 def matches(event: dict, filters: dict) -> bool:
-    for key, field in (("piles", "pile"), ("areas", "area"), ("kinds", "kind")):
+    for key, field in (("piles", "pile"), ("areas", "area"), ("kinds", "kind"), ("operators", "operator")):
         wanted = filters.get(key)
         if wanted and event.get(field) not in wanted:
             return False

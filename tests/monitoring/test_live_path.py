@@ -184,6 +184,9 @@ def test_the_stream_shows_a_public_piles_status_to_every_member_and_its_power_on
     assert stream.select(item, competitor, {}) == {"seq": 7, "events": [status_public]}
     assert stream.select(item, regulator, {"kinds": ["meter"]}) == {"seq": 7, "events": [meter]}
     assert stream.select(item, regulator, {"states": ["Faulted"]}) is None
+    assert stream.select(item, regulator, stream.parse_filters({"operators": "OP-B"})) is None
+    assert stream.select(item, regulator, stream.parse_filters({"operators": "OP-A", "areas": "AREA-1", "states": "Charging"})) == {
+        "seq": 7, "events": [status_public]}
     with pytest.raises(ValueError):
         stream.parse_filters({"kinds": ["everything"]})
     with pytest.raises(ValueError):
