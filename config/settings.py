@@ -220,7 +220,7 @@ CELERY_BEAT_SCHEDULE = {
     "ledger-audit": {"task": "ledger.audit", "schedule": float(env("PILECHAIN_AUDIT_EVERY_S", "60")),
                      "options": {"expires": float(env("PILECHAIN_AUDIT_EVERY_S", "60"))}},
     "calibration-due-requests": {"task": "calibration.raise_due_requests", "schedule": 3600.0},
-    "monitoring-live-forward": {"task": "monitoring.live_forward", "schedule": 10.0, "options": {"expires": 10.0}},
+    "monitoring-live-forward": {"task": "monitoring.live_forward", "schedule": 5.0, "options": {"expires": 5.0}},
     "monitoring-anchor": {"task": "monitoring.anchor", "schedule": 30.0},
     "monitoring-detect-silent": {"task": "monitoring.detect_silent", "schedule": 60.0},
     "monitoring-area-load": {"task": "monitoring.area_load", "schedule": 60.0},

@@ -11,7 +11,7 @@ from celery.signals import worker_ready
 from core import localtime
 from ledger.runtime import node, wake
 from monitoring.alert_fanout import DELIVER_WEBHOOK
-from monitoring.live import forwarder
+from monitoring.live import forwarder, outbox
 from monitoring.services.anchoring import anchor_all
 from monitoring.services.availability import availability_report_day, report_due_days
 from monitoring.services.load import check_area_loads
@@ -86,19 +86,19 @@ def deliver_webhook(self, delivery_id: int) -> None:
 FORWARD_SECONDS = 240  # then the task ends and the next one takes over: workers can roll
 
 
-@shared_task(name="monitoring.live_forward", ignore_result=True, acks_late=False, bind=True)
+@shared_task(name=outbox.FORWARD_TASK, ignore_result=True, acks_late=False, bind=True)
 def live_forward(self) -> None:
-    """Run the live path's forwarder if no other holds it (monitoring.live.forwarder). Started when
-    a worker comes up and re-sent by beat as a watchdog; a copy that finds it held returns at once."""
+    """Run the live path's forwarder while there is work (monitoring.live.forwarder): queued when an
+    event commits and by beat every few seconds; a copy that finds another running returns at once."""
     if not node.configured():
         return
     worker = self.request.hostname or "worker"
     if wake.stop_requested(worker):
         return
     holder = f"{worker}:{os.getpid()}"
-    if forwarder.run(holder=holder, max_seconds=FORWARD_SECONDS, stop_requested=lambda: wake.stop_requested(worker)):
-        if not wake.stop_requested(worker):
-            live_forward.delay()
+    outcome = forwarder.run(holder=holder, max_seconds=FORWARD_SECONDS, stop_requested=lambda: wake.stop_requested(worker))
+    if outcome == "more":
+        live_forward.delay()
 
 
 @worker_ready.connect

@@ -2,7 +2,9 @@
 own stream, and send them to every other member, each on a thread of its own.
 
 One forwarder per node at a time (a lease in the node's Redis; numbering also locks the head row,
-so two forwarders could never give one number twice). The gateway only writes outbox rows: a slow
+so two forwarders could never give one number twice). It is a Celery task that runs while there is
+work and ends when idle, so it holds a worker's slot only while events flow: the outbox kicks it
+when an event commits, and beat queues it every few seconds (heartbeats, retries, recovery). The gateway only writes outbox rows: a slow
 or dead member never slows it. Each member's position (LiveLink OUT) is what it answered it has
 applied; a member that was away is sent what it missed from there, in order, in batches; one
 further behind than the outbox keeps is sent the current state (a snapshot) and goes on from the
@@ -109,6 +111,8 @@ class PeerLink(threading.Thread):
         self.post = post or self._post
         self.last_sent = 0.0
         self.backoff = 0.0
+        # Nothing left to send (or the member is failing: a later run tries again): the run may end.
+        self.settled = False
 
     def _batch(self, first: int, top: int, items: list, snapshot: dict | None = None) -> bytes:
         return wire.pack({
@@ -133,14 +137,17 @@ class PeerLink(threading.Thread):
                     self.backoff = 0.0
                 except (requests.RequestException, RuntimeError) as exc:
                     self._failed(exc)
+                    self.settled = True
                     self.backoff = min(BACKOFF_MAX_S, max(0.2, self.backoff * 2))
                     self.stopping.wait(self.backoff)
                     continue
                 except Exception as exc:  # the thread must survive anything; the next step retries
                     logger.exception("live path to %s failed", self.peer)
                     self._failed(exc)
+                    self.settled = True
                     self.stopping.wait(1.0)
                     continue
+                self.settled = not sent
                 if not sent:
                     wait = max(0.05, conf.live_heartbeat_s() - (time.monotonic() - self.last_sent))
                     self.nudge.wait(wait)
@@ -199,6 +206,7 @@ class PeerLink(threading.Thread):
 # --- the loop -------------------------------------------------------------------------------------
 LEASE_TTL_S = 8
 PRUNE_EVERY_S = 30
+IDLE_EXIT_S = 2.0  # nothing new for this long and every member up to date (or failing): the run ends
 
 
 def _lease_key() -> str:
@@ -221,36 +229,55 @@ def release_lease(holder: str) -> None:
         client.delete(_lease_key())
 
 
-def run(*, holder: str, max_seconds: float, stop_requested: Callable[[], bool] = lambda: False) -> bool:
-    """Forward until `max_seconds` passed or a stop is requested; False if another holds the lease."""
+def run(*, holder: str, max_seconds: float, stop_requested: Callable[[], bool] = lambda: False) -> str:
+    """Forward while there is work: new events, a member behind that answers, a heartbeat due. Ends
+    when idle for IDLE_EXIT_S (a Celery worker's slot is held only while events flow), when
+    `max_seconds` passed ("more": queue the next run) or a stop is requested; "held" if another
+    forwarder holds the lease."""
     if not take_lease(holder):
-        return False
+        return "held"
+    client = wake.client()
     me, definition, key = node.me(), node.consortium(), node.keys().signing
     stopping = threading.Event()
     links = [PeerLink(me=me.code, chain_id=definition.chain_id, peer=m.code, url=m.url, signing_key=key,
                       nudge=threading.Event(), stopping=stopping) for m in definition.members if m.code != me.code]
     for link in links:
         link.start()
-    deadline, pruned = time.monotonic() + max_seconds, time.monotonic()
+    started = busy = pruned = time.monotonic()
+    outcome = "idle"
     try:
-        while time.monotonic() < deadline and not stop_requested():
+        while True:
+            if stop_requested():
+                outcome = "stopped"
+                break
+            if time.monotonic() - started > max_seconds:
+                outcome = "more"
+                break
             if not take_lease(holder):
                 logger.warning("live forwarder lease lost to another holder")
+                outcome = "held"
                 break
+            client.set(outbox.queued_key(), b"1", ex=outbox.QUEUED_TTL_S)  # running: no need to queue another
             rows = sequence()
             if rows:
+                busy = time.monotonic()
                 for link in links:
                     link.nudge.set()
                 publish_own(rows)
             if time.monotonic() - pruned > PRUNE_EVERY_S:
                 prune(conf.live_outbox_keep())
                 pruned = time.monotonic()
+            if not rows and time.monotonic() - busy > IDLE_EXIT_S and all(link.settled for link in links):
+                client.delete(outbox.queued_key())
+                if LiveEvent.objects.filter(seq__isnull=True).exists():  # came in as the mark went
+                    continue
+                break
             if len(rows) < SEQUENCE_CHUNK:
-                outbox.wait(1.0)
+                outbox.wait(0.5)
     finally:
         stopping.set()
         for link in links:
             link.nudge.set()
             link.join(timeout=POST_TIMEOUT_S + 5)
         release_lease(holder)
-    return True
+    return outcome

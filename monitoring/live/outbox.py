@@ -5,12 +5,16 @@ does: a web process killed halfway loses neither), and the forwarder is rung onc
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
-import redis
+from celery import current_app
+from django.conf import settings
 from django.db import transaction
 
 from ledger.runtime import node, wake
 from monitoring.models import LiveEvent
+
+logger = logging.getLogger("pilechain.monitoring.live")
 
 DEFAULT_METER_SAMPLE_S = 10
 
@@ -38,13 +42,29 @@ def meter_due(last_sent: dt.datetime | None, at: dt.datetime, every_s: int) -> b
 
 # --- the forwarder's doorbell ---------------------------------------------------------------------
 DOORBELL = wake.Doorbell("live-wake")
+FORWARD_TASK = "monitoring.live_forward"
+QUEUED_TTL_S = 30
+
+
+def queued_key() -> str:
+    """Set while a forwarder is queued or running (it keeps the mark fresh and clears it when it
+    ends, then looks once more for events): a commit meanwhile need not queue another."""
+    return f"pilechain:{settings.NODE_CODE}:live-forward-queued"
 
 
 def ring() -> None:
+    """After an event commits: wake the running forwarder, or have one run."""
     try:
         DOORBELL.ring()
-    except redis.RedisError:
-        pass  # the forwarder also looks every second: a lost ring only delays
+        kick()
+    except Exception:  # Redis or the broker away: beat queues the forwarder every few seconds anyway
+        logger.warning("could not wake the live path's forwarder", exc_info=True)
+
+
+def kick() -> None:
+    """Queue the forwarder's task unless one is queued or running (monitoring.live.forwarder)."""
+    if wake.client().set(queued_key(), b"1", nx=True, ex=QUEUED_TTL_S):
+        current_app.send_task(FORWARD_TASK)
 
 
 def wait(timeout_s: float) -> bool:

@@ -260,3 +260,21 @@ def test_an_areas_load_counts_only_the_power_the_reader_may_see(live):
 
     assert area_1("reg_manager") == area_1("grid_manager") == area_1("a_manager") == 7
     assert area_1("b_manager") == 0 and area_1("grid2_manager") == 0
+
+
+@pytest.mark.django_db(transaction=True)  # the forwarder's threads use connections of their own
+def test_a_forwarder_run_ends_when_idle_and_frees_its_worker(live):
+    """The forwarder holds a Celery worker's slot only while there is work: with its events numbered
+    and every member either up to date or unreachable (this test's members listen nowhere), a run
+    ends within seconds and says so; a later run (beat, or the next event) tries again."""
+    ingest.record_status(pile_code="PILE-A1", connector_id=1, status="Available", error_code="", info="",
+                         timestamp=t(0), source="ocpp1.6")
+    started = timezone.now()
+    assert forwarder.run(holder="test-run", max_seconds=60) == "idle"
+    assert (timezone.now() - started).total_seconds() < 30
+    assert forwarder.head() == 1
+    links = status.links()["sending"]
+    assert links and all(row["applied"] == 0 and row["last_error"] for row in links)
+    # Another holder cannot run meanwhile; the lease went with the run.
+    assert forwarder.take_lease("other") and forwarder.run(holder="test-run", max_seconds=60) == "held"
+    forwarder.release_lease("other")
