@@ -74,12 +74,13 @@ def publish_own(rows: list[LiveEvent]) -> None:
                     for seq, event in parsed if event["p"] in piles])
 
 
-def prune(keep: int) -> int:
-    """Drop numbered events every member has applied, and beyond `keep` whatever its position (a
-    member that far behind gets a snapshot)."""
+def prune(keep: int, members: list[str]) -> int:
+    """Drop numbered events every member (`members`: the other members' codes) has applied, and
+    beyond `keep` whatever its position (a member that far behind gets a snapshot). A member this
+    node has not sent to yet is at 0."""
     top = head()
-    positions = list(LiveLink.objects.filter(direction=LiveLink.Direction.OUT).exclude(peer=HEAD).values_list("seq", flat=True))
-    floor = min(positions + [top])
+    known = dict(LiveLink.objects.filter(direction=LiveLink.Direction.OUT, peer__in=members).values_list("peer", "seq"))
+    floor = min([known.get(code, 0) for code in members] + [top])
     cut = max(floor, top - keep)
     deleted, _ = LiveEvent.objects.filter(seq__isnull=False, seq__lte=cut).delete()
     return deleted
@@ -265,7 +266,7 @@ def run(*, holder: str, max_seconds: float, stop_requested: Callable[[], bool] =
                     link.nudge.set()
                 publish_own(rows)
             if time.monotonic() - pruned > PRUNE_EVERY_S:
-                prune(conf.live_outbox_keep())
+                prune(conf.live_outbox_keep(), [link.peer for link in links])
                 pruned = time.monotonic()
             if not rows and time.monotonic() - busy > IDLE_EXIT_S and all(link.settled for link in links):
                 client.delete(outbox.queued_key())

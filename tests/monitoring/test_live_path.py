@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import threading
 
 import pytest
 import websockets
@@ -158,9 +159,10 @@ def test_prune_keeps_what_a_member_has_not_applied_and_snapshot_describes_the_st
     forwarder.sequence()
     LiveLink.objects.create(peer="REG", direction="out", seq=2)
     LiveLink.objects.create(peer="GRID-1", direction="out", seq=6)
-    forwarder.prune(keep=1000)
+    assert forwarder.prune(keep=1000, members=["REG", "GRID-1", "METRO"]) == 0  # METRO has had nothing yet
+    forwarder.prune(keep=1000, members=["REG", "GRID-1"])
     assert list(LiveEvent.objects.values_list("seq", flat=True)) == [3, 4, 5, 6]
-    forwarder.prune(keep=1)  # REG is too far behind now: it will get a snapshot
+    forwarder.prune(keep=1, members=["REG", "GRID-1"])  # REG is too far behind now: it will get a snapshot
     assert list(LiveEvent.objects.values_list("seq", flat=True)) == [6]
     snap = forwarder.snapshot_events()
     assert {e["k"] for e in snap} == {"conn", "status"} and all(e["p"] == "PILE-A1" for e in snap)
@@ -278,3 +280,34 @@ def test_a_forwarder_run_ends_when_idle_and_frees_its_worker(live):
     # Another holder cannot run meanwhile; the lease went with the run.
     assert forwarder.take_lease("other") and forwarder.run(holder="test-run", max_seconds=60) == "held"
     forwarder.release_lease("other")
+
+
+@pytest.mark.django_db(transaction=True)  # each sender thread has its own connection: real concurrency
+def test_the_same_events_sent_at_once_by_several_senders_are_applied_once(live):
+    """A restarted forwarder may send again what a stalled one still has in flight: overlapping
+    batches arriving together are applied once, in order (the position row is locked)."""
+    items = [b1_status(i, STATES[i % len(STATES)], 1 + i % 2) for i in range(60)]
+    bodies = [batch(live, first=first, head=60, items=items[first - 1:first + 29]) for first in (1, 1, 11, 21, 31, 31)]
+    errors = []
+
+    def send(body):
+        try:
+            answer = post(live, body)
+            assert answer.status_code in (200, 409), answer.content
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    for _ in range(3):
+        threads = [threading.Thread(target=send, args=(body,)) for body in bodies]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert not errors
+    post(live, batch(live, first=1, head=60, items=items))
+    rows = list(StatusEvent.objects.filter(pile__code="PILE-B1").values_list("connector_id", "ts"))
+    assert len(rows) == len(set(rows)) == 60
+    assert LiveLink.objects.get(peer="OP-B", direction="in").seq == 60
+
+
+STATES = ("Available", "Preparing", "Charging", "SuspendedEV", "Finishing")
