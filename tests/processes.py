@@ -45,6 +45,17 @@ def free_port(consecutive: int = 1) -> int:
     raise RuntimeError(f"no {consecutive} free consecutive ports in {low}-{high}")
 
 
+def login(url: str, username: str = "admin", password: str = "pilechain-demo") -> requests.Session:
+    """A browser-like session logged in at a node (the demo password by default)."""
+    s = requests.Session()
+    s.get(f"{url}/accounts/login/", timeout=10)
+    s.post(f"{url}/accounts/login/", data={"username": username, "password": password,
+                                           "csrfmiddlewaretoken": s.cookies["csrftoken"]},
+           headers={"Referer": f"{url}/accounts/login/"}, timeout=10)
+    assert "sessionid" in s.cookies
+    return s
+
+
 def node_env(**overrides: str | None) -> dict[str, str]:
     """The test process's environment with overrides; a value of None removes the variable."""
     env = dict(os.environ)

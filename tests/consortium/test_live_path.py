@@ -18,13 +18,12 @@ import datetime as dt
 import os
 
 import pytest
-import requests
 import websockets
 from ocpp.v16 import call as call16
 
 from config.localnet import FOUR_NODES, LocalNet, parse_specs
 from tests.gateway.pile_clients import Pile16
-from tests.processes import free_port, wait_for
+from tests.processes import free_port, login, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.consortium]
 
@@ -58,19 +57,9 @@ def _url(net, code: str) -> str:
     return net.nodes[code].spec.url
 
 
-def _login(url: str, username: str) -> requests.Session:
-    s = requests.Session()
-    s.get(f"{url}/accounts/login/", timeout=10)
-    s.post(f"{url}/accounts/login/", data={"username": username, "password": "pilechain-demo",
-                                           "csrfmiddlewaretoken": s.cookies["csrftoken"]},
-           headers={"Referer": f"{url}/accounts/login/"}, timeout=10)
-    assert "sessionid" in s.cookies
-    return s
-
-
 def _admit_pile(net) -> str:
     operator = _url(net, "OPERATOR-A")
-    s = _login(operator, "operator_a")
+    s = login(operator, "operator_a")
     headers = {"X-CSRFToken": s.cookies["csrftoken"], "Referer": operator + "/"}
     r = s.post(f"{operator}/api/piles/", json={
         "station": "SHA-ZJ-PR", "code": PILE, "kind": "dc", "rated_power_kw": "60", "status": "active",
@@ -146,7 +135,7 @@ def _start(net, code: str) -> None:
 
 
 def _live_status(net, code: str, user: str) -> dict:
-    session = _login(_url(net, code), user)
+    session = login(_url(net, code), user)
     return session.get(f"{_url(net, code)}/api/monitoring/live/status/", timeout=10).json()
 
 

@@ -20,19 +20,9 @@ from ledger.chain.block import ZERO_HASH
 from ledger.chain.lightclient import Anchor, verify_receipt
 from ledger.consortium import Consortium
 from tests.gateway.pile_clients import Pile16
-from tests.processes import ROOT, free_port, node_env, wait_for
+from tests.processes import ROOT, free_port, login, node_env, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.consortium]
-
-
-def _login(url: str, username: str = "admin") -> requests.Session:
-    s = requests.Session()
-    s.get(f"{url}/accounts/login/", timeout=10)
-    s.post(f"{url}/accounts/login/", data={"username": username, "password": "pilechain-demo",
-                                           "csrfmiddlewaretoken": s.cookies["csrftoken"]},
-           headers={"Referer": f"{url}/accounts/login/"}, timeout=10)
-    assert "sessionid" in s.cookies
-    return s
 
 
 def test_the_run_command_brings_up_an_embedded_consortium_that_commits(tmp_path):
@@ -53,7 +43,7 @@ def test_the_run_command_brings_up_an_embedded_consortium_that_commits(tmp_path)
             assert f"http://127.0.0.1:{port}/" in text, text
         assert "operator_a" in text and "operator_b" in text and "regulator" in text
 
-        sessions = {port: _login(f"http://127.0.0.1:{port}") for port in ports}
+        sessions = {port: login(f"http://127.0.0.1:{port}") for port in ports}
 
         def state():
             found = {(s.get(f"http://127.0.0.1:{p}/api/ledger/status/", timeout=10).json()["applied_height"],
@@ -103,7 +93,7 @@ def test_the_run_command_brings_up_an_embedded_consortium_that_commits(tmp_path)
 def _competing_operators_see_only_their_own_sessions(ports):
     """Both operators' fleets charge; every node stores every session (the ledger), but each operator's
     staff see only their own piles' sessions, while the regulator sees both."""
-    regulator = _login(f"http://127.0.0.1:{ports[3]}", "regulator")
+    regulator = login(f"http://127.0.0.1:{ports[3]}", "regulator")
 
     def piles_of(session, port):
         rows = session.get(f"http://127.0.0.1:{port}/api/settlement/sessions/", params={"page_size": 500},
@@ -115,7 +105,7 @@ def _competing_operators_see_only_their_own_sessions(ports):
         return seen if any(p.startswith("SHA-") for p in seen) and any(p.startswith("SHB-") for p in seen) else None
 
     wait_for(both_at_regulator, timeout=180, what="both operators' sessions at the regulator's node")
-    a, b = _login(f"http://127.0.0.1:{ports[0]}", "operator_a"), _login(f"http://127.0.0.1:{ports[4]}", "operator_b")
+    a, b = login(f"http://127.0.0.1:{ports[0]}", "operator_a"), login(f"http://127.0.0.1:{ports[4]}", "operator_b")
     own_a = wait_for(lambda: piles_of(a, ports[0]), timeout=60, what="operator A's sessions at its node")
     own_b = wait_for(lambda: piles_of(b, ports[4]), timeout=60, what="operator B's sessions at its node")
     assert own_a and all(p.startswith("SHA-") for p in own_a), own_a
@@ -134,15 +124,15 @@ def _the_live_fleet_reaches_every_member(ports):
 
     expected = {("SHA", "OPERATOR-A"), ("SHB", "OPERATOR-B")}
     for port, user in ((ports[3], "regulator"), (ports[2], "grid"), (ports[1], "metrology")):
-        session = _login(f"http://127.0.0.1:{port}", user)
+        session = login(f"http://127.0.0.1:{port}", user)
         wait_for(lambda: expected <= live_state(session, port) or None, timeout=60,
                  what=f"both operators' live state at {user}'s node")
-    a, b = _login(f"http://127.0.0.1:{ports[0]}", "operator_a"), _login(f"http://127.0.0.1:{ports[4]}", "operator_b")
+    a, b = login(f"http://127.0.0.1:{ports[0]}", "operator_a"), login(f"http://127.0.0.1:{ports[4]}", "operator_b")
     assert {prefix for prefix, _ in live_state(a, ports[0])} == {"SHA"}
     # OPERATOR-B's node stores OPERATOR-A's live state (the table's "members"), and shows its staff none of it.
     assert {prefix for prefix, _ in live_state(b, ports[4])} == {"SHB"}
     status = requests.get(f"http://127.0.0.1:{ports[3]}/api/monitoring/live/status/", timeout=10,
-                          cookies=_login(f"http://127.0.0.1:{ports[3]}", "regulator").cookies).json()
+                          cookies=login(f"http://127.0.0.1:{ports[3]}", "regulator").cookies).json()
     # Only the operators' nodes have piles to report; the regulator has applied events of both.
     assert {r["peer"] for r in status["receiving"]} == {"OPERATOR-A", "OPERATOR-B"}, status
     assert all(r["applied"] > 0 and r["refused"] == 0 for r in status["receiving"]), status
@@ -180,7 +170,7 @@ def _a_fault_travels_from_a_pile_to_every_node(sessions, ports, var_dir):
     when it applies the block ("confirmed"), the receipt verifies against the grid company's headers,
     and the work order it opened is at the regulator's node."""
     operator, grid, regulator = (f"http://127.0.0.1:{ports[i]}" for i in (0, 2, 3))
-    s_op = _login(operator, "operator_a")  # the operator's own manager: piles' passwords are theirs
+    s_op = login(operator, "operator_a")  # the operator's own manager: piles' passwords are theirs
     r = s_op.post(f"{operator}/api/piles/", json={
         "station": "SHA-ZJ-PR", "code": "E2E-P1", "kind": "ac", "rated_power_kw": "7", "status": "active",
         "commissioned_on": "2025-06-01", "connectors": [{"connector_id": 1, "standard": "gbt_ac"}]},
