@@ -244,7 +244,8 @@ def run(*, holder: str, max_seconds: float, stop_requested: Callable[[], bool] =
                       nudge=threading.Event(), stopping=stopping) for m in definition.members if m.code != me.code]
     for link in links:
         link.start()
-    started = busy = pruned = time.monotonic()
+    started = pruned = time.monotonic()
+    busy = started - IDLE_EXIT_S  # a run that finds nothing new ends as soon as every member is settled
     outcome = "idle"
     try:
         while True:
