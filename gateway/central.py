@@ -16,7 +16,7 @@ from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201 import call_result as result201
 from ocpp.v201.enums import Action as Action201
 
-from gateway import events, sampling, telemetry
+from gateway import events, group_commit, sampling
 from gateway.conf import heartbeat_interval
 from gateway.dbthreads import db
 from gateway.sampling import parse_time
@@ -38,12 +38,12 @@ class _Touch:
         now = time.monotonic()
         if now - self._touched >= TOUCH_EVERY_S:
             self._touched = now
-            await db(events.touch)(self.pile_code)
+            await group_commit.touch(self.pile_code)
 
     async def meter(self, connector_id, samples, *, transaction_id, signed, energy_wh):
-        """Readings go to monitoring in a group commit with other piles' (telemetry.MeterBatcher);
-        what they add to an OCPP transaction is written after them."""
-        await telemetry.meter_values_batched(pile_code=self.pile_code, connector_id=connector_id, samples=samples)
+        """Readings go to monitoring in a group commit with other piles' (gateway.group_commit); what
+        they add to an OCPP transaction is written after them."""
+        await group_commit.meter_values(pile_code=self.pile_code, connector_id=connector_id, samples=samples)
         if transaction_id is not None and (signed or energy_wh is not None):
             await db(events.meter_transaction)(self.pile_code, transaction_id=transaction_id, signed=signed,
                                                energy_wh=energy_wh)
@@ -70,13 +70,13 @@ class CentralSystem16(_Touch, ChargePoint16):
 
     @on(Action16.heartbeat)
     async def on_heartbeat(self, **_):
-        await db(events.seen)(self.pile_code)
+        await group_commit.seen(self.pile_code)
         return result16.Heartbeat(current_time=_iso(_now()))
 
     @on(Action16.status_notification)
     async def on_status(self, connector_id, error_code, status, info=None, timestamp=None, vendor_error_code=None, **_):
         detail = " ".join(x for x in (info, vendor_error_code) if x)
-        await db(events.status)(
+        await group_commit.status(
             self.pile_code, connector_id=connector_id, status=status,
             error_code="" if error_code == "NoError" else error_code, info=detail,
             timestamp=parse_time(timestamp, _now()), source=self.protocol,
@@ -143,12 +143,12 @@ class CentralSystem201(_Touch, ChargePoint201):
 
     @on(Action201.heartbeat)
     async def on_heartbeat(self, **_):
-        await db(events.seen)(self.pile_code)
+        await group_commit.seen(self.pile_code)
         return result201.Heartbeat(current_time=_iso(_now()))
 
     @on(Action201.status_notification)
     async def on_status(self, timestamp, connector_status, evse_id, connector_id, **_):
-        await db(events.status)(
+        await group_commit.status(
             self.pile_code, connector_id=self._connector(evse_id, connector_id), status=connector_status,
             error_code="", info="", timestamp=parse_time(timestamp, _now()), source=self.protocol,
         )
@@ -169,7 +169,7 @@ class CentralSystem201(_Touch, ChargePoint201):
             else:
                 continue
             evse = component.get("evse") or {}
-            await db(events.status)(
+            await group_commit.status(
                 self.pile_code, connector_id=self._connector(evse.get("id"), evse.get("connector_id")), status=status,
                 error_code=(event.get("tech_code") or (variable if status == "Faulted" else ""))[:64],
                 info=(event.get("tech_info") or "")[:500], timestamp=parse_time(event.get("timestamp"), _now()),

@@ -1,5 +1,6 @@
 """What the central system does with each OCPP message, on the database side (synchronous; the
-OCPP handlers call these through database_sync_to_async)."""
+OCPP handlers call these on the gateway's database threads, gateway.dbthreads; the `_many` ones in a
+group commit with other piles' messages, gateway.group_commit)."""
 
 from __future__ import annotations
 
@@ -60,9 +61,11 @@ def disconnected(pile_code: str, since: dt.datetime) -> None:
             telemetry.connection(pile_code=pile_code, up=False, at=now)
 
 
-def seen(pile_code: str) -> None:
-    Presence.objects.filter(pile_code=pile_code.upper()).update(last_seen=timezone.now())
-    telemetry.heartbeat(pile_code=pile_code)
+def seen_many(pile_codes: list[str]) -> list:
+    """Heartbeats of several piles at once (a group commit): on the gateway page and in monitoring."""
+    Presence.objects.filter(pile_code__in=sorted({c.upper() for c in pile_codes})).update(last_seen=timezone.now())
+    telemetry.heartbeats(pile_codes=pile_codes)
+    return [None] * len(pile_codes)
 
 
 # --- messages -----------------------------------------------------------------------------------
@@ -76,20 +79,24 @@ def boot(pile_code: str, *, vendor: str, model: str, firmware: str) -> str:
     return "Accepted" if accepted else "Rejected"
 
 
-def status(pile_code: str, *, connector_id: int, status: str, error_code: str, info: str, timestamp: dt.datetime,
-           source: str) -> None:
+def status_many(messages: list[dict]) -> list:
+    """Status changes of several piles at once ({"pile_code", "connector_id", "status", "error_code",
+    "info", "timestamp", "source"} each): each connector's status on the gateway page, then monitoring
+    (telemetry.statuses). Returns, per message, its result or the OCPP error refusing it (alone)."""
+    now = timezone.now()
     with transaction.atomic():
-        presence = Presence.objects.select_for_update().filter(pile_code=pile_code.upper()).first()
-        if presence is not None:
-            presence.connectors[str(connector_id)] = {
-                "status": status, "error_code": error_code or "", "at": timestamp.isoformat(),
-            }
-            presence.last_seen = timezone.now()
-            presence.save(update_fields=["connectors", "last_seen"])
-    telemetry.status(
-        pile_code=pile_code, connector_id=connector_id, status=status, error_code=error_code, info=info,
-        timestamp=timestamp, source=source,
-    )
+        codes = sorted({m["pile_code"].upper() for m in messages})
+        presences = {p.pile_code: p for p in
+                     Presence.objects.select_for_update().filter(pile_code__in=codes).order_by("pile_code")}
+        for m in messages:
+            presence = presences.get(m["pile_code"].upper())
+            if presence is not None:
+                presence.connectors[str(m["connector_id"])] = {
+                    "status": m["status"], "error_code": m["error_code"] or "", "at": m["timestamp"].isoformat(),
+                }
+                presence.last_seen = now
+        Presence.objects.bulk_update(list(presences.values()), ["connectors", "last_seen"])
+    return telemetry.statuses(messages)
 
 
 def meter_transaction(pile_code: str, *, transaction_id: str | None, signed: list[str], energy_wh: int | None) -> None:
@@ -106,8 +113,9 @@ def meter_transaction(pile_code: str, *, transaction_id: str | None, signed: lis
                 row.save(update_fields=["signed_data", "last_energy_wh"])
 
 
-def touch(pile_code: str) -> None:
-    Presence.objects.filter(pile_code=pile_code.upper()).update(last_seen=timezone.now())
+def touch_many(pile_codes: list[str]) -> list:
+    Presence.objects.filter(pile_code__in=sorted({c.upper() for c in pile_codes})).update(last_seen=timezone.now())
+    return [None] * len(pile_codes)
 
 
 def authorize(pile_code: str, id_tag: str) -> str:

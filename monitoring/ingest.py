@@ -1,6 +1,7 @@
 """The entry point for telemetry from piles, whatever brought it (OCPP gateway, REST batches).
 
     record_status(pile_code=..., connector_id=..., status=..., error_code=..., info=..., timestamp=..., source=...)
+    record_statuses_many([{...the same...}, ...])   # a gateway's group commit; each refused alone
     record_meter_values(pile_code=..., connector_id=..., samples=[{"timestamp", "measurand", "value", "unit",
                                                                    "phase", "context"}, ...])
 
@@ -134,11 +135,42 @@ def parse_samples(samples, now: dt.datetime) -> list[Sample]:
 
 def record_status(*, pile_code: str, connector_id: int, status: str, error_code: str, info: str,
                   timestamp: dt.datetime, source: str) -> StatusEvent:
+    """Store one status change; returns its StatusEvent or raises IngestError."""
+    [result] = record_statuses_many([{"pile_code": pile_code, "connector_id": connector_id, "status": status,
+                                      "error_code": error_code, "info": info, "timestamp": timestamp,
+                                      "source": source}])
+    if isinstance(result, IngestError):
+        raise result
+    return result
+
+
+def record_statuses_many(messages: list[dict]) -> list:
+    """Many status changes at once ({"pile_code", "connector_id", "status", "error_code", "info",
+    "timestamp", "source"} each), e.g. what a gateway buffered for a few milliseconds: one transaction.
+    Each message is checked on its own; the result list holds, per message, its StatusEvent or the
+    IngestError that refused it (a refused message stores nothing and does not hold the others back)."""
     now = timezone.now()
-    pile = resolve_pile(pile_code)
-    status = parse_status(connector_id=connector_id, status=status, error_code=error_code, info=info,
-                          timestamp=timestamp, now=now)
-    return store_status(pile=pile, status=status, source=_text("source", source, required=True), now=now)
+    results: list = [None] * len(messages)
+    piles = resolve_piles([m.get("pile_code") if isinstance(m, dict) else None for m in messages])
+    accepted = []
+    for i, message in enumerate(messages):
+        try:
+            if not isinstance(message, dict):
+                raise IngestError("a message is an object")
+            pile = piles.get(_code_key(message.get("pile_code")))
+            if pile is None:
+                pile = resolve_pile(message.get("pile_code"))  # raises the precise UnknownPile
+            status = parse_status(connector_id=message.get("connector_id"), status=message.get("status"),
+                                  error_code=message.get("error_code") or "", info=message.get("info") or "",
+                                  timestamp=message.get("timestamp"), now=now)
+            accepted.append((i, pile, status, _text("source", message.get("source"), required=True)))
+        except IngestError as exc:
+            results[i] = exc
+    if accepted:
+        stored = store_statuses([(pile, status, source) for _, pile, status, source in accepted], now=now)
+        for (i, _, _, _), event in zip(accepted, stored):
+            results[i] = event
+    return results
 
 
 @dataclass(frozen=True)
@@ -157,24 +189,38 @@ def parse_status(*, connector_id, status, error_code, info, timestamp, now) -> S
     )
 
 
-def store_status(*, pile: Pile, status: Status, source: str, now: dt.datetime) -> StatusEvent:
+def store_statuses(items: list[tuple[Pile, Status, str]], *, now: dt.datetime) -> list[StatusEvent]:
+    """Store validated status changes ((pile, status, source), in the order they arrived) in one
+    transaction (the caller's if any): their history rows, each connector's latest status (newest
+    wins; rows locked in a fixed order, so concurrent writers cannot deadlock), their live events,
+    the piles' sign of life and the faults they start or end. Returns the history rows."""
+    if not items:
+        return []
     with transaction.atomic():
-        event = StatusEvent.objects.create(
-            pile=pile, connector_id=status.connector_id, status=status.status, error_code=status.error_code,
-            info=status.info, ts=status.ts, source=source,
-        )
-        state, _ = ConnectorState.objects.select_for_update().get_or_create(pile=pile, connector_id=status.connector_id)
-        if state.status_at is None or status.ts >= state.status_at:
-            state.status, state.error_code, state.status_at = status.status, status.error_code, status.ts
-            state.save(update_fields=["status", "error_code", "status_at", "updated_at"])
-        outbox.add([live_events.status(pile.code, status.connector_id, status.status, status.error_code, status.ts)])
-        mark_seen(pile, now)
-        finding = detection.status_finding(status.status, status.error_code, status.info)
-        if finding is not None:
-            faults.fault_detected(pile=pile, connector_id=status.connector_id, finding=finding, detected_at=status.ts)
-        elif detection.status_is_normal(status.status, status.error_code):
-            faults.fault_cleared(pile=pile, connector_id=status.connector_id, kind="status", at=status.ts)
-    return event
+        created = StatusEvent.objects.bulk_create([
+            StatusEvent(pile=pile, connector_id=st.connector_id, status=st.status, error_code=st.error_code,
+                        info=st.info, ts=st.ts, source=source)
+            for pile, st, source in items
+        ])
+        states = bulk.locked_states(sorted({(pile.pk, st.connector_id) for pile, st, _ in items}))
+        changed = {}
+        for pile, st, _ in items:
+            state = states[(pile.pk, st.connector_id)]
+            if state.status_at is None or st.ts >= state.status_at:
+                state.status, state.error_code, state.status_at = st.status, st.error_code, st.ts
+                state.updated_at = timezone.now()
+                changed[state.pk] = state
+        bulk.update_states(list(changed.values()))
+        outbox.add([live_events.status(pile.code, st.connector_id, st.status, st.error_code, st.ts)
+                    for pile, st, _ in items])
+        mark_seen_many({pile.pk: pile for pile, _, _ in items}, now)
+        for pile, st, _ in items:
+            finding = detection.status_finding(st.status, st.error_code, st.info)
+            if finding is not None:
+                faults.fault_detected(pile=pile, connector_id=st.connector_id, finding=finding, detected_at=st.ts)
+            elif detection.status_is_normal(st.status, st.error_code):
+                faults.fault_cleared(pile=pile, connector_id=st.connector_id, kind="status", at=st.ts)
+    return created
 
 
 def record_meter_values(*, pile_code: str, connector_id: int, samples: list[dict], source: str = "ocpp") -> int:
@@ -323,3 +369,15 @@ def record_connection(*, pile_code: str, up: bool, at: dt.datetime) -> None:
 def record_heartbeat(*, pile_code: str) -> None:
     """For the gateway: a Heartbeat (or any message without data) keeps the pile from going silent."""
     mark_seen(resolve_pile(pile_code), timezone.now())
+
+
+def record_heartbeats(*, pile_codes: list[str]) -> None:
+    """The same for several piles at once (a gateway's group commit). The known piles are marked; a
+    code of no known pile is then refused (UnknownPile naming them all)."""
+    piles = resolve_piles(pile_codes)
+    if piles:
+        with transaction.atomic():
+            mark_seen_many({p.pk: p for p in piles.values()}, timezone.now())
+    unknown = sorted({str(c) for c in pile_codes if _code_key(c) not in piles})
+    if unknown:
+        raise UnknownPile(f"unknown or retired piles {', '.join(unknown)}")

@@ -21,6 +21,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from gateway.dbthreads import close_pool
 from ledger.chain.crypto import P256, SigningKey
 
 PASSWORD = "correct-horse-battery-staple-42"
@@ -65,6 +66,15 @@ def _contracts_see_no_node_local_input():
     from tests.utils import determinism
 
     determinism.install()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _gateway_connections_closed_before_the_test_database_goes(django_db_setup, django_db_blocker):
+    """The gateway's database threads keep their connections (gateway.dbthreads); the test database
+    cannot be dropped while they are open."""
+    yield
+    with django_db_blocker.unblock():
+        close_pool()
 
 
 def signing_key(seed: int) -> SigningKey:

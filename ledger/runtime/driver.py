@@ -60,6 +60,7 @@ PROPOSE_BATCH = 5000
 # ~0.3 ms, so a backlog of thousands (re-offered after a rebuild) would hold up consensus for seconds.
 PROPOSE_BUDGET_S = 0.2
 STATUS_EVERY_S = 1.0
+MAX_TICKS_PER_TURN = 20  # ticks a late turn may catch up (Driver._tick)
 
 
 def replica_config() -> ReplicaConfig:
@@ -194,9 +195,7 @@ class Driver:
                 replica.step(bytes(message.data))
             proposed, refused = self._propose_new()
         now = time.monotonic()
-        if now >= self._next_tick:
-            replica.tick(int(time.time() * 1000))
-            self._next_tick = max(self._next_tick + self.tick_s, now)
+        self._tick(now)
         ready = replica.ready()
         self._persist(ready, inbox, proposed, refused)
         self._deliver(ready)
@@ -206,6 +205,21 @@ class Driver:
             self._write_status()
             self._next_status = now + STATUS_EVERY_S
         return bool(inbox or proposed or refused or ready.committed or ready.messages)
+
+    def _tick(self, now: float) -> int:
+        """Give the replica the ticks due by `now` (monotonic): one per `tick_s`, also when a turn took
+        longer than a tick, so that its timeouts (counted in ticks) keep their length in seconds on a
+        loaded machine rather than stretching with the turns. After a pause longer than
+        MAX_TICKS_PER_TURN ticks the rest are dropped (the timeouts grow by the pause, never shrink).
+        Returns how many ticks it gave."""
+        given = 0
+        while now >= self._next_tick and given < MAX_TICKS_PER_TURN:
+            self.replica.tick(int(time.time() * 1000))
+            self._next_tick += self.tick_s
+            given += 1
+        if now >= self._next_tick:
+            self._next_tick = now + self.tick_s
+        return given
 
     def _restore(self) -> None:
         """The replica as the database has it; then the blocks committed but not applied yet. Its

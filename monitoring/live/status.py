@@ -1,12 +1,14 @@
 """How far the live path has come, as this node sees it (a selector): for each member this node
 sends to, the last event it applied out of how many; for each source this node receives from, the
-same, and how old the newest applied event is (the lag, as the source stamped its events)."""
+same, and how old the newest applied event is (the lag, as the source stamped its events); and how
+many of this node's own events are committed but not numbered yet (the forwarder's backlog: `head`
+counts only numbered events)."""
 
 from __future__ import annotations
 
 from django.utils import timezone
 
-from monitoring.models import LiveLink
+from monitoring.models import LiveEvent, LiveLink
 
 HEAD = "*"
 
@@ -27,4 +29,5 @@ def links(*, now=None) -> dict:
                   "newest_event_age_s": round((now - r.event_at).total_seconds(), 3) if r.event_at else None,
                   "silent_s": round((now - r.last_ok_at).total_seconds(), 3) if r.last_ok_at else None}
                  for r in rows if r.direction == LiveLink.Direction.IN]
-    return {"head": head, "sending": sending, "receiving": receiving}
+    unnumbered = LiveEvent.objects.filter(seq__isnull=True).count()
+    return {"head": head, "unnumbered": unnumbered, "sending": sending, "receiving": receiving}

@@ -138,8 +138,8 @@ def ingest_signed_batch(*, data) -> dict:
                                        count=len(readings) + len(statuses))
             for connector_id, samples in sorted(parsed_samples.items()):
                 ingest.store_samples(pile=pile, connector_id=connector_id, samples=samples, source="rest", now=now)
-            for status in sorted(parsed_statuses, key=lambda s: s.ts):
-                ingest.store_status(pile=pile, status=status, source="rest", now=now)
+            ingest.store_statuses([(pile, status, "rest") for status in sorted(parsed_statuses, key=lambda s: s.ts)],
+                                  now=now)
     except IntegrityError:  # a concurrent copy of the same batch got in first
         raise BatchRefused("replay", f"batch {batch_id} was already received") from None
     return {"pile": pile.code, "batch_id": batch_id, "sequence": sequence, "readings": len(readings),

@@ -156,6 +156,7 @@ def test_prune_keeps_what_a_member_has_not_applied_and_snapshot_describes_the_st
     for second in range(5):
         ingest.record_status(pile_code="PILE-A1", connector_id=1, status="Available", error_code="", info="",
                              timestamp=t(1 + second), source="ocpp1.6")
+    assert (status.links()["head"], status.links()["unnumbered"]) == (0, 6)
     forwarder.sequence()
     LiveLink.objects.create(peer="REG", direction="out", seq=2)
     LiveLink.objects.create(peer="GRID-1", direction="out", seq=6)
@@ -167,7 +168,7 @@ def test_prune_keeps_what_a_member_has_not_applied_and_snapshot_describes_the_st
     snap = forwarder.snapshot_events()
     assert {e["k"] for e in snap} == {"conn", "status"} and all(e["p"] == "PILE-A1" for e in snap)
     links = status.links()
-    assert links["head"] == 6 and {s["peer"]: s["behind"] for s in links["sending"]} == {"REG": 4, "GRID-1": 0}
+    assert links["head"] == 6 and links["unnumbered"] == 0 and {s["peer"]: s["behind"] for s in links["sending"]} == {"REG": 4, "GRID-1": 0}
 
 
 def test_the_stream_shows_a_public_piles_status_to_every_member_and_its_power_only_to_its_audience():
