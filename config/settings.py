@@ -344,6 +344,9 @@ LOGGING = {
     "loggers": {
         "django.server": {"level": "WARNING"},
         "celery": {"level": "INFO"},
+        # The ocpp package logs every frame it sends or receives at INFO: thousands of lines a second
+        # at a busy gateway. PILECHAIN_OCPP_LOG=INFO shows them.
+        "ocpp": {"level": env("PILECHAIN_OCPP_LOG", "WARNING")},
     },
 }
 

@@ -214,12 +214,15 @@ def store_statuses(items: list[tuple[Pile, Status, str]], *, now: dt.datetime) -
         outbox.add([live_events.status(pile.code, st.connector_id, st.status, st.error_code, st.ts)
                     for pile, st, _ in items])
         mark_seen_many({pile.pk: pile for pile, _, _ in items}, now)
+        ongoing = faults.ongoing(pile_ids=[pile.pk for pile, _, _ in items], kind="status")
         for pile, st, _ in items:
             finding = detection.status_finding(st.status, st.error_code, st.info)
             if finding is not None:
                 faults.fault_detected(pile=pile, connector_id=st.connector_id, finding=finding, detected_at=st.ts)
-            elif detection.status_is_normal(st.status, st.error_code):
+                ongoing.add((pile.pk, st.connector_id))  # a later change in this batch may end it
+            elif detection.status_is_normal(st.status, st.error_code) and (pile.pk, st.connector_id) in ongoing:
                 faults.fault_cleared(pile=pile, connector_id=st.connector_id, kind="status", at=st.ts)
+                ongoing.discard((pile.pk, st.connector_id))
     return created
 
 

@@ -209,6 +209,16 @@ class Replica:
     def has_ready(self) -> bool:
         return bool(self._ready)
 
+    def idle(self) -> bool:
+        """Nothing a tick would time: an active view, no request waiting, no block in flight, none
+        committed and not applied, nothing to fetch, no checkpoint of ours waiting to become stable.
+        Its runtime may then tick less often (ticks are caught up; any message wakes it)."""
+        return (self.active and not self.pending and self.request_deadline is None and self.vc_deadline is None
+                and self.fetch_deadline is None and self.body_deadline is None
+                and self.fetch_target <= self.committed_height and self.applied_height == self.committed_height
+                and not self.my_checkpoints and not any(seq > self.committed_height for _, seq in self.slots)
+                and not self._ready)
+
     def advance(self) -> None:
         r, (p, s, c, q) = self._ready, self._handed
         del r.persist[:p], r.messages[:s], r.committed[:c], r.state_requests[:q]

@@ -61,6 +61,7 @@ PROPOSE_BATCH = 5000
 PROPOSE_BUDGET_S = 0.2
 STATUS_EVERY_S = 1.0
 MAX_TICKS_PER_TURN = 20  # ticks a late turn may catch up (Driver._tick)
+IDLE_WAIT_S = 0.5  # an idle replica's turns (Replica.idle); less than MAX_TICKS_PER_TURN ticks
 
 
 def replica_config() -> ReplicaConfig:
@@ -174,7 +175,10 @@ class Driver:
                     self._turn_failed(exc)
                     continue
                 if not busy:
-                    wake.wait(max(0.0, self._next_tick - time.monotonic()))
+                    # An idle replica has no timer running: wait for a message or a submission (they
+                    # ring), or a while; the ticks meanwhile are caught up on the next turn.
+                    until = time.monotonic() + IDLE_WAIT_S if self.replica.idle() else self._next_tick
+                    wake.wait(max(0.0, until - time.monotonic()))
         except (lease.LeaseLost, Diverged) as exc:
             logger.warning("driver stops: %s", exc)
             return

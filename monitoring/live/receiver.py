@@ -157,19 +157,27 @@ def _apply(source: str, accepted: list, now, *, history: bool = True) -> None:
     _pile_states(source, seen, connections, now)
 
 
+PILE_STATE_FIELDS = ["last_seen_at", "source", "received_at", "online", "online_at"]
+
+
 def _pile_states(source: str, seen: dict, connections: dict, now) -> None:
     if not seen:
         return
-    rows = {st.pile_id: st for st in PileState.objects.select_for_update().filter(pile_id__in=sorted(seen))}
+    rows = {st.pile_id: st for st in
+            PileState.objects.select_for_update().filter(pile_id__in=sorted(seen)).order_by("pile_id")}
+    new = []
     for pile_id, (pile, last_at) in seen.items():
         connection = connections.get(pile_id)
         state = rows.get(pile_id)
         if state is None:
             state = PileState(pile=pile, last_seen_at=last_at)
+            new.append(state)
         state.last_seen_at = max(state.last_seen_at, last_at)
         state.source, state.received_at = source, now
         if connection is not None:
             up, at = connection
             if state.online_at is None or at >= state.online_at:
                 state.online, state.online_at = up, at
-        state.save()
+    # One statement for the batch's piles, not one per pile.
+    PileState.objects.bulk_update(sorted(rows.values(), key=lambda st: st.pile_id), PILE_STATE_FIELDS)
+    PileState.objects.bulk_create(new)

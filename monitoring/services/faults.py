@@ -61,6 +61,13 @@ def fault_detected(*, pile, connector_id: int, finding: Finding, detected_at: dt
     return submission
 
 
+def ongoing(*, pile_ids, kind: str) -> set[tuple[int, int]]:
+    """(pile id, connector) of the ongoing faults of `kind` among these piles, in one query (most
+    status changes end no fault: clear only where one is ongoing)."""
+    return set(FaultWatch.objects.filter(pile_id__in=sorted(set(pile_ids)), kind=kind, cleared_at__isnull=True)
+               .values_list("pile_id", "connector_id"))
+
+
 def fault_cleared(*, pile, connector_id: int, kind: str, at: dt.datetime) -> int:
     """The condition ended: a later occurrence is a new fault."""
     return FaultWatch.objects.filter(pile=pile, connector_id=connector_id, kind=kind, cleared_at__isnull=True).update(

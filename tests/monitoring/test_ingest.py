@@ -95,6 +95,19 @@ def test_faulted_status_reported_once_while_ongoing(world):
     assert FaultWatch.objects.filter(cleared_at__isnull=True).count() == 1
 
 
+def test_a_fault_and_its_end_in_one_group_commit_leave_no_fault_ongoing(world):
+    def change(minutes, value, code, connector=1):
+        return {"pile_code": "PILE-A1", "connector_id": connector, "status": value, "error_code": code, "info": "",
+                "timestamp": T0 + dt.timedelta(minutes=minutes), "source": "ocpp1.6"}
+
+    ingest.record_statuses_many([change(1, "Faulted", "GroundFailure"), change(2, "Available", "NoError"),
+                                 change(2, "Faulted", "GroundFailure", connector=2)])
+    assert fault_reports().count() == 2
+    assert set(FaultWatch.objects.filter(cleared_at__isnull=True).values_list("connector_id", flat=True)) == {2}
+    ingest.record_statuses_many([change(3, "Available", "NoError", connector=2), change(3, "Available", "NoError")])
+    assert not FaultWatch.objects.filter(cleared_at__isnull=True).exists()
+
+
 def test_meter_anomalies_reported(world):
     ingest.record_meter_values(pile_code="PILE-A1", connector_id=1, samples=[
         sample(0, "Energy.Active.Import.Register", "5000", "Wh"),

@@ -244,3 +244,16 @@ def test_status_carries_the_stable_height_and_a_peer_behind_gets_our_checkpoints
     assert {e.body["height"] for e in sent} == {r.stable.height}  # the proof of our stable checkpoint
     r._send_status(("R2",))
     assert r.ready().messages[-1].env.body["stable"] == r.stable.height
+
+
+def test_a_replica_is_idle_only_while_no_timer_runs_and_nothing_is_in_flight():
+    sim = quiet_sim(requests=3)
+    assert not sim.violations
+    r = sim.nodes["R1"].replica
+    assert r.committed_height >= 1 and r.idle()  # its runtime may tick less often
+    assert r.propose(sim.devices.tx(7))  # a request waits: its timer runs
+    assert not r.idle()
+    changing, _ = fresh()
+    assert changing.idle()
+    changing.active = False  # collecting VIEW-CHANGEs
+    assert not changing.idle()
