@@ -1,5 +1,5 @@
 """Fast paths for the telemetry tables on PostgreSQL: COPY for readings, one UPDATE ... FROM VALUES
-for connector states. Other databases use the ORM's bulk operations (same results, slower)."""
+for connector and pile states. Other databases use the ORM's bulk operations (same results, slower)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import io
 
 from django.db import connection
 
-from monitoring.models import ConnectorState, Reading
+from monitoring.models import ConnectorState, PileState, Reading
 
 READING_COLUMNS = ("pile_id", "connector_id", "measurand", "phase", "context", "value", "unit", "ts", "source",
                    "received_at")
@@ -47,21 +47,36 @@ STATE_COLUMNS = (("energy_wh", "numeric"), ("energy_at", "timestamptz"), ("power
 
 
 def update_states(states: list[ConnectorState]) -> None:
-    if not states:
+    update_rows(ConnectorState, states, STATE_COLUMNS)
+
+
+PILE_STATE_COLUMNS = (("last_seen_at", "timestamptz"), ("source", "varchar"), ("received_at", "timestamptz"),
+                      ("online", "boolean"), ("online_at", "timestamptz"))
+
+
+def update_pile_states(states: list[PileState]) -> None:
+    """The live path's figures of these pile states (the receiver's), in one statement."""
+    update_rows(PileState, states, PILE_STATE_COLUMNS)
+
+
+def update_rows(model, rows: list, columns: tuple) -> None:
+    """Write `columns` ((name, PostgreSQL type), ...) of these rows by primary key: one UPDATE ... FROM
+    VALUES on PostgreSQL (Django's bulk_update builds a CASE per row and field, slow for thousands)."""
+    if not rows:
         return
-    names = [name for name, _ in STATE_COLUMNS]
+    names = [name for name, _ in columns]
     if connection.vendor != "postgresql":
-        ConnectorState.objects.bulk_update(states, names)
+        model.objects.bulk_update(rows, names)
         return
     values, params = [], []
-    for st in states:
-        values.append("(" + ", ".join(["%s"] + [f"%s::{kind}" for _, kind in STATE_COLUMNS]) + ")")
-        params.append(st.pk)
-        params.extend(getattr(st, name) for name in names)
-    table = ConnectorState._meta.db_table
+    for row in rows:
+        values.append("(" + ", ".join(["%s"] + [f"%s::{kind}" for _, kind in columns]) + ")")
+        params.append(row.pk)
+        params.extend(getattr(row, name) for name in names)
+    table, pk = model._meta.db_table, model._meta.pk.column
     assignments = ", ".join(f"{name} = v.{name}" for name in names)
     sql = (f"UPDATE {table} AS t SET {assignments} FROM (VALUES {', '.join(values)}) "
-           f"AS v(id, {', '.join(names)}) WHERE t.id = v.id")
+           f"AS v(id, {', '.join(names)}) WHERE t.{pk} = v.id")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 

@@ -157,9 +157,6 @@ def _apply(source: str, accepted: list, now, *, history: bool = True) -> None:
     _pile_states(source, seen, connections, now)
 
 
-PILE_STATE_FIELDS = ["last_seen_at", "source", "received_at", "online", "online_at"]
-
-
 def _pile_states(source: str, seen: dict, connections: dict, now) -> None:
     if not seen:
         return
@@ -178,6 +175,5 @@ def _pile_states(source: str, seen: dict, connections: dict, now) -> None:
             up, at = connection
             if state.online_at is None or at >= state.online_at:
                 state.online, state.online_at = up, at
-    # One statement for the batch's piles, not one per pile.
-    PileState.objects.bulk_update(sorted(rows.values(), key=lambda st: st.pile_id), PILE_STATE_FIELDS)
+    bulk.update_pile_states(list(rows.values()))
     PileState.objects.bulk_create(new)
