@@ -150,6 +150,21 @@ def record_statuses_many(messages: list[dict]) -> list:
     Each message is checked on its own; the result list holds, per message, its StatusEvent or the
     IngestError that refused it (a refused message stores nothing and does not hold the others back)."""
     now = timezone.now()
+    results, accepted = _check_each(messages, lambda m: (
+        parse_status(connector_id=m.get("connector_id"), status=m.get("status"), error_code=m.get("error_code") or "",
+                     info=m.get("info") or "", timestamp=m.get("timestamp"), now=now),
+        _text("source", m.get("source"), required=True)))
+    if accepted:
+        stored = store_statuses([(pile, status, source) for _, pile, (status, source) in accepted], now=now)
+        for (i, _, _), event in zip(accepted, stored):
+            results[i] = event
+    return results
+
+
+def _check_each(messages: list, parse) -> tuple[list, list]:
+    """Check each message of a group on its own: the result list with the IngestError of each refused
+    message (None elsewhere), and (index, pile, parse(message)) of each accepted one. The piles are
+    looked up in one query."""
     results: list = [None] * len(messages)
     piles = resolve_piles([m.get("pile_code") if isinstance(m, dict) else None for m in messages])
     accepted = []
@@ -160,17 +175,10 @@ def record_statuses_many(messages: list[dict]) -> list:
             pile = piles.get(_code_key(message.get("pile_code")))
             if pile is None:
                 pile = resolve_pile(message.get("pile_code"))  # raises the precise UnknownPile
-            status = parse_status(connector_id=message.get("connector_id"), status=message.get("status"),
-                                  error_code=message.get("error_code") or "", info=message.get("info") or "",
-                                  timestamp=message.get("timestamp"), now=now)
-            accepted.append((i, pile, status, _text("source", message.get("source"), required=True)))
+            accepted.append((i, pile, parse(message)))
         except IngestError as exc:
             results[i] = exc
-    if accepted:
-        stored = store_statuses([(pile, status, source) for _, pile, status, source in accepted], now=now)
-        for (i, _, _, _), event in zip(accepted, stored):
-            results[i] = event
-    return results
+    return results, accepted
 
 
 @dataclass(frozen=True)
@@ -241,22 +249,12 @@ def record_meter_values_many(messages: list[dict], *, source: str = "ocpp") -> l
     on its own; the result list holds, per message, the number of readings stored or the IngestError
     that refused it (a refused message stores nothing and does not hold the others back)."""
     now = timezone.now()
-    results: list = [None] * len(messages)
-    piles = resolve_piles([m.get("pile_code") if isinstance(m, dict) else None for m in messages])
-    accepted = []
-    for i, message in enumerate(messages):
-        try:
-            if not isinstance(message, dict):
-                raise IngestError("a message is an object")
-            pile = piles.get(_code_key(message.get("pile_code")))
-            if pile is None:
-                pile = resolve_pile(message.get("pile_code"))  # raises the precise UnknownPile
-            accepted.append((i, pile, _connector(message.get("connector_id")), parse_samples(message.get("samples"), now)))
-        except IngestError as exc:
-            results[i] = exc
+    results, accepted = _check_each(messages, lambda m: (_connector(m.get("connector_id")),
+                                                         parse_samples(m.get("samples"), now)))
     if accepted:
-        store_batch([(pile, connector_id, samples) for _, pile, connector_id, samples in accepted], source=source, now=now)
-        for i, _, _, samples in accepted:
+        store_batch([(pile, connector_id, samples) for _, pile, (connector_id, samples) in accepted], source=source,
+                    now=now)
+        for i, _, (_, samples) in accepted:
             results[i] = len(samples)
     return results
 
