@@ -2,7 +2,8 @@
 heartbeats, last-seen touches) that the piles connected to this process send within a few
 milliseconds are stored in one database transaction, on a pool thread (gateway.dbthreads). With
 thousands of piles a transaction per message would spend the database's time on commits. Each pile
-still gets its answer only once its own message is stored, and a refused message is refused alone."""
+still gets its answer only once its own message is stored, and a refused message is refused alone;
+a batch that lost a deadlock is stored once more, and one the database failed is refused whole."""
 
 from __future__ import annotations
 
@@ -56,8 +57,10 @@ class GroupCommit:
         try:
             try:
                 results = await db(self.store_many)(messages)
-            except OperationalError:  # a deadlock or a dropped connection: once more, on a fresh transaction
-                logger.warning("storing %d messages failed once; retrying", len(batch), exc_info=True)
+            except OperationalError as exc:
+                if not _rolled_back(exc):
+                    raise
+                logger.warning("storing %d messages hit %s; retrying", len(batch), exc)
                 results = await db(self.store_many)(messages)
         except Exception as exc:  # the database itself failed: every message of the batch is refused
             logger.exception("storing %d messages failed", len(batch))
@@ -69,6 +72,15 @@ class GroupCommit:
                 future.set_exception(result)
             else:
                 future.set_result(result)
+
+
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back, so
+# storing the batch again cannot store anything twice (a dropped connection could have committed).
+ROLLED_BACK = {"40P01", "40001"}
+
+
+def _rolled_back(exc: Exception) -> bool:
+    return getattr(exc.__cause__, "pgcode", None) in ROLLED_BACK
 
 
 STORES = {"meter": telemetry.meter_values, "status": events.status_many, "seen": events.seen_many,

@@ -7,6 +7,7 @@ import asyncio
 from decimal import Decimal
 
 import pytest
+from django.db import OperationalError, connection
 from ocpp.exceptions import PropertyConstraintViolationError
 
 from gateway import events, telemetry
@@ -69,3 +70,51 @@ def test_status_changes_of_many_piles_in_one_group_commit_newest_wins_and_a_refu
     latest = {(s.pile.code, s.connector_id): s.status for s in ConnectorState.objects.select_related("pile")}
     assert latest[("PILE-A1", 1)] == "Charging" and latest[("PILE-B1", 2)] == "Available"
     assert set(Presence.objects.get(pile_code="PILE-A1").connectors) == {"1"}  # the gateway page, same commit
+
+
+def _raising(pgcode: str, calls: list):
+    """A group's store that PostgreSQL fails once with `pgcode` (raised by the server), then stores."""
+    def store_many(messages):
+        calls.append(len(messages))
+        if len(calls) == 1:
+            with connection.cursor() as cursor:
+                cursor.execute(f"DO $$ BEGIN RAISE EXCEPTION 'test failure' USING ERRCODE = '{pgcode}'; END $$")
+        return telemetry.meter_values(messages)
+    return store_many
+
+
+def postgresql_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL: the server raises the error codes (SQLite has none to tell a rollback by)")
+
+
+def test_a_batch_that_lost_a_deadlock_is_stored_once_more_and_once_only(world):
+    postgresql_only()
+    calls = []
+    batcher = GroupCommit(_raising("40P01", calls), max_wait_s=0.05)
+
+    async def scenario():
+        return await asyncio.gather(
+            batcher.add({"pile_code": "PILE-A1", "connector_id": 1, "samples": [sample("1000")]}),
+            batcher.add({"pile_code": "PILE-B1", "connector_id": 1, "samples": [sample("2000")]}),
+        )
+
+    assert asyncio.run(scenario()) == [1, 1]
+    assert calls == [2, 2] and Reading.objects.count() == 2
+
+
+def test_a_batch_the_database_failed_otherwise_is_refused_whole_not_retried(world):
+    postgresql_only()
+    calls = []
+    batcher = GroupCommit(_raising("08006", calls), max_wait_s=0.05)  # connection_failure: maybe committed
+
+    async def scenario():
+        return await asyncio.gather(
+            batcher.add({"pile_code": "PILE-A1", "connector_id": 1, "samples": [sample("1000")]}),
+            batcher.add({"pile_code": "PILE-B1", "connector_id": 1, "samples": [sample("2000")]}),
+            return_exceptions=True,
+        )
+
+    first, second = asyncio.run(scenario())
+    assert isinstance(first, OperationalError) and isinstance(second, OperationalError)
+    assert calls == [2] and Reading.objects.count() == 0
