@@ -10,14 +10,14 @@ from registry.models import InstitutionRole
 
 
 def _fleet(user, summary: dict):
-    """The piles whose operational states the home page counts, and the list page's filter for them
-    (None: the list has no filter for a grid company's areas, so the counts link nowhere)."""
+    """The piles whose counts the home page shows, and the pile list's filter for them (a query string
+    prefix), so that every count links to the piles behind it."""
     piles = selectors.pile_list(user=user)
     institution = summary.get("institution")
     if summary.get("role") == InstitutionRole.OPERATOR:
         return piles.filter(station__operator=institution), f"operator={quote(institution.code)}&"
     if summary.get("role") == InstitutionRole.GRID:
-        return piles.filter(station__grid_area__owner=institution), None
+        return piles.filter(station__grid_area__owner=institution), f"grid_company={quote(institution.code)}&"
     return piles, ""
 
 

@@ -115,6 +115,10 @@ class PileFilterSet(SearchFilterSet):
     grid_area = django_filters.ModelChoiceFilter(
         field_name="station__grid_area", queryset=_visible(GridArea), to_field_name="code", label=_("Grid area")
     )
+    grid_company = django_filters.ModelChoiceFilter(
+        field_name="station__grid_area__owner", queryset=_institutions(InstitutionRole.GRID), to_field_name="code",
+        label=_("Grid company"), help_text=_("The piles in the grid areas of this grid company."),
+    )
     station = django_filters.ModelChoiceFilter(queryset=_visible(Station), to_field_name="code", label=_("Station"))
     public = YesNoFilter(label=_("Public"), help_text=_("Open to any driver (true) or dedicated (false)."))
     operational_state = django_filters.MultipleChoiceFilter(
@@ -124,7 +128,7 @@ class PileFilterSet(SearchFilterSet):
 
     class Meta:
         model = Pile
-        fields = ["operator", "grid_area", "station", "kind", "status", "accuracy_class", "public"]
+        fields = ["operator", "grid_area", "grid_company", "station", "kind", "status", "accuracy_class", "public"]
 
     def in_operational_state(self, queryset, name, value):
         return pile_states.filter_piles(queryset, user=getattr(self.request, "user", None), values=list(value))

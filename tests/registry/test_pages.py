@@ -336,3 +336,20 @@ def test_the_list_shows_what_the_user_sent_until_it_commits(world, user_client):
     commit_all()
     listing = client.get("/registry/stations/").content.decode()
     assert "registry.station_create" not in listing and "ST-PEND" in listing
+
+
+@pytest.mark.parametrize("username", ["a_manager", "grid_manager", "reg_manager", "metro_manager"])
+def test_every_count_on_the_home_page_links_to_the_list_behind_it(world, user_client, username):
+    import html
+    import re
+
+    client = user_client(username)
+    home = client.get("/").content.decode()
+    links = re.findall(r'<a (?:class="[^"]*" )?href="(/registry/(piles|stations)/\?[^"]*)">(\d+)</a>', home)
+    assert links, home
+    for href, kind, number in links:
+        listing = client.get(html.unescape(href))
+        assert listing.status_code == 200, href
+        rows = set(re.findall(rf'href="/registry/{kind}/([^/"?]+)/"', listing.content.decode()))
+        rows.discard("new")
+        assert len(rows) == int(number), (href, number, sorted(rows))
