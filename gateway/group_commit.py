@@ -20,17 +20,25 @@ logger = logging.getLogger("pilechain.gateway")
 
 MAX_WAIT_S = 0.01
 MAX_MESSAGES = 200
+MAX_IN_FLIGHT = 2
 
 
 class GroupCommit:
     """`store_many(messages)` stores a list of messages in one transaction and returns, per message,
-    its result or the exception refusing it."""
+    its result or the exception refusing it.
+
+    A batch leaves `max_wait_s` after its first message, or at once with `max_messages`. At most
+    `max_in_flight` batches are being stored at a time: the messages that arrive meanwhile wait and
+    go together as soon as one is stored, so batches grow with the load and a busy gateway spends its
+    database time on rows rather than on transactions."""
 
     def __init__(self, store_many: Callable[[list], list], *, max_wait_s: float = MAX_WAIT_S,
-                 max_messages: int = MAX_MESSAGES):
+                 max_messages: int = MAX_MESSAGES, max_in_flight: int = MAX_IN_FLIGHT):
         self.store_many, self.max_wait_s, self.max_messages = store_many, max_wait_s, max_messages
+        self.max_in_flight = max_in_flight
         self.pending: list[tuple[object, asyncio.Future]] = []
         self.timer: asyncio.TimerHandle | None = None
+        self.in_flight = 0
 
     async def add(self, message):
         """Store `message` with the next batch; returns its result once the batch is stored, or raises
@@ -40,7 +48,7 @@ class GroupCommit:
         self.pending.append((message, future))
         if len(self.pending) >= self.max_messages:
             self._flush()
-        elif self.timer is None:
+        elif self.timer is None and self.in_flight < self.max_in_flight:
             self.timer = loop.call_later(self.max_wait_s, self._flush)
         return await future
 
@@ -48,23 +56,18 @@ class GroupCommit:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-        batch, self.pending = self.pending, []
-        if batch:
-            asyncio.get_running_loop().create_task(self._store(batch))
+        if self.in_flight >= self.max_in_flight or not self.pending:
+            return  # a batch being stored sends what waits once it is done
+        batch, self.pending = self.pending[:self.max_messages], self.pending[self.max_messages:]
+        self.in_flight += 1
+        asyncio.get_running_loop().create_task(self._store(batch))
 
     async def _store(self, batch) -> None:
-        messages = [message for message, _ in batch]
         try:
-            try:
-                results = await db(self.store_many)(messages)
-            except OperationalError as exc:
-                if not _rolled_back(exc):
-                    raise
-                logger.warning("storing %d messages hit %s; retrying", len(batch), exc)
-                results = await db(self.store_many)(messages)
-        except Exception as exc:  # the database itself failed: every message of the batch is refused
-            logger.exception("storing %d messages failed", len(batch))
-            results = [exc] * len(batch)
+            results = await self._results([message for message, _ in batch])
+        finally:
+            self.in_flight -= 1
+            self._flush()  # what arrived meanwhile has waited long enough
         for (_, future), result in zip(batch, results):
             if future.done():
                 continue
@@ -72,6 +75,19 @@ class GroupCommit:
                 future.set_exception(result)
             else:
                 future.set_result(result)
+
+    async def _results(self, messages: list) -> list:
+        try:
+            try:
+                return await db(self.store_many)(messages)
+            except OperationalError as exc:
+                if not _rolled_back(exc):
+                    raise
+                logger.warning("storing %d messages hit %s; retrying", len(messages), exc)
+                return await db(self.store_many)(messages)
+        except Exception as exc:  # the database itself failed: every message of the batch is refused
+            logger.exception("storing %d messages failed", len(messages))
+            return [exc] * len(messages)
 
 
 # PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back, so

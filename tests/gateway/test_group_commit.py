@@ -4,6 +4,7 @@ refused alone (gateway.group_commit)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from decimal import Decimal
 
 import pytest
@@ -118,3 +119,23 @@ def test_a_batch_the_database_failed_otherwise_is_refused_whole_not_retried(worl
     first, second = asyncio.run(scenario())
     assert isinstance(first, OperationalError) and isinstance(second, OperationalError)
     assert calls == [2] and Reading.objects.count() == 0
+
+
+def test_messages_arriving_while_batches_are_stored_go_together_in_the_next(world):
+    sizes = []
+
+    def slow_store(messages):
+        sizes.append(len(messages))
+        time.sleep(0.2)
+        return [f"stored {m}" for m in messages]
+
+    batcher = GroupCommit(slow_store, max_wait_s=0.01, max_in_flight=1)
+
+    async def scenario():
+        first = asyncio.ensure_future(batcher.add(0))
+        await asyncio.sleep(0.05)  # the first batch is being stored
+        rest = [asyncio.ensure_future(batcher.add(i)) for i in range(1, 31)]
+        return await asyncio.gather(first, *rest)
+
+    assert asyncio.run(scenario()) == [f"stored {i}" for i in range(31)]
+    assert sizes == [1, 30]  # not 30 transactions of one
