@@ -64,6 +64,7 @@ STATION = "SHA-ZJ-PR"
 PREFIX = "LIVE-"
 CONNECTORS = (1, 2)
 FLOOR_P99_MS = 3000
+FULL_RATE_SHARE = 0.98  # stored / offered at which the offered rate counts as met
 STATES_16 = ("Available", "Preparing", "Charging", "SuspendedEV", "Charging", "Finishing")
 STATES_201 = ("Available", "Occupied")
 
@@ -484,8 +485,13 @@ def main() -> int:
         finite = [x for x in lags if x != float("inf")]
         print(f"lag, StatusNotification accepted -> visible at the regulator: {len(lags)} statuses, {missing} never "
               f"seen there; p50 {p50:.0f} ms, p90 {pct(lags, 0.9):.0f} ms, p99 {p99:.0f} ms, "
-              f"max {max(finite, default=float('nan')):.0f} ms; floor p99 <= {FLOOR_P99_MS} ms: "
-              f"{'HOLDS' if p99 <= FLOOR_P99_MS else 'MISSED'}", flush=True)
+              f"max {max(finite, default=float('nan')):.0f} ms", flush=True)
+        # The floor asks for the lag at the full offered rate: a gateway that stores less than it is
+        # offered (its piles waiting for answers) does not meet it, however short the lag.
+        full_rate = achieved >= FULL_RATE_SHARE * target
+        print(f"floor p99 <= {FLOOR_P99_MS} ms at the full offered rate: "
+              f"{'HOLDS' if p99 <= FLOOR_P99_MS and full_rate else 'MISSED'} (p99 {p99:.0f} ms with "
+              f"{achieved:.1f} of the {target:.1f} messages/s offered stored, {achieved / target:.0%})", flush=True)
         print(f"  (before that: pile sends -> the operator's node stores it, p50 {pct(accept, 0.5):.0f} ms, "
               f"p99 {pct(accept, 0.99):.0f} ms)", flush=True)
         (total0, idle0), (total1, idle1) = busy
@@ -501,6 +507,7 @@ def main() -> int:
         print(f"offered_events_per_s={target:.1f} events_per_s={achieved:.1f} live_lag_p50_ms={p50:.0f} "
               f"live_lag_p99_ms={p99:.0f} sent_events_per_s={offered:.1f} forwarded_events_per_s={forwarded:.1f} applied_events_per_s={applied_rate:.1f} "
               f"piles={len(piles)} statuses={len(lags)} missing={missing} lag_p99_over_floor={p99 / FLOOR_P99_MS:.2f} "
+              f"stored_over_offered={achieved / target:.2f} "
               f"accept_p50_ms={pct(accept, 0.5):.0f} accept_p99_ms={pct(accept, 0.99):.0f} load_avg={load[1]:.1f}")
     finally:
         if gateway is not None:
