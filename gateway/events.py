@@ -63,7 +63,7 @@ def disconnected(pile_code: str, since: dt.datetime) -> None:
 
 def seen_many(pile_codes: list[str]) -> list:
     """Heartbeats of several piles at once (a group commit): on the gateway page and in monitoring."""
-    Presence.objects.filter(pile_code__in=sorted({c.upper() for c in pile_codes})).update(last_seen=timezone.now())
+    touch_many(pile_codes)
     telemetry.heartbeats(pile_codes=pile_codes)
     return [None] * len(pile_codes)
 
@@ -114,6 +114,7 @@ def meter_transaction(pile_code: str, *, transaction_id: str | None, signed: lis
 
 
 def touch_many(pile_codes: list[str]) -> list:
+    """The piles' last-seen time on the gateway page."""
     Presence.objects.filter(pile_code__in=sorted({c.upper() for c in pile_codes})).update(last_seen=timezone.now())
     return [None] * len(pile_codes)
 

@@ -216,7 +216,7 @@ def store_statuses(items: list[tuple[Pile, Status, str]], *, now: dt.datetime) -
             state = states[(pile.pk, st.connector_id)]
             if state.status_at is None or st.ts >= state.status_at:
                 state.status, state.error_code, state.status_at = st.status, st.error_code, st.ts
-                state.updated_at = timezone.now()
+                state.updated_at = now
                 changed[state.pk] = state
         bulk.update_states(list(changed.values()))
         outbox.add([live_events.status(pile.code, st.connector_id, st.status, st.error_code, st.ts)
@@ -333,10 +333,6 @@ def _update_state(state: ConnectorState, pile: Pile, samples: list[Sample]) -> l
     return unique
 
 
-def mark_seen(pile: Pile, now: dt.datetime) -> None:
-    mark_seen_many({pile.pk: pile}, now)
-
-
 def mark_seen_many(piles: dict, now: dt.datetime) -> None:
     """Any message is a sign of life; a pile that was reported silent is cleared. One UPDATE in the
     common case (known, not silent)."""
@@ -367,14 +363,10 @@ def record_connection(*, pile_code: str, up: bool, at: dt.datetime) -> None:
         outbox.add([live_events.connection(pile.code, up, at)])
 
 
-def record_heartbeat(*, pile_code: str) -> None:
-    """For the gateway: a Heartbeat (or any message without data) keeps the pile from going silent."""
-    mark_seen(resolve_pile(pile_code), timezone.now())
-
-
 def record_heartbeats(*, pile_codes: list[str]) -> None:
-    """The same for several piles at once (a gateway's group commit). The known piles are marked; a
-    code of no known pile is then refused (UnknownPile naming them all)."""
+    """For the gateway (its group commit): Heartbeats (or any messages without data) keep the piles
+    from going silent. The known piles are marked; a code of no known pile is then refused
+    (UnknownPile naming them all)."""
     piles = resolve_piles(pile_codes)
     if piles:
         with transaction.atomic():

@@ -24,7 +24,6 @@ from monitoring.intervals.tally import STATES
 
 CODES = ("malformed", "interval_misaligned", "interval_order", "seconds_sum", "energy_above_rated",
          "register_backwards")
-DAY_S = 86400
 
 
 @dataclass(frozen=True)

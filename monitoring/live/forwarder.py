@@ -4,8 +4,8 @@ own stream, and send them to every other member, each on a thread of its own.
 One forwarder per node at a time (a lease in the node's Redis; numbering also locks the head row,
 so two forwarders could never give one number twice). It is a Celery task that runs while there is
 work and ends when idle, so it holds a worker's slot only while events flow: the outbox kicks it
-when an event commits, and beat queues it every few seconds (heartbeats, retries, recovery). The gateway only writes outbox rows: a slow
-or dead member never slows it. Each member's position (LiveLink OUT) is what it answered it has
+when an event commits, and beat queues it every few seconds (heartbeats, retries, recovery). The
+gateway only writes outbox rows: a slow or dead member never slows it. Each member's position (LiveLink OUT) is what it answered it has
 applied; a member that was away is sent what it missed from there, in order, in batches; one
 further behind than the outbox keeps is sent the current state (a snapshot) and goes on from the
 head. With nothing new, a member still hears from the source every few seconds (an empty batch:

@@ -4,7 +4,7 @@ refused alone (gateway.group_commit)."""
 from __future__ import annotations
 
 import asyncio
-import time
+import threading
 from decimal import Decimal
 
 import pytest
@@ -122,19 +122,22 @@ def test_a_batch_the_database_failed_otherwise_is_refused_whole_not_retried(worl
 
 
 def test_messages_arriving_while_batches_are_stored_go_together_in_the_next(world):
-    sizes = []
+    sizes, release = [], threading.Event()
 
-    def slow_store(messages):
+    def held_store(messages):
         sizes.append(len(messages))
-        time.sleep(0.2)
+        release.wait(10)  # the first batch is being stored until the test lets it go
         return [f"stored {m}" for m in messages]
 
-    batcher = GroupCommit(slow_store, max_wait_s=0.01, max_in_flight=1)
+    batcher = GroupCommit(held_store, max_wait_s=0.01, max_in_flight=1)
 
     async def scenario():
         first = asyncio.ensure_future(batcher.add(0))
-        await asyncio.sleep(0.05)  # the first batch is being stored
+        while not sizes:  # the first batch has left
+            await asyncio.sleep(0.01)
         rest = [asyncio.ensure_future(batcher.add(i)) for i in range(1, 31)]
+        await asyncio.sleep(0.05)  # all thirty wait behind it
+        release.set()
         return await asyncio.gather(first, *rest)
 
     assert asyncio.run(scenario()) == [f"stored {i}" for i in range(31)]

@@ -63,14 +63,14 @@ def test_only_the_area_grid_company_flags_outages_and_thresholds(world, api_clie
 
 def test_silent_pile_reported_once_and_cleared(world):
     now = timezone.now()
-    ingest.record_heartbeat(pile_code="PILE-A1")
+    ingest.record_heartbeats(pile_codes=["PILE-A1"])
     PileState.objects.update(last_seen_at=now - dt.timedelta(hours=1))
     [submission] = silence.report_silent_piles(now=now)
     assert submission.body["payload"]["kind"] == "silent"
     assert silence.report_silent_piles(now=now) == []  # once
     commit_pending()
     assert Fault.objects.get().kind == "silent"
-    ingest.record_heartbeat(pile_code="PILE-A1")  # heard again: cleared
+    ingest.record_heartbeats(pile_codes=["PILE-A1"])  # heard again: cleared
     assert not PileState.objects.get().silent_reported
 
 
