@@ -98,6 +98,42 @@ class LivePath:
         return cls(**data)
 
 
+def _whole(value, low: int, high: int) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and low <= value <= high
+
+
+@dataclass(frozen=True)
+class Intervals:
+    """The agreed intervals (monitoring.intervals, docs/intervals.md): every operator's node reports
+    each interval of its piles, and availability, load and subsidies are computed from the reports."""
+
+    # The length of an interval: intervals start at midnight UTC and tile the day.
+    length_s: int = 900
+    # A report may be corrected once within this many seconds after its interval ends.
+    correction_window_s: int = 3600
+    # Planned maintenance excluded from outage, per connector per calendar year (local).
+    maintenance_cap_s: int = 72 * 3600
+
+    KEYS = ("length_s", "correction_window_s", "maintenance_cap_s")
+
+    def __post_init__(self):
+        if not _whole(self.length_s, 1, 86400) or 86400 % self.length_s:
+            raise ConsortiumError("intervals.length_s must be whole seconds that divide a day (86400)")
+        if not _whole(self.correction_window_s, 0, 7 * 86400):
+            raise ConsortiumError("intervals.correction_window_s must be whole seconds from 0 to 604800 (a week)")
+        if not _whole(self.maintenance_cap_s, 0, 366 * 86400):
+            raise ConsortiumError("intervals.maintenance_cap_s must be whole seconds from 0 to a year")
+
+    def to_dict(self) -> dict:
+        return {key: getattr(self, key) for key in self.KEYS}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Intervals":
+        if not isinstance(data, dict) or set(data) - set(cls.KEYS):
+            raise ConsortiumError(f"intervals holds only: {', '.join(cls.KEYS)}")
+        return cls(**data)
+
+
 @dataclass(frozen=True)
 class Consortium:
     chain_id: str
@@ -107,6 +143,7 @@ class Consortium:
     timeouts: dict = field(default_factory=dict)
     rules: Rules = field(default_factory=Rules)
     live: LivePath = field(default_factory=LivePath)
+    intervals: Intervals = field(default_factory=Intervals)
 
     def __post_init__(self):
         codes = [m.code for m in self.members]
@@ -134,6 +171,7 @@ class Consortium:
             "timeouts": self.timeouts,
             "rules": self.rules.to_dict(),
             "live": self.live.to_dict(),
+            "intervals": self.intervals.to_dict(),
             "members": [m.to_dict() for m in self.members],
         }
 
@@ -169,6 +207,7 @@ class Consortium:
                 timeouts=dict(data.get("timeouts", {})),
                 rules=Rules.from_dict(data.get("rules", {})),
                 live=LivePath.from_dict(data.get("live", {})),
+                intervals=Intervals.from_dict(data.get("intervals", {})),
             )
         except (KeyError, TypeError, ValueError, InvalidKey) as exc:
             if isinstance(exc, ConsortiumError):

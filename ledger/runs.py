@@ -51,6 +51,7 @@ class Run:
         self._inserts: dict[type, dict[int, models.Model]] = {}
         self._updates: dict[type, dict[int, models.Model]] = {}
         self._update_fields: dict[type, set[str]] = {}
+        self._deletes: dict[type, dict[int, models.Model]] = {}
         for ctx in contexts:
             ctx.run = self
             ctx.rejected = None
@@ -77,7 +78,7 @@ class Run:
         ctx.writes.clear()
         ctx.after_commit.clear()
         for kind, model, instance in ctx.staged:
-            target = self._inserts if kind == "insert" else self._updates
+            target = {"insert": self._inserts, "update": self._updates, "delete": self._deletes}[kind]
             target.get(model, {}).pop(id(instance), None)
         ctx.staged.clear()
 
@@ -106,6 +107,13 @@ class Run:
         self._record(owner, "save", old, new, ("update", model, instance))
         return new
 
+    def stage_delete(self, instance: models.Model, *, old: bytes | None, owner=None) -> None:
+        """A stored row to delete (`old`: its entry as loaded); deleted when the run flushes, after
+        the inserts and updates."""
+        model = type(instance)
+        self._deletes.setdefault(model, {})[id(instance)] = instance
+        self._record(owner, "delete", old, None, ("delete", model, instance))
+
     def _record(self, owner, op, old, new, staged) -> None:
         writes = self.writes if owner is None else owner.writes
         if old is not None or new is not None:
@@ -114,13 +122,17 @@ class Run:
             owner.staged.append(staged)
 
     def flush(self) -> None:
-        """Write what the run staged: inserts model by model in the order first staged, then updates."""
+        """Write what the run staged: inserts model by model in the order first staged, then updates,
+        then deletes."""
         for model, rows in self._inserts.items():
             if rows:
                 bulk_insert(model, list(rows.values()), connection=connection)
         for model, rows in self._updates.items():
             if rows:
                 bulk_update(model, list(rows.values()), sorted(self._update_fields[model]), connection=connection)
+        for model, rows in self._deletes.items():
+            if rows:
+                model._base_manager.filter(pk__in=sorted(row.pk for row in rows.values()))._raw_delete(connection.alias)
 
 
 RunHandler = Callable[[Run], None]

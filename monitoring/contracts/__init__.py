@@ -2,9 +2,10 @@
 rules and their reads of ledger-owned state.
 
 One module per what they change: `workorders` (monitoring.fault_report, .workorder_step), `grid`
-(.load_threshold_set, .grid_outage_flag), `availability_reports` (.availability_report); `common`
+(.load_threshold_set, .grid_outage_flag), `availability_reports` (.availability_report), `interval_reports` (.interval_report, reading through
+`interval_reads`); `common`
 holds the payload reading they share, `reads` the sums of the availability reports that other apps'
 contracts read (subsidy). Importing this package registers every `monitoring.*` contract.
 """
 
-from monitoring.contracts import availability_reports, grid, workorders  # noqa: F401  (register monitoring.*)
+from monitoring.contracts import availability_reports, grid, interval_reports, workorders  # noqa: F401  (register monitoring.*)

@@ -35,10 +35,13 @@ def member_keys(index: int) -> tuple[SigningKey, X25519KeyPair]:
     return SigningKey.from_seed(seed), X25519KeyPair.from_hex(bytes([0x50 + index]).hex() * 32)
 
 
-def configure_node(*, settings, monkeypatch, directory: Path, members: dict[str, tuple[str, str]], me: str) -> dict:
-    """members: code -> (name, role). Returns code -> SigningKey."""
+def configure_node(*, settings, monkeypatch, directory: Path, members: dict[str, tuple[str, str]], me: str,
+                   intervals: dict | None = None) -> dict:
+    """members: code -> (name, role); intervals: the definition's agreed intervals (defaults otherwise).
+    Returns code -> SigningKey."""
     keys = {}
-    definition = {"chain_id": CHAIN_ID, "checkpoint_interval": 16, "genesis_time_ms": 0, "timeouts": {}, "members": []}
+    definition = {"chain_id": CHAIN_ID, "checkpoint_interval": 16, "genesis_time_ms": 0, "timeouts": {}, "members": [],
+                  "intervals": intervals or {}}
     for index, (code, (name, role)) in enumerate(members.items()):
         signing, encryption = member_keys(index)
         keys[code] = signing

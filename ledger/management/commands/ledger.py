@@ -52,6 +52,8 @@ class Command(BaseCommand):
         local.add_argument("--timeouts", default="{}", help="JSON of replica tuning values")
         local.add_argument("--time-zone", default=DEFAULT_TIME_ZONE,
                            help="the consortium's business time zone (local days, settlement periods)")
+        local.add_argument("--intervals", default="{}",
+                           help='JSON of the agreed intervals, e.g. {"length_s": 900} (docs/intervals.md)')
 
         genesis = sub.add_parser("genesis", help="show the genesis this definition gives; compare with peers")
         genesis.add_argument("--check-peers", action="store_true")
@@ -79,7 +81,7 @@ class Command(BaseCommand):
             "encryption_key": generated.encryption.public_hex(),
         }, indent=2))
 
-    def do_local_consortium(self, *, node, chain_id, host, out, timeouts, time_zone, **_):
+    def do_local_consortium(self, *, node, chain_id, host, out, timeouts, time_zone, intervals, **_):
         members = []
         var_dir = Path(settings.VAR_DIR)
         for spec in node:
@@ -103,7 +105,10 @@ class Command(BaseCommand):
         data = {"chain_id": chain_id, "checkpoint_interval": tuning.pop("checkpoint_interval"), "timeouts": tuning,
                 "rules": {"time_zone": time_zone}, "members": members}
         try:
+            data["intervals"] = json.loads(intervals)
             Consortium.from_dict(data)
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"--intervals is not JSON: {exc}") from exc
         except ConsortiumError as exc:
             raise CommandError(str(exc)) from exc
         path = Path(out) if out else this_node.consortium_path()

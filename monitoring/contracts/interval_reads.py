@@ -1,0 +1,102 @@
+"""What a run of interval reports reads, in a few queries for the whole run (monitoring.contracts.
+interval_reports): the piles and their connectors, the connectors' cursors and day rows, the meter
+keys of the piles that signed, the exclusions (grid outages, planned maintenance) and the areas'
+load rows. Rows are kept here as the run changes them, so a later report of the run sees what an
+earlier one changed; `old` keeps each stored row's entry as loaded, for the write set."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from core import localtime
+from ledger.state.rows import entry_bytes
+from monitoring.models import AreaLoad, ConnectorCursor, ConnectorDay, GridOutage, MaintenanceWindow, OpenReport
+from monitoring.uptime import floor_second
+from registry.models import Connector, DeviceKey, Pile
+from registry.models.keys import KeyPurpose, KeyStatus
+
+
+def _entries(payload) -> list:
+    entries = payload.get("connectors") if isinstance(payload, dict) else None
+    return entries if isinstance(entries, list) else []
+
+
+def _start(payload) -> dt.datetime | None:
+    try:
+        start = dt.datetime.fromisoformat(payload["start"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return start.astimezone(dt.timezone.utc) if start.tzinfo is not None else None
+
+
+class IntervalReads:
+    def __init__(self, run, *, length_s: int):
+        self.zone = localtime.zone()
+        self.length = dt.timedelta(seconds=length_s)
+        payloads = [ctx.tx.payload for ctx in run]
+        codes, signed = set(), set()
+        starts = set()
+        for payload in payloads:
+            start = _start(payload)
+            if start is not None:
+                starts.add(start)
+            for entry in _entries(payload):
+                if isinstance(entry, dict) and isinstance(entry.get("pile"), str):
+                    codes.add(entry["pile"])
+                    if entry.get("signed_end"):
+                        signed.add(entry["pile"])
+        self.piles: dict[str, Pile] = {
+            pile.code: pile for pile in Pile.objects.select_related("station__operator", "station__grid_area")
+            .filter(code__any_of=sorted(codes)).order_by("code")}
+        by_id = {pile.pk: pile for pile in self.piles.values()}
+        ids = sorted(by_id)
+        # (pile id, connector id) -> the connector's max power (kW), or the pile's rated power.
+        self.connectors = {
+            (pile_id, connector_id): max_kw if max_kw is not None else by_id[pile_id].rated_power_kw
+            for pile_id, connector_id, max_kw in Connector.objects.filter(pile_id__any_of=ids)
+            .values_list("pile_id", "connector_id", "max_power_kw")}
+        self.cursors: dict[tuple[int, int], ConnectorCursor] = {}
+        self.old: dict[int, bytes] = {}  # id(row) -> its entry as stored
+        for cursor in ConnectorCursor.objects.filter(pile_id__any_of=ids):
+            cursor.pile = by_id[cursor.pile_id]
+            self.cursors[(cursor.pile_id, cursor.connector_id)] = cursor
+            self.old[id(cursor)] = entry_bytes(cursor)
+        days = sorted({localtime.local_day(start, self.zone) for start in starts})
+        self.days: dict[tuple[int, int, dt.date], ConnectorDay] = {}
+        for row in ConnectorDay.objects.filter(pile_id__any_of=ids, day__in=days):
+            row.pile = by_id[row.pile_id]
+            self.days[(row.pile_id, row.connector_id, row.day)] = row
+            self.old[id(row)] = entry_bytes(row)
+        self.meter_keys: dict[int, list[str]] = defaultdict(list)
+        signed_ids = sorted(self.piles[code].pk for code in signed if code in self.piles)
+        for pile_id, key in (DeviceKey.objects.filter(pile_id__any_of=signed_ids, purpose=KeyPurpose.METER,
+                                                      status=KeyStatus.ACTIVE)
+                             .order_by("pile_id", "fingerprint").values_list("pile_id", "public_key_hex")):
+            self.meter_keys[pile_id].append(key)
+        self.areas = {pile.station.grid_area_id: pile.station.grid_area for pile in self.piles.values()}
+        first = min(starts, default=None)
+        last = max(starts, default=None)
+        self.outages: dict[int, list] = defaultdict(list)
+        self.maintenance: dict[tuple[int, int], list] = defaultdict(list)
+        self.loads: dict[tuple[int, dt.datetime], AreaLoad] = {}
+        if first is not None:
+            end = last + self.length
+            for area_id, starts_at, ends_at in (GridOutage.objects.filter(
+                    area_id__in=sorted(self.areas), starts_at__lt=end, ends_at__gt=first)
+                    .order_by("area_id", "starts_at", "uid").values_list("area_id", "starts_at", "ends_at")):
+                self.outages[area_id].append((floor_second(starts_at), floor_second(ends_at)))
+            for pile_id, connector_id, starts_at, ends_at in (MaintenanceWindow.objects.filter(
+                    pile_id__any_of=ids, starts_at__lt=end, ends_at__gt=first)
+                    .order_by("pile_id", "connector_id", "starts_at", "uid")
+                    .values_list("pile_id", "connector_id", "starts_at", "ends_at")):
+                self.maintenance[(pile_id, connector_id)].append((floor_second(starts_at), floor_second(ends_at)))
+            for row in AreaLoad.objects.filter(area_id__in=sorted(self.areas), start__in=sorted(starts)):
+                row.area = self.areas[row.area_id]
+                self.loads[(row.area_id, row.start)] = row
+                self.old[id(row)] = entry_bytes(row)
+        block_time = run.items[0].block_time
+        self.expired = list(OpenReport.objects.filter(closes_at__lte=block_time).order_by("tx_id"))
+
+    def exclusion_spans(self, pile: Pile, connector_id: int) -> list:
+        return self.outages.get(pile.station.grid_area_id, []) + self.maintenance.get((pile.pk, connector_id), [])

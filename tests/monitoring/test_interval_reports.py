@@ -1,0 +1,213 @@
+"""monitoring.interval_report on the ledger: what an accepted report leaves in the state, and the
+forged reports every node rejects with their reason codes (docs/intervals.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from gateway.simulator.ocmf_signer import signed_register_record
+from ledger.models import CommittedTx
+from ledger.services import node_submit
+from monitoring.models import AreaLoad, ConnectorCursor, ConnectorDay, OpenReport
+from monitoring.services import grid
+from registry import services as registry_services
+from tests.utils.ledger import commit_pending
+
+pytestmark = pytest.mark.django_db
+
+REPORT = "monitoring.interval_report"
+UTC = dt.timezone.utc
+T0 = dt.datetime(2030, 3, 1, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai: the local day is 2030-03-01
+LENGTH = dt.timedelta(seconds=900)
+METER = ec.generate_private_key(ec.SECP256R1())
+
+
+def interval(n: int) -> dt.datetime:
+    return T0 + n * LENGTH
+
+
+def entry(pile="PILE-A1", connector=1, **overrides) -> dict:
+    seconds = {"available": 600, "occupied": 300, "faulted": 0, "unavailable": 0, "offline": 0, "unknown": 0}
+    return {"pile": pile, "connector": connector, "state": "available", "seconds": seconds,
+            "register_start_wh": 1000, "register_end_wh": 1500, "peak_w": 7000, "authorizations": 1,
+            "sessions_started": 1, "sessions_ended": {"EVDisconnected": 1}, "events": 3, "root": "ab" * 32,
+            "signed_end": "", **overrides}
+
+
+def send(start: dt.datetime, entries: list, *, institution="OP-A", at=None) -> CommittedTx:
+    submission = node_submit(type=REPORT, payload={"start": start.isoformat(), "connectors": entries},
+                             institution=institution, check=False)
+    commit_pending(at=at or start + LENGTH + dt.timedelta(seconds=30))
+    return CommittedTx.objects.get(tx_id=submission.tx_id)
+
+
+def signed(end: dt.datetime, wh: int, key=METER) -> str:
+    return signed_register_record(key, meter_serial="M-A1", pagination=1, at=end, wh=wh)
+
+
+@pytest.fixture
+def meter_key(world):
+    pem = METER.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    registry_services.device_key_add(actor=world.users["admin"], pile="PILE-A1", purpose="meter",
+                                     public_key=pem.decode())
+    commit_pending(at=T0 - dt.timedelta(days=1))
+
+
+def test_an_accepted_report_leaves_cursor_day_totals_area_load_and_open_figures(world):
+    committed = send(interval(0), [entry()])
+    assert (committed.status, committed.reason) == ("applied", "")
+    cursor = ConnectorCursor.objects.get()
+    assert (cursor.pile.code, cursor.connector_id, cursor.reported_until, cursor.register_wh, cursor.register_signed,
+            cursor.state) == ("PILE-A1", 1, interval(1), 1500, False, "available")
+    day = ConnectorDay.objects.get()
+    assert (day.day, day.available_s, day.occupied_s, day.intervals, day.energy_wh, day.signed_energy_wh, day.peak_w,
+            day.authorizations, day.sessions_started, day.sessions_ended, day.stop_reasons) == (
+        dt.date(2030, 3, 1), 600, 300, 1, 500, 0, 7000, 1, 1, 1, {"EVDisconnected": 1})
+    load = AreaLoad.objects.get()
+    assert (load.area.code, load.start, load.energy_wh, load.connectors, load.average_w) == (
+        "AREA-1", interval(0), 500, 1, 2000)
+    report = OpenReport.objects.get()
+    assert report.tx_id == committed.tx_id and report.closes_at == interval(1) + dt.timedelta(hours=1)
+
+    # The next interval adds to the same day; its register starts where the last one ended.
+    assert send(interval(1), [entry(register_start_wh=1500, register_end_wh=1600, peak_w=3000,
+                                    sessions_ended={"Local": 1})]).status == "applied"
+    day.refresh_from_db()
+    assert (day.intervals, day.available_s, day.energy_wh, day.peak_w, day.sessions_ended, day.stop_reasons) == (
+        2, 1200, 600, 7000, 2, {"EVDisconnected": 1, "Local": 1})
+
+
+def test_reports_are_ledger_state_the_audit_and_a_replay_agree_on(world):
+    from ledger.audit import audit_tables
+    from ledger.execution import node_state, replay_all
+    from ledger.runtime import node
+
+    send(interval(0), [entry()])
+    send(interval(2), [entry(register_start_wh=1500, register_end_wh=1700)])
+    root = node_state().state_root
+    assert audit_tables().ok
+    ConnectorDay.objects.update(available_s=1800)  # behind the ledger's back
+    assert not audit_tables().ok
+    replay_all(role_of=node.role_of)
+    assert node_state().state_root == root and ConnectorDay.objects.get().available_s == 1200
+    assert audit_tables().ok
+
+
+def test_several_intervals_in_one_block_are_applied_in_order(world):
+    """A node catching up submits several intervals at once: one run, each report sees the last."""
+    reports = [node_submit(type=REPORT, institution="OP-A", check=False, payload={
+        "start": interval(n).isoformat(),
+        "connectors": [entry(register_start_wh=1000 + 100 * n, register_end_wh=1100 + 100 * n)]}) for n in range(3)]
+    # The same interval twice: the second is refused (it overlaps what the first reported).
+    repeat = node_submit(type=REPORT, institution="OP-A", check=False, payload={
+        "start": interval(2).isoformat(), "connectors": [entry(register_start_wh=1300, register_end_wh=1300)]})
+    commit_pending(at=interval(4))
+    assert [CommittedTx.objects.get(tx_id=s.tx_id).status for s in reports] == ["applied"] * 3
+    assert CommittedTx.objects.get(tx_id=repeat.tx_id).reason.startswith("1 of 1 entries refused: interval_order:")
+    day = ConnectorDay.objects.get()
+    assert (day.intervals, day.energy_wh) == (3, 300)
+    assert ConnectorCursor.objects.get().reported_until == interval(3)
+
+
+def test_signed_register_readings_make_signed_energy(world, meter_key):
+    end0, end1 = interval(1), interval(2)
+    assert send(interval(0), [entry(register_end_wh=1500, signed_end=signed(end0, 1500))]).status == "applied"
+    # The first interval's start was not signed: its energy is vouched for by the operator.
+    assert ConnectorDay.objects.get().signed_energy_wh == 0
+    assert ConnectorCursor.objects.get().register_signed is True
+    assert send(interval(1), [entry(register_start_wh=1500, register_end_wh=2100,
+                                    signed_end=signed(end1, 2100))]).status == "applied"
+    day = ConnectorDay.objects.get()
+    assert (day.energy_wh, day.signed_energy_wh) == (1100, 600)
+
+
+def _forged(world):
+    other = ec.generate_private_key(ec.SECP256R1())
+    end = interval(1)
+    return [
+        (entry(seconds={"available": 600, "occupied": 299, "faulted": 0, "unavailable": 0, "offline": 0, "unknown": 0}),
+         "seconds_sum: pile PILE-A1 connector 1: the seconds add up to 899, not 900"),
+        (entry(register_end_wh=1000 + 1751),
+         "energy_above_rated: pile PILE-A1 connector 1: 1751 Wh in 900 s is more than 7.0 kW can deliver"),
+        (entry(register_start_wh=1500, register_end_wh=1400),
+         "register_backwards: pile PILE-A1 connector 1: the register went from 1500 to 1400 Wh"),
+        (entry(pile="PILE-B1"), "not_operator: pile PILE-B1 connector 1: OP-A does not operate the pile"),
+        (entry(pile="NO-SUCH"), "unknown_pile: pile NO-SUCH connector 1: no such pile is registered"),
+        (entry(connector=2), "unknown_connector: pile PILE-A1 connector 2: the pile has no such connector"),
+        (entry(peak_w=7001), "power_above_rated: pile PILE-A1 connector 1: peak 7001 W is above 7.0 kW"),
+        (entry(signed_end=signed(end, 1500, key=other)),
+         "signature_failed: pile PILE-A1 connector 1: no meter key registered for the pile verifies the signed reading"),
+        (entry(signed_end=signed(end, 1400)),
+         "signed_reading_mismatch: pile PILE-A1 connector 1: the signed reading is 1400000 mWh; the report says "
+         "1500 Wh at the interval's end"),
+        (entry(signed_end=signed(end - dt.timedelta(minutes=1), 1500)),
+         "signed_reading_mismatch: pile PILE-A1 connector 1: the signed reading is of 2030-03-01T00:14:00+00:00, "
+         "not of the interval's end (2030-03-01T00:15:00+00:00)"),
+        (entry(signed_end="OCMF|{}|{}"), "signature_failed: pile PILE-A1 connector 1: the signed reading is not an OCMF"),
+        (entry(state="charging"), "malformed: pile PILE-A1 connector 1: state must be one of available, occupied, faulted, "
+                                  "unavailable, offline, unknown"),
+        (entry(sessions_ended={"bad reason": 1}), "malformed: pile PILE-A1 connector 1: sessions_ended must map"),
+        (entry(events=0), "malformed: pile PILE-A1 connector 1: root must be empty: no readings or events"),
+    ]
+
+
+def test_forged_entries_are_rejected_with_their_reason_codes(world, meter_key):
+    for forged, reason in _forged(world):
+        committed = send(interval(0), [forged])
+        assert committed.status == "rejected", reason
+        assert committed.reason.startswith(f"1 of 1 entries refused: {reason}"), committed.reason
+    assert not ConnectorCursor.objects.exists() and not ConnectorDay.objects.exists()
+    # A report with one bad entry among good ones is rejected whole; the reason counts and names the refusals.
+    committed = send(interval(0), [entry(), entry(connector=2), entry(connector=3)])
+    assert committed.reason == (
+        "2 of 3 entries refused: unknown_connector: pile PILE-A1 connector 2: the pile has no such connector; "
+        "unknown_connector: pile PILE-A1 connector 3: the pile has no such connector")
+    assert not ConnectorDay.objects.exists()
+    assert send(interval(0), [entry(), entry()]).reason.endswith("duplicate: pile PILE-A1 connector 1: the connector is listed twice")
+
+
+def test_a_register_running_backwards_across_intervals_is_refused(world):
+    send(interval(0), [entry()])
+    committed = send(interval(1), [entry(register_start_wh=1400, register_end_wh=1450)])
+    assert committed.reason == ("1 of 1 entries refused: register_backwards: pile PILE-A1 connector 1: the register "
+                                "starts at 1400 Wh, below the 1500 Wh the last interval ended with")
+
+
+@pytest.mark.parametrize("payload, reason", [
+    ({"start": "2030-03-01T00:00:00+00:00"}, "malformed: a report has exactly the keys start, connectors"),
+    ({"start": "2030-03-01T00:00:00", "connectors": [entry()]}, "malformed: start must be an ISO 8601 time with its zone"),
+    ({"start": "2030-03-01T00:05:00+00:00", "connectors": [entry()]}, "interval_misaligned: "),
+    ({"start": "2030-03-01T00:00:00+00:00", "connectors": []}, "malformed: connectors must be a list of 1 to 2000"),
+])
+def test_malformed_reports_are_rejected(world, payload, reason):
+    submission = node_submit(type=REPORT, payload=payload, institution="OP-A", check=False)
+    commit_pending(at=interval(2))
+    committed = CommittedTx.objects.get(tx_id=submission.tx_id)
+    assert committed.status == "rejected" and committed.reason.startswith(reason), committed.reason
+
+
+def test_an_interval_is_reported_only_once_it_is_over(world):
+    committed = send(interval(0), [entry()], at=interval(1) - dt.timedelta(seconds=1))
+    assert committed.reason.startswith("interval_not_over: the interval ends 2030-03-01T00:15:00+00:00")
+
+
+def test_a_flagged_grid_outage_excludes_outage_seconds_in_it(world):
+    grid.grid_outage_flag(actor=world.users["grid_manager"], area="AREA-1", starts_at=interval(0) + dt.timedelta(minutes=5),
+                          ends_at=interval(0) + dt.timedelta(minutes=10), reason="feeder")
+    commit_pending(at=interval(0))
+    offline = {"available": 300, "occupied": 0, "faulted": 0, "unavailable": 0, "offline": 600, "unknown": 0}
+    assert send(interval(0), [entry(seconds=offline)]).status == "applied"
+    day = ConnectorDay.objects.get()
+    assert (day.offline_s, day.excluded_s) == (600, 300)
+
+
+def test_open_figures_are_dropped_when_the_correction_window_closes(world):
+    send(interval(0), [entry()])
+    assert OpenReport.objects.count() == 1
+    # An hour after the interval's end the window is closed: the next report's block drops the figures.
+    send(interval(5), [entry(register_start_wh=1500, register_end_wh=1500)], at=interval(6))
+    assert list(OpenReport.objects.values_list("start", flat=True)) == [interval(5)]
