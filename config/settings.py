@@ -228,6 +228,10 @@ CELERY_BEAT_SCHEDULE = {
     "monitoring-retention": {"task": "monitoring.retention", "schedule": 3600.0},
     # Reports only days not yet reported: hourly catches yesterday soon after midnight.
     "monitoring-report-availability": {"task": "monitoring.report_availability", "schedule": 3600.0},
+    # The agreed intervals (docs/intervals.md): each is reported once it has been over for a while.
+    "monitoring-report-intervals": {"task": "monitoring.report_intervals",
+                                    "schedule": float(env("PILECHAIN_INTERVAL_CHECK_S", "10")),
+                                    "options": {"expires": float(env("PILECHAIN_INTERVAL_CHECK_S", "10"))}},
     "settlement-expire-jobs": {"task": "settlement.expire_jobs", "schedule": 600.0},
 }
 CELERY_TIMEZONE = "UTC"
@@ -370,6 +374,8 @@ MONITORING_ALERT_HISTORY = int(env("PILECHAIN_ALERT_HISTORY", "10000"))
 # reconnect, and events an operator's node keeps for members that fall behind.
 MONITORING_LIVE_HISTORY = int(env("PILECHAIN_LIVE_HISTORY", "5000"))
 MONITORING_LIVE_OUTBOX_KEEP = int(env("PILECHAIN_LIVE_OUTBOX_KEEP", "200000"))
+MONITORING_INTERVAL_DELAY_S = int(env("PILECHAIN_INTERVAL_DELAY_S", "30"))
+MONITORING_INTERVAL_CATCH_UP_S = int(env("PILECHAIN_INTERVAL_CATCH_UP_S", "86400"))
 
 HEALTHZ_CELERY_TIMEOUT_S = float(env("HEALTHZ_CELERY_TIMEOUT_S", "1.5"))
 

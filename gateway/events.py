@@ -120,7 +120,9 @@ def touch_many(pile_codes: list[str]) -> list:
 
 
 def authorize(pile_code: str, id_tag: str) -> str:
-    return "Accepted" if id_tag else "Invalid"
+    status = "Accepted" if id_tag else "Invalid"
+    telemetry.authorization(pile_code=pile_code, accepted=status == "Accepted", at=timezone.now())
+    return status
 
 
 # --- transactions and charging sessions ---------------------------------------------------------

@@ -36,6 +36,13 @@ def connection(*, pile_code: str, up: bool, at: dt.datetime) -> None:
         logger.warning("connection of %s not recorded: %s", pile_code, exc)
 
 
+def authorization(*, pile_code: str, accepted: bool, at: dt.datetime) -> None:
+    try:
+        ingest.record_authorization(pile_code=pile_code, accepted=accepted, at=at)
+    except ValueError as exc:
+        logger.warning("authorization attempt of %s not recorded: %s", pile_code, exc)
+
+
 def heartbeats(*, pile_codes: list[str]) -> None:
     try:
         ingest.record_heartbeats(pile_codes=pile_codes)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
+from json.decoder import scanstring
 from typing import Callable
 
 from django.core.exceptions import ValidationError
@@ -138,7 +139,19 @@ class Run:
 RunHandler = Callable[[Run], None]
 
 
+_KEY_AT = len(b'{"k":"')
+_MODEL_AFTER_KEY = len(b',"m":"')
+
+
 def _row_key(entry: bytes) -> tuple[str, str]:
+    """(model label, public id) of a state entry, read from its head: an entry is canonical JSON
+    with its keys sorted, so it starts {"k":"<public id>","m":"<label>"."""
+    text = entry.decode("utf-8")
+    if text.startswith('{"k":"'):
+        key, end = scanstring(text, _KEY_AT)
+        if text.startswith(',"m":"', end):
+            model, _ = scanstring(text, end + _MODEL_AFTER_KEY)
+            return model, key
     data = json.loads(entry)
     return data["m"], data["k"]
 

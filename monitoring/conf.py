@@ -67,6 +67,16 @@ def availability_delay_s() -> int:
     return int(get("AVAILABILITY_DELAY_S", 900))
 
 
+def interval_delay_s() -> int:
+    """Seconds an agreed interval must have been over before this node reports it (late messages)."""
+    return int(get("INTERVAL_DELAY_S", 30))
+
+
+def interval_catch_up_s() -> int:
+    """How far back this node reports agreed intervals it has not reported yet (after a stop)."""
+    return int(get("INTERVAL_CATCH_UP_S", 86400))
+
+
 def alert_history() -> int:
     """Alerts this node keeps for subscribers that reconnect (the newest; at least 1)."""
     return max(1, int(get("ALERT_HISTORY", 10_000)))

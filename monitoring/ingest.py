@@ -24,7 +24,7 @@ from django.utils import timezone
 from monitoring import bulk, conf, detection
 from monitoring.live import events as live_events
 from monitoring.live import outbox
-from monitoring.models import ConnectorState, PileState, StatusEvent
+from monitoring.models import AuthorizationAttempt, ConnectionEvent, ConnectorState, PileState, StatusEvent
 from monitoring.services import faults
 from monitoring.units import CURRENT, ENERGY_REGISTER, POWER, VOLTAGE, UnitError, normalise
 from registry.models import Pile
@@ -360,7 +360,13 @@ def record_connection(*, pile_code: str, up: bool, at: dt.datetime) -> None:
         state.online, state.online_at = up, at
         state.last_seen_at = max(state.last_seen_at, at)
         state.save()
+        ConnectionEvent.objects.create(pile=pile, up=up, ts=at)
         outbox.add([live_events.connection(pile.code, up, at)])
+
+
+def record_authorization(*, pile_code: str, accepted: bool, at: dt.datetime) -> None:
+    """For the gateway: a pile asked to authorize a token (counted in the interval reports)."""
+    AuthorizationAttempt.objects.create(pile=resolve_pile(pile_code), accepted=accepted, ts=at)
 
 
 def record_heartbeats(*, pile_codes: list[str]) -> None:

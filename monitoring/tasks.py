@@ -14,6 +14,7 @@ from monitoring.alert_fanout import DELIVER_WEBHOOK
 from monitoring.live import forwarder, outbox
 from monitoring.services.anchoring import anchor_all
 from monitoring.services.availability import availability_report_day, report_due_days
+from monitoring.services.intervals import report_due_intervals
 from monitoring.services.load import check_area_loads
 from monitoring.services.retention import apply_retention
 from monitoring.services.silence import report_silent_piles
@@ -70,6 +71,15 @@ def report_availability(day: str | None = None) -> int:
             raise ValueError(f"day must be YYYY-MM-DD, not {day!r}")
         return availability_report_day(day=parsed).piles
     return sum(report.piles for report in report_due_days())
+
+
+@shared_task(name="monitoring.report_intervals", ignore_result=True)
+def report_intervals() -> int:
+    """Commit the agreed interval reports due (beat, every few seconds: nothing is submitted until an
+    interval is over, and nothing twice). Returns the number of connector entries submitted."""
+    if not node.configured():
+        return 0
+    return sum(run.connectors for run in report_due_intervals())
 
 
 @shared_task(name=DELIVER_WEBHOOK, bind=True, ignore_result=True, max_retries=None, acks_late=True)

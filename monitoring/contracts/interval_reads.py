@@ -1,8 +1,9 @@
 """What a run of interval reports reads, in a few queries for the whole run (monitoring.contracts.
-interval_reports): the piles and their connectors, the connectors' cursors and day rows, the meter
-keys of the piles that signed, the exclusions (grid outages, planned maintenance) and the areas'
-load rows. Rows are kept here as the run changes them, so a later report of the run sees what an
-earlier one changed; `old` keeps each stored row's entry as loaded, for the write set."""
+interval_reports): the piles and their connectors, each connector's latest day row (where its
+reports stand), the meter keys of the piles that signed, the exclusions (grid outages, planned
+maintenance) and the areas' load rows. Rows are kept here as the run changes them, so a later report
+of the run sees what an earlier one changed; `old` keeps each stored row's entry as loaded, for the
+write set."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import datetime as dt
 from collections import defaultdict
 
 from core import localtime
-from ledger.state.rows import entry_bytes
-from monitoring.models import AreaLoad, ConnectorCursor, ConnectorDay, GridOutage, MaintenanceWindow, OpenReport
+from ledger.state.rows import entry_bytes, new_row
+from django.db.models import Max
+
+from monitoring.models import AreaLoad, ConnectorDay, GridOutage, MaintenanceWindow, OpenReport
 from monitoring.uptime import floor_second
-from registry.models import Connector, DeviceKey, Pile
+from registry.models import Connector, DeviceKey, Pile, Station
 from registry.models.keys import KeyPurpose, KeyStatus
 
 
@@ -31,7 +34,7 @@ def _start(payload) -> dt.datetime | None:
 
 
 class IntervalReads:
-    def __init__(self, run, *, length_s: int):
+    def __init__(self, run, *, length_s: int, verifier):
         self.zone = localtime.zone()
         self.length = dt.timedelta(seconds=length_s)
         payloads = [ctx.tx.payload for ctx in run]
@@ -46,34 +49,48 @@ class IntervalReads:
                     codes.add(entry["pile"])
                     if entry.get("signed_end"):
                         signed.add(entry["pile"])
-        self.piles: dict[str, Pile] = {
-            pile.code: pile for pile in Pile.objects.select_related("station__operator", "station__grid_area")
-            .filter(code__any_of=sorted(codes)).order_by("code")}
+        # The piles, then their stations once each (select_related would make a station, an operator
+        # and an area object per pile).
+        self.piles: dict[str, Pile] = {pile.code: pile for pile in Pile.objects.filter(code__any_of=sorted(codes))}
+        stations = Station.objects.select_related("operator", "grid_area").in_bulk(
+            sorted({pile.station_id for pile in self.piles.values()}))
+        for pile in self.piles.values():
+            pile._state.fields_cache["station"] = stations[pile.station_id]
         by_id = {pile.pk: pile for pile in self.piles.values()}
         ids = sorted(by_id)
-        # (pile id, connector id) -> the connector's max power (kW), or the pile's rated power.
-        self.connectors = {
-            (pile_id, connector_id): max_kw if max_kw is not None else by_id[pile_id].rated_power_kw
-            for pile_id, connector_id, max_kw in Connector.objects.filter(pile_id__any_of=ids)
-            .values_list("pile_id", "connector_id", "max_power_kw")}
-        self.cursors: dict[tuple[int, int], ConnectorCursor] = {}
-        self.old: dict[int, bytes] = {}  # id(row) -> its entry as stored
-        for cursor in ConnectorCursor.objects.filter(pile_id__any_of=ids):
-            cursor.pile = by_id[cursor.pile_id]
-            self.cursors[(cursor.pile_id, cursor.connector_id)] = cursor
-            self.old[id(cursor)] = entry_bytes(cursor)
-        days = sorted({localtime.local_day(start, self.zone) for start in starts})
-        self.days: dict[tuple[int, int, dt.date], ConnectorDay] = {}
-        for row in ConnectorDay.objects.filter(pile_id__any_of=ids, day__in=days):
-            row.pile = by_id[row.pile_id]
-            self.days[(row.pile_id, row.connector_id, row.day)] = row
-            self.old[id(row)] = entry_bytes(row)
         self.meter_keys: dict[int, list[str]] = defaultdict(list)
         signed_ids = sorted(self.piles[code].pk for code in signed if code in self.piles)
         for pile_id, key in (DeviceKey.objects.filter(pile_id__any_of=signed_ids, purpose=KeyPurpose.METER,
                                                       status=KeyStatus.ACTIVE)
                              .order_by("pile_id", "fingerprint").values_list("pile_id", "public_key_hex")):
             self.meter_keys[pile_id].append(key)
+        # The signed readings are proved on the proving thread while the rest is read.
+        verifier.start((entry["signed_end"], self.meter_keys.get(self.piles[entry["pile"]].pk, []))
+                       for payload in payloads for entry in _entries(payload)
+                       if isinstance(entry, dict) and isinstance(entry.get("signed_end"), str) and entry["signed_end"]
+                       and entry.get("pile") in self.piles)
+        # (pile id, connector id) -> the connector's max power (kW), or the pile's rated power.
+        self.connectors = {
+            (pile_id, connector_id): max_kw if max_kw is not None else by_id[pile_id].rated_power_kw
+            for pile_id, connector_id, max_kw in Connector.objects.filter(pile_id__any_of=ids)
+            .values_list("pile_id", "connector_id", "max_power_kw")}
+        self.old: dict[int, bytes] = {}  # id(row) -> its entry as stored
+        # (pile id, connector id) -> the connector's latest day row: the day before the run's first
+        # day and the run's days hold it for a connector reported every day; the others are looked up.
+        self.current: dict[tuple[int, int], ConnectorDay] = {}
+        days = sorted({localtime.local_day(start, self.zone) for start in starts})
+        if days:
+            self._load(ConnectorDay.objects.filter(pile_id__any_of=ids, day__gte=days[0] - dt.timedelta(days=1),
+                                                   day__lte=days[-1]), by_id)
+            wanted = {key for key in self.connectors if key not in self.current}
+            missing = sorted({pile_id for pile_id, _ in wanted})
+            latest = (ConnectorDay.objects.filter(pile_id__any_of=missing, day__lt=days[0]).order_by()
+                      .values_list("pile_id", "connector_id").annotate(last=Max("day")))
+            keys = {(pile_id, connector_id, last) for pile_id, connector_id, last in latest
+                    if (pile_id, connector_id) in wanted}
+            if keys:
+                self._load(ConnectorDay.objects.filter(pile_id__any_of=missing, day__in={k[2] for k in keys}), by_id,
+                           only=keys)
         self.areas = {pile.station.grid_area_id: pile.station.grid_area for pile in self.piles.values()}
         first = min(starts, default=None)
         last = max(starts, default=None)
@@ -97,6 +114,24 @@ class IntervalReads:
                 self.old[id(row)] = entry_bytes(row)
         block_time = run.items[0].block_time
         self.expired = list(OpenReport.objects.filter(closes_at__lte=block_time).order_by("tx_id"))
+
+    def _load(self, rows, by_id, only=None) -> None:
+        """Day rows as new_row builds them (Model.__init__ per row would cost more than the rest)."""
+        names = [field.attname for field in ConnectorDay._meta.concrete_fields]
+        for values in rows.values_list(*names):
+            fields = dict(zip(names, values))
+            if only is not None and (fields["pile_id"], fields["connector_id"], fields["day"]) not in only:
+                continue
+            fields["pile"] = by_id[fields.pop("pile_id")]
+            row = new_row(ConnectorDay, **fields)
+            row._state.adding = False
+            key = (row.pile_id, row.connector_id)
+            known = self.current.get(key)
+            if known is None or known.day < row.day:
+                self.current[key] = row
+        for row in self.current.values():
+            if id(row) not in self.old:
+                self.old[id(row)] = entry_bytes(row)
 
     def exclusion_spans(self, pile: Pile, connector_id: int) -> list:
         return self.outages.get(pile.station.grid_area_id, []) + self.maintenance.get((pile.pk, connector_id), [])

@@ -9,15 +9,16 @@ never runs backwards; a register reading the pile signed verifies against the pi
 report that fails any check is rejected whole, its reason naming the code, the pile and the connector
 of the first refusals. A large fleet splits an interval into reports of at most MAX_CONNECTORS.
 
-What an accepted report leaves in the state (monitoring.models.intervals): each connector's cursor,
-its day's totals, its area's load in the interval, and the report's figures while it may be
-corrected. Reports are the busiest transactions after sessions, so they are applied in runs
+What an accepted report leaves in the state (monitoring.models.intervals): each connector's day
+totals (which also say where its reports stand), its area's load in the interval, and the report's
+figures while it may be corrected. Reports are the busiest transactions after sessions, so they are applied in runs
 (ledger.runs): the whole run reads in a few queries (interval_reads) and writes each row once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections import Counter
 from decimal import Decimal
@@ -30,8 +31,8 @@ from monitoring.contracts.interval_reads import IntervalReads, _start
 from monitoring.intervals.checks import Entry, Previous, Refusal, check_entry, check_interval
 from monitoring.intervals.signed import Verifier
 from monitoring.intervals.tally import STATES
-from monitoring.models import AreaLoad, ConnectorCursor, ConnectorDay, OpenReport
-from monitoring.models.intervals import DAY_SUMS
+from monitoring.models import AreaLoad, ConnectorDay, OpenReport
+from monitoring.models.intervals import CURSOR_FIELDS, DAY_SUMS, MAX_REASONS, format_reasons, parse_reasons
 from monitoring.uptime import SECOND, covered, merge
 from registry.models.piles import PileStatus
 
@@ -43,7 +44,6 @@ OUTAGE_STATES = ("faulted", "unavailable", "offline", "unknown")
 ROOT = re.compile(r"^[0-9a-f]{64}$")
 REASON = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
 MAX_COUNT = 100_000
-MAX_REASONS = 16
 MAX_RECORD_CHARS = 4000
 SHOWN = 5  # refusals named in a rejection's reason
 ADMITTED = (PileStatus.ACTIVE, PileStatus.OUT_OF_SERVICE)
@@ -151,7 +151,7 @@ def _check(ctx, reads: IntervalReads, verifier: Verifier, length_s: int) -> tupl
         if rated_kw is None:
             _refuse(refusals, code, connector, "unknown_connector", "the pile has no such connector")
             continue
-        cursor = reads.cursors.get((pile.pk, connector))
+        cursor = reads.current.get((pile.pk, connector))
         entry = Entry(code, connector, raw["seconds"], raw["register_start_wh"], raw["register_end_wh"])
         previous = Previous() if cursor is None else Previous(cursor.reported_until, cursor.register_wh)
         refusal = check_entry(entry, start=start, end=end, rated_kw=Decimal(rated_kw), previous=previous)
@@ -194,7 +194,7 @@ def _check(ctx, reads: IntervalReads, verifier: Verifier, length_s: int) -> tupl
 
 
 class IntervalDelta:
-    """What a run changes: cursors, day rows and area loads, each staged once at the end of the run."""
+    """What a run changes: day rows and area loads, each staged once at the end of the run."""
 
     def __init__(self, reads: IntervalReads):
         self.reads = reads
@@ -206,19 +206,16 @@ class IntervalDelta:
         height = ctx.block_height
         for f in accepted:
             key = (f.pile.pk, f.connector)
-            cursor = reads.cursors.get(key)
-            if cursor is None:
-                cursor = reads.cursors[key] = new_row(
-                    ConnectorCursor, pile=f.pile, connector_id=f.connector, reported_until=end, register_wh=None,
-                    register_signed=False, state=f.state, height=height)
-            cursor.reported_until, cursor.state, cursor.height = end, f.state, height
+            day = reads.current.get(key)
+            if day is None or day.day != f.day:  # the connector's first interval of the day
+                previous = day
+                day = reads.current[key] = new_row(
+                    ConnectorDay, pile=f.pile, connector_id=f.connector, day=f.day, stop_reasons="", height=height,
+                    register_wh=previous.register_wh if previous else None,
+                    register_signed=previous.register_signed if previous else False)
+            day.reported_until, day.state = end, f.state
             if f.register_end is not None:
-                cursor.register_wh, cursor.register_signed = f.register_end, f.signed
-            self.touched[id(cursor)] = cursor
-            day = reads.days.get((f.pile.pk, f.connector, f.day))
-            if day is None:
-                day = reads.days[(f.pile.pk, f.connector, f.day)] = new_row(
-                    ConnectorDay, pile=f.pile, connector_id=f.connector, day=f.day, stop_reasons={}, height=height)
+                day.register_wh, day.register_signed = f.register_end, f.signed
             for state in STATES:
                 name = f"{state}_s"
                 setattr(day, name, getattr(day, name) + f.seconds[state])
@@ -231,9 +228,9 @@ class IntervalDelta:
             day.sessions_started += f.started
             day.sessions_ended += f.ended
             if f.reasons:
-                merged = Counter(day.stop_reasons)
+                merged = Counter(parse_reasons(day.stop_reasons))
                 merged.update(f.reasons)
-                day.stop_reasons = dict(sorted(merged.items()))
+                day.stop_reasons = format_reasons(merged)
             day.height = height
             self.touched[id(day)] = day
             area_id = f.pile.station.grid_area_id
@@ -260,8 +257,7 @@ class IntervalDelta:
 
 
 FIELDS = {
-    ConnectorCursor: ("reported_until", "register_wh", "register_signed", "state", "height"),
-    ConnectorDay: (*DAY_SUMS, "peak_w", "stop_reasons", "height"),
+    ConnectorDay: (*DAY_SUMS, "peak_w", "stop_reasons", *CURSOR_FIELDS, "height"),
     AreaLoad: ("energy_wh", "peak_w", "connectors", "height"),
 }
 
@@ -270,8 +266,8 @@ FIELDS = {
 def apply_interval_reports(run):
     """The agreed interval reports of an operator's piles (docs/intervals.md)."""
     rules = definition.stored().intervals
-    reads = IntervalReads(run, length_s=rules.length_s)
     verifier = Verifier()
+    reads = IntervalReads(run, length_s=rules.length_s, verifier=verifier)
     delta = IntervalDelta(reads)
     for ctx in run:
         with run.item(ctx):
@@ -282,5 +278,5 @@ def apply_interval_reports(run):
                 ctx.stage_insert(new_row(
                     OpenReport, tx_id=ctx.tx.id, reporter=ctx.signer_id, start=start,
                     closes_at=start + dt.timedelta(seconds=rules.length_s + rules.correction_window_s),
-                    figures=[f.as_list() for f in accepted], corrected=[]))
+                    figures=json.dumps([f.as_list() for f in accepted], separators=(",", ":")), corrected=""))
     delta.stage(run)

@@ -1,4 +1,4 @@
-"""A connector's register reading at the end of an interval, as its pile's meter signed it (pure).
+"""A connector's register reading at the end of an interval, as its pile's meter signed it.
 
 Piles that sign their meter values (OCPP 2.0.1 signed clock-aligned data, or OCPP 1.6 SignedData)
 send an OCMF record whose one reading is the energy register at the interval's end. The report
@@ -8,12 +8,18 @@ carries that record; every node checks it against the meter keys registered for 
     signed_reading_mismatch  it verifies, but its reading is not the register the report gives at the
                              interval's end (another time, another value, not an energy register)
 
-`Verifier` keeps each key it has read, so a report of thousands of signed readings reads every key once.
+`prove` is pure. `Verifier` keeps each key it has read, and can `start` proving a run's records on
+a thread of its own: the signature check itself runs outside the interpreter's lock (OpenSSL), so
+it overlaps with the contract's reads and writes; the outcome is the same whichever thread proves
+a record, and the contract reads them in block order.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 import ocmf
 from ocmf import OcmfError
@@ -21,52 +27,98 @@ from ocmf.crypto import check_signature, curve_for, load_public_key
 
 # The OBIS codes of an import energy register (active energy, total or tariff 1).
 ENERGY_REGISTERS = (None, "1-b:1.8.0", "1-0:1.8.0", "1-0:1.8.1")
+CHUNK = 200  # records proved per job on the proving thread
+
+
+@dataclass(frozen=True)
+class Proof:
+    """What a signed record proves: its failure (code, detail), or its readings (time, mWh, OBIS)."""
+
+    failure: tuple[str, str] | None
+    readings: tuple = ()
+
+
+def prove(record_text: str, keys: list, load_key) -> Proof:
+    """Whether one of `keys` (the pile's registered meter keys, as text) signed the record."""
+    try:
+        record = ocmf.parse(record_text)
+    except OcmfError as exc:
+        return Proof(("signature_failed", f"the signed reading is not an OCMF record ({exc})"))
+    for text in keys:
+        key = load_key(text)
+        if key is False:
+            continue
+        try:
+            check_signature(record, key)
+        except OcmfError:
+            continue
+        return Proof(None, tuple((r.time.at, r.mwh, r.obis) for r in record.payload.readings))
+    return Proof(("signature_failed", "no meter key is registered for the pile" if not keys
+                  else "no meter key registered for the pile verifies the signed reading"))
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _proving_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pilechain-prove")
+        return _pool
 
 
 class Verifier:
     def __init__(self):
         self._keys: dict[str, object] = {}
+        self._keys_lock = threading.Lock()
+        self._proofs: dict[tuple[str, tuple], Proof | Future] = {}
 
     def _key(self, text: str):
-        key = self._keys.get(text)
-        if key is None:
-            try:
-                key = load_public_key(text, curve_for("ECDSA-secp256r1-SHA256"))
-            except OcmfError:
-                key = False
-            self._keys[text] = key
-        return key
+        with self._keys_lock:
+            key = self._keys.get(text)
+            if key is None:
+                try:
+                    key = load_public_key(text, curve_for("ECDSA-secp256r1-SHA256"))
+                except OcmfError:
+                    key = False
+                self._keys[text] = key
+            return key
+
+    def start(self, items) -> None:
+        """Begin proving (record text, keys) pairs on the proving thread."""
+        todo = [(text, tuple(keys)) for text, keys in items if (text, tuple(keys)) not in self._proofs]
+        for start in range(0, len(todo), CHUNK):
+            chunk = todo[start:start + CHUNK]
+            future = _proving_pool().submit(lambda chunk=chunk: [prove(text, keys, self._key) for text, keys in chunk])
+            for index, item in enumerate(chunk):
+                self._proofs[item] = (future, index)
+
+    def _proof(self, record_text: str, keys: tuple) -> Proof:
+        found = self._proofs.get((record_text, keys))
+        if found is None:
+            return prove(record_text, list(keys), self._key)
+        if isinstance(found, Proof):
+            return found
+        future, index = found
+        proof = self._proofs[(record_text, keys)] = future.result()[index]
+        return proof
 
     def check(self, record_text: str, *, keys: list[str], at: dt.datetime, register_wh: int | None) -> tuple[str, str] | None:
         """(code, detail) when the record does not prove `register_wh` at `at`, else None."""
-        try:
-            record = ocmf.parse(record_text)
-        except OcmfError as exc:
-            return "signature_failed", f"the signed reading is not an OCMF record ({exc})"
-        verified = False
-        for text in keys:
-            key = self._key(text)
-            if key is False:
-                continue
-            try:
-                check_signature(record, key)
-            except OcmfError:
-                continue
-            verified = True
-            break
-        if not verified:
-            return "signature_failed", ("no meter key is registered for the pile" if not keys
-                                        else "no meter key registered for the pile verifies the signed reading")
-        readings = record.payload.readings
-        if len(readings) != 1:
-            return "signed_reading_mismatch", f"the signed record holds {len(readings)} readings, not one"
-        reading = readings[0]
-        if reading.mwh is None or reading.obis not in ENERGY_REGISTERS:
+        proof = self._proof(record_text, tuple(keys))
+        if proof.failure:
+            return proof.failure
+        if len(proof.readings) != 1:
+            return "signed_reading_mismatch", f"the signed record holds {len(proof.readings)} readings, not one"
+        when, mwh, obis = proof.readings[0]
+        if mwh is None or obis not in ENERGY_REGISTERS:
             return "signed_reading_mismatch", "the signed reading is not an energy register"
-        if reading.time.at.replace(microsecond=0) != at.replace(microsecond=0):
-            return "signed_reading_mismatch", (f"the signed reading is of {reading.time.at.isoformat()}, not of the "
+        if when.replace(microsecond=0) != at.replace(microsecond=0):
+            return "signed_reading_mismatch", (f"the signed reading is of {when.isoformat()}, not of the "
                                                f"interval's end ({at.isoformat()})")
-        if register_wh is None or reading.mwh != register_wh * 1000:
-            return "signed_reading_mismatch", (f"the signed reading is {reading.mwh} mWh; the report says "
+        if register_wh is None or mwh != register_wh * 1000:
+            return "signed_reading_mismatch", (f"the signed reading is {mwh} mWh; the report says "
                                                f"{register_wh} Wh at the interval's end")
         return None

@@ -7,14 +7,16 @@ from monitoring.models.availability import AvailabilityDay
 from monitoring.models.faults import Fault, FaultKind, FaultWatch, Severity
 from monitoring.models.grid import AreaLoadThreshold, GridOutage
 from monitoring.models.intervals import (
-    AreaLoad, ConnectorCursor, ConnectorDay, IntervalDispute, MaintenanceWindow, OpenReport, ReportState,
+    AreaLoad, ConnectorDay, IntervalDispute, MaintenanceWindow, OpenReport, ReportState,
 )
 from monitoring.models.live import LiveEvent, LiveLink, LiveRecord
-from monitoring.models.telemetry import ConnectorState, IngestBatch, PileState, Reading, StatusEvent
+from monitoring.models.telemetry import (
+    AuthorizationAttempt, ConnectionEvent, ConnectorState, IngestBatch, PileState, Reading, StatusEvent,
+)
 from monitoring.models.workorders import WorkOrder, WorkOrderState, WorkOrderStep
 
 __all__ = [
-    "AlertRecord", "AnchorBatch", "AreaLoad", "AreaLoadThreshold", "AvailabilityDay", "ConnectorCursor", "ConnectorDay",
+    "AlertRecord", "AnchorBatch", "AuthorizationAttempt", "ConnectionEvent", "AreaLoad", "AreaLoadThreshold", "AvailabilityDay", "ConnectorDay",
     "ConnectorState", "Fault", "FaultKind", "FaultWatch", "GridOutage", "IngestBatch", "IntervalDispute",
     "MaintenanceWindow", "OpenReport", "ReportState", "LiveEvent", "LiveLink", "LiveRecord", "PileState", "Reading", "Severity", "StatusEvent", "Webhook", "WebhookDelivery",
     "WorkOrder", "WorkOrderState", "WorkOrderStep",

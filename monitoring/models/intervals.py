@@ -3,9 +3,10 @@
 The reports themselves stay in the blocks (a connector's figures are provable by inclusion); the
 state keeps what queries and contracts read, so that it grows with piles x days, not with intervals:
 
-- ConnectorCursor: per connector, where its reports stand (the end of the last interval reported,
-  the meter register then, whether the pile signed it, the state it ended in);
-- ConnectorDay: per connector per local day, the reported figures summed;
+- ConnectorDay: per connector per local day, the reported figures summed; a connector's latest day
+  row also says where its reports stand (the end of the last interval reported, the meter register
+  then, whether the pile signed it, the state the connector was in), so a report writes one row per
+  connector;
 - AreaLoad: per grid area per interval, the energy and peak power its piles reported (the load curve);
 - OpenReport: a report's figures while its correction window is open (dropped when it closes);
 - MaintenanceWindow: planned maintenance announced before it started (an exclusion);
@@ -31,44 +32,20 @@ class ReportState(models.TextChoices):
     UNKNOWN = "unknown", _("unknown")
 
 
-@ledger.state.rows.register
-class ConnectorCursor(models.Model):
-    """Where one connector's reports stand."""
-
-    LEDGER_FIELDS = ("pile", "connector_id", "reported_until", "register_wh", "register_signed", "state", "height")
-
-    pile = models.ForeignKey(Pile, verbose_name=_("pile"), on_delete=models.PROTECT, related_name="+", db_index=False)
-    connector_id = models.PositiveSmallIntegerField(_("connector"))
-    reported_until = models.DateTimeField(_("reported until"))
-    register_wh = models.BigIntegerField(_("meter register (Wh)"), null=True)
-    register_signed = models.BooleanField(_("register signed by the pile"), default=False)
-    state = models.CharField(_("state"), max_length=16, choices=ReportState.choices)
-    height = models.BigIntegerField(_("block height"))
-
-    objects = RestrictedQuerySet.as_manager()
-    restriction = PileData()
-
-    class Meta:
-        ordering = ["pile_id", "connector_id"]
-        constraints = [models.UniqueConstraint(fields=["pile", "connector_id"], name="mon_connectorcursor_unique")]
-
-    @property
-    def public_id(self) -> str:
-        return f"interval-cursor/{self.pile.code}/{self.connector_id}"
-
-
 SECONDS_FIELDS = ("available_s", "occupied_s", "faulted_s", "unavailable_s", "offline_s", "unknown_s")
 DAY_SUMS = (*SECONDS_FIELDS, "excluded_s", "intervals", "energy_wh", "signed_energy_wh", "authorizations",
             "sessions_started", "sessions_ended")
+CURSOR_FIELDS = ("reported_until", "register_wh", "register_signed", "state")
 
 
 @ledger.state.rows.register
 class ConnectorDay(models.Model):
     """One connector, one local day: the reported seconds per state (what no report covers is
     unreported), the outage seconds excluded (grid outages, planned maintenance), the energy (and how
-    much of it the pile signed), the peak power, authorizations and sessions."""
+    much of it the pile signed), the peak power, authorizations and sessions; and, as of the last
+    interval reported that day, the register, whether the pile signed it, and the state."""
 
-    LEDGER_FIELDS = ("pile", "connector_id", "day", *DAY_SUMS, "peak_w", "stop_reasons", "height")
+    LEDGER_FIELDS = ("pile", "connector_id", "day", *DAY_SUMS, "peak_w", "stop_reasons", *CURSOR_FIELDS, "height")
 
     pile = models.ForeignKey(Pile, verbose_name=_("pile"), on_delete=models.PROTECT, related_name="+", db_index=False)
     connector_id = models.PositiveSmallIntegerField(_("connector"))
@@ -87,7 +64,12 @@ class ConnectorDay(models.Model):
     authorizations = models.IntegerField(_("authorization attempts"), default=0)
     sessions_started = models.IntegerField(_("sessions started"), default=0)
     sessions_ended = models.IntegerField(_("sessions ended"), default=0)
-    stop_reasons = models.JSONField(_("stop reasons"), default=dict)
+    # "reason:count" by reason, space-separated (text, not JSON: a row is encoded twice per interval).
+    stop_reasons = models.CharField(_("stop reasons"), max_length=700, blank=True)
+    reported_until = models.DateTimeField(_("reported until"))
+    register_wh = models.BigIntegerField(_("meter register (Wh)"), null=True)
+    register_signed = models.BooleanField(_("register signed by the pile"), default=False)
+    state = models.CharField(_("state"), max_length=16, choices=ReportState.choices)
     height = models.BigIntegerField(_("block height"))
 
     objects = RestrictedQuerySet.as_manager()
@@ -105,6 +87,30 @@ class ConnectorDay(models.Model):
     @property
     def reported_s(self) -> int:
         return sum(getattr(self, name) for name in SECONDS_FIELDS)
+
+    @property
+    def stop_reason_counts(self) -> dict[str, int]:
+        return parse_reasons(self.stop_reasons)
+
+
+def parse_reasons(text: str) -> dict[str, int]:
+    counts = {}
+    for part in text.split():
+        reason, _, count = part.partition(":")
+        counts[reason] = int(count)
+    return counts
+
+
+MAX_REASONS = 16
+
+
+def format_reasons(counts: dict[str, int]) -> str:
+    """At most MAX_REASONS reasons, by reason; beyond that the rarest are counted as "Other"."""
+    if len(counts) > MAX_REASONS:
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        counts = dict(ranked[:MAX_REASONS - 1])
+        counts["Other"] = counts.get("Other", 0) + sum(count for _, count in ranked[MAX_REASONS - 1:])
+    return " ".join(f"{reason}:{count}" for reason, count in sorted(counts.items()))
 
 
 @ledger.state.rows.register
@@ -141,8 +147,9 @@ class AreaLoad(models.Model):
 
 @ledger.state.rows.register
 class OpenReport(models.Model):
-    """A report's figures while it may be corrected: one row per report transaction, `figures` one
-    list per connector (docs/intervals.md), `corrected` the connectors ("PILE/N") corrected since."""
+    """A report's figures while it may be corrected: one row per report transaction, `figures` the
+    JSON text of one list per connector (docs/intervals.md), `corrected` the connectors ("PILE/N")
+    corrected since."""
 
     LEDGER_FIELDS = ("tx_id", "reporter", "start", "closes_at", "figures", "corrected")
 
@@ -150,8 +157,8 @@ class OpenReport(models.Model):
     reporter = models.CharField(max_length=32)
     start = models.DateTimeField()
     closes_at = models.DateTimeField(db_index=True)
-    figures = models.JSONField()
-    corrected = models.JSONField(default=list)
+    figures = models.TextField()
+    corrected = models.TextField(blank=True)
 
     class Meta:
         ordering = ["closes_at", "tx_id"]

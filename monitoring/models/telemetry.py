@@ -66,6 +66,40 @@ class StatusEvent(models.Model):
         indexes = [models.Index(fields=["pile", "connector_id", "ts"], name="mon_status_series")]
 
 
+class ConnectionEvent(models.Model):
+    """The pile's connection to this central system opened (up) or closed: the offline seconds of
+    the interval reports (monitoring.services.intervals)."""
+
+    id = models.BigAutoField(primary_key=True)
+    pile = models.ForeignKey(Pile, on_delete=models.PROTECT, related_name="+", db_index=False)
+    up = models.BooleanField(_("connected"))
+    ts = models.DateTimeField(_("time"))
+
+    objects = RestrictedQuerySet.as_manager()
+    restriction = PileData()
+
+    class Meta:
+        ordering = ["ts", "id"]
+        indexes = [models.Index(fields=["pile", "ts"], name="mon_connection_series")]
+
+
+class AuthorizationAttempt(models.Model):
+    """A pile asked this central system to authorize a driver's token (OCPP Authorize); the token
+    itself is not kept."""
+
+    id = models.BigAutoField(primary_key=True)
+    pile = models.ForeignKey(Pile, on_delete=models.PROTECT, related_name="+", db_index=False)
+    accepted = models.BooleanField(_("accepted"))
+    ts = models.DateTimeField(_("time"))
+
+    objects = RestrictedQuerySet.as_manager()
+    restriction = PileData()
+
+    class Meta:
+        ordering = ["ts", "id"]
+        indexes = [models.Index(fields=["pile", "ts"], name="mon_authorization_series")]
+
+
 class PileState(models.Model):
     """The latest we heard from a pile: any message counts as a sign of life. At the operator's node
     its own gateway writes it (`source` blank); at every other member's node the live path does

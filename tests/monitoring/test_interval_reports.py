@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from gateway.simulator.ocmf_signer import signed_register_record
 from ledger.models import CommittedTx
 from ledger.services import node_submit
-from monitoring.models import AreaLoad, ConnectorCursor, ConnectorDay, OpenReport
+from monitoring.models import AreaLoad, ConnectorDay, OpenReport
 from monitoring.services import grid
 from registry import services as registry_services
 from tests.utils.ledger import commit_pending
@@ -57,16 +57,16 @@ def meter_key(world):
     commit_pending(at=T0 - dt.timedelta(days=1))
 
 
-def test_an_accepted_report_leaves_cursor_day_totals_area_load_and_open_figures(world):
+def test_an_accepted_report_leaves_day_totals_area_load_and_open_figures(world):
     committed = send(interval(0), [entry()])
     assert (committed.status, committed.reason) == ("applied", "")
-    cursor = ConnectorCursor.objects.get()
-    assert (cursor.pile.code, cursor.connector_id, cursor.reported_until, cursor.register_wh, cursor.register_signed,
-            cursor.state) == ("PILE-A1", 1, interval(1), 1500, False, "available")
     day = ConnectorDay.objects.get()
+    assert (day.pile.code, day.connector_id, day.reported_until, day.register_wh, day.register_signed, day.state) == (
+        "PILE-A1", 1, interval(1), 1500, False, "available")
     assert (day.day, day.available_s, day.occupied_s, day.intervals, day.energy_wh, day.signed_energy_wh, day.peak_w,
-            day.authorizations, day.sessions_started, day.sessions_ended, day.stop_reasons) == (
+            day.authorizations, day.sessions_started, day.sessions_ended, day.stop_reason_counts) == (
         dt.date(2030, 3, 1), 600, 300, 1, 500, 0, 7000, 1, 1, 1, {"EVDisconnected": 1})
+    assert day.public_id == "connector-day/PILE-A1/1/2030-03-01"
     load = AreaLoad.objects.get()
     assert (load.area.code, load.start, load.energy_wh, load.connectors, load.average_w) == (
         "AREA-1", interval(0), 500, 1, 2000)
@@ -78,7 +78,8 @@ def test_an_accepted_report_leaves_cursor_day_totals_area_load_and_open_figures(
                                     sessions_ended={"Local": 1})]).status == "applied"
     day.refresh_from_db()
     assert (day.intervals, day.available_s, day.energy_wh, day.peak_w, day.sessions_ended, day.stop_reasons) == (
-        2, 1200, 600, 7000, 2, {"EVDisconnected": 1, "Local": 1})
+        2, 1200, 600, 7000, 2, "EVDisconnected:1 Local:1")
+    assert day.reported_until == interval(2) and day.register_wh == 1600
 
 
 def test_reports_are_ledger_state_the_audit_and_a_replay_agree_on(world):
@@ -110,7 +111,7 @@ def test_several_intervals_in_one_block_are_applied_in_order(world):
     assert CommittedTx.objects.get(tx_id=repeat.tx_id).reason.startswith("1 of 1 entries refused: interval_order:")
     day = ConnectorDay.objects.get()
     assert (day.intervals, day.energy_wh) == (3, 300)
-    assert ConnectorCursor.objects.get().reported_until == interval(3)
+    assert ConnectorDay.objects.get().reported_until == interval(3)
 
 
 def test_signed_register_readings_make_signed_energy(world, meter_key):
@@ -118,7 +119,7 @@ def test_signed_register_readings_make_signed_energy(world, meter_key):
     assert send(interval(0), [entry(register_end_wh=1500, signed_end=signed(end0, 1500))]).status == "applied"
     # The first interval's start was not signed: its energy is vouched for by the operator.
     assert ConnectorDay.objects.get().signed_energy_wh == 0
-    assert ConnectorCursor.objects.get().register_signed is True
+    assert ConnectorDay.objects.get().register_signed is True
     assert send(interval(1), [entry(register_start_wh=1500, register_end_wh=2100,
                                     signed_end=signed(end1, 2100))]).status == "applied"
     day = ConnectorDay.objects.get()
@@ -160,7 +161,7 @@ def test_forged_entries_are_rejected_with_their_reason_codes(world, meter_key):
         committed = send(interval(0), [forged])
         assert committed.status == "rejected", reason
         assert committed.reason.startswith(f"1 of 1 entries refused: {reason}"), committed.reason
-    assert not ConnectorCursor.objects.exists() and not ConnectorDay.objects.exists()
+    assert not ConnectorDay.objects.exists()
     # A report with one bad entry among good ones is rejected whole; the reason counts and names the refusals.
     committed = send(interval(0), [entry(), entry(connector=2), entry(connector=3)])
     assert committed.reason == (
@@ -211,3 +212,29 @@ def test_open_figures_are_dropped_when_the_correction_window_closes(world):
     # An hour after the interval's end the window is closed: the next report's block drops the figures.
     send(interval(5), [entry(register_start_wh=1500, register_end_wh=1500)], at=interval(6))
     assert list(OpenReport.objects.values_list("start", flat=True)) == [interval(5)]
+
+
+def test_a_new_day_starts_a_new_row_that_carries_the_register_on(world):
+    """16:00 UTC is midnight in Shanghai: the interval before is the last of 2030-03-01."""
+    last = T0 + dt.timedelta(hours=15, minutes=45)
+    send(last, [entry()])
+    send(last + LENGTH, [entry(register_start_wh=1400, register_end_wh=1450)])  # backwards: refused
+    assert ConnectorDay.objects.count() == 1
+    send(last + LENGTH, [entry(register_start_wh=1500, register_end_wh=1600)])
+    send(last + 5 * LENGTH, [entry(register_start_wh=1600, register_end_wh=1700, sessions_ended={})])
+    rows = list(ConnectorDay.objects.order_by("day"))
+    assert [(r.day, r.intervals, r.energy_wh, r.register_wh, r.reported_until) for r in rows] == [
+        (dt.date(2030, 3, 1), 1, 500, 1500, last + LENGTH),
+        (dt.date(2030, 3, 2), 2, 200, 1700, last + 6 * LENGTH)]
+    # A connector not reported for days still has its register checked against its last report.
+    committed = send(last + dt.timedelta(days=3), [entry(register_start_wh=1650, register_end_wh=1700)])
+    assert "register_backwards" in committed.reason
+
+
+def test_the_day_keeps_at_most_sixteen_stop_reasons(world):
+    from monitoring.models.intervals import format_reasons, parse_reasons
+
+    counts = {f"Reason{i:02d}": i + 1 for i in range(20)}
+    text = format_reasons(counts)
+    kept = parse_reasons(text)
+    assert len(kept) == 16 and kept["Other"] == sum(range(1, 6)) and sum(kept.values()) == sum(counts.values())
