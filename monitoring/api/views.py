@@ -19,13 +19,14 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from core import localtime
 from ledger.selectors import tx_receipt
 from core.api.pagination import paginated
 from ledger.api_auth import AuthChallengeMixin
 from monitoring.api import serializers as s
 from monitoring.live import status as live_status
 from monitoring.models import Webhook
-from monitoring.selectors import anchoring, availability, telemetry, workorders
+from monitoring.selectors import anchoring, availability, intervals, telemetry, workorders
 from monitoring.services import batches, grid, load, webhooks
 from monitoring.services import workorders as workorder_services
 from registry import access
@@ -295,6 +296,60 @@ class AvailabilityView(MonitoringView):
                 day["ratio"] = None if day["ratio"] is None else str(day["ratio"])
         return Response({"from": start, "to": end, "results": rows,
                          "reported": {"first_day": first_day, "last_day": last_day, "piles": reported}})
+
+
+def _day(request, name: str, default: dt.date) -> dt.date:
+    text = request.query_params.get(name)
+    if not text:
+        return default
+    day = localtime.parse_day(text)
+    if day is None:
+        raise exceptions.ValidationError({name: ["a date written YYYY-MM-DD"]})
+    return day
+
+
+def uptime_dict(figures) -> dict:
+    return {"seconds": figures.seconds, "reported": figures.reported, "up": figures.up, "outage": figures.outage,
+            "unreported": figures.unreported, "excluded": figures.excluded, "counted_outage": figures.counted_outage,
+            "ratio": None if figures.ratio is None else str(figures.ratio)}
+
+
+class UptimeView(MonitoringView):
+    @extend_schema(
+        summary="Uptime from the agreed intervals, per connector, pile, station, area or operator (docs/intervals.md)",
+        parameters=[OpenApiParameter("by", str, enum=list(intervals.GROUPS)), OpenApiParameter("from", OpenApiTypes.DATE),
+                    OpenApiParameter("to", OpenApiTypes.DATE), OpenApiParameter("pile", str)],
+        responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        now = timezone.now()
+        today = localtime.local_day(now)
+        end_day = _day(request, "to", today)
+        start_day = _day(request, "from", end_day - dt.timedelta(days=29))
+        by = request.query_params.get("by", "pile")
+        try:
+            rows = intervals.uptime(user=request.user, by=by, start_day=start_day, end_day=end_day, until=now,
+                                    pile=request.query_params.get("pile", ""))
+        except intervals.PeriodError as exc:
+            raise exceptions.ValidationError({"period": [str(exc)]}) from None
+        for row in rows:
+            row["uptime"] = uptime_dict(row["uptime"])
+        return Response({"by": by, "from": start_day, "to": end_day, "until": now, "results": rows})
+
+
+class AreaLoadCurveView(MonitoringView):
+    @extend_schema(summary="A grid area's agreed load, interval by interval, against its capacity",
+                   parameters=[OpenApiParameter("from", OpenApiTypes.DATETIME), OpenApiParameter("to", OpenApiTypes.DATETIME)],
+                   responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, code: str):
+        area = GridArea.objects.restrict(request.user, "view").filter(code=code).first()
+        if area is None:
+            raise exceptions.NotFound("no such grid area")
+        end = _time(request, "to", timezone.now())
+        start = _time(request, "from", end - dt.timedelta(days=1))
+        curve = intervals.area_load_curve(user=request.user, area=area, start=start, end=end)
+        return Response({"area": area.code, "capacity_kw": str(area.capacity_kw), "from": start, "to": end, "results": [
+            {"start": row.start, "seconds": row.seconds, "energy_wh": row.energy_wh, "average_w": row.average_w,
+             "peak_w": row.peak_w, "connectors": row.connectors, "height": row.height} for row in curve]})
 
 
 class AreaLoadView(MonitoringView):
