@@ -100,6 +100,43 @@ def _refuse(refusals: list, pile, connector, code: str, detail: str) -> None:
     refusals.append(Refusal(str(pile), connector if isinstance(connector, int) else 0, code, detail))
 
 
+def entry_figures(raw: dict, *, pile, rated_kw, start: dt.datetime, end: dt.datetime, day, previous, keys: list,
+                  verifier: Verifier, spans: list) -> Refusal | Figures:
+    """The checks of one well-formed entry of a registered connector of the signer's pile, and its
+    figures. `previous`: the connector's latest day row (where its reports stand), or None (a
+    correction: no order to keep, and its energy counts as vouched)."""
+    code, connector = pile.code, raw["connector"]
+    entry = Entry(code, connector, raw["seconds"], raw["register_start_wh"], raw["register_end_wh"])
+    before = Previous() if previous is None else Previous(previous.reported_until, previous.register_wh)
+    refusal = check_entry(entry, start=start, end=end, rated_kw=Decimal(rated_kw), previous=before)
+    if refusal:
+        return refusal
+    if raw["peak_w"] > Decimal(rated_kw) * 1000:
+        return Refusal(code, connector, "power_above_rated", f"peak {raw['peak_w']} W is above {rated_kw} kW")
+    signed = False
+    if raw["signed_end"]:
+        failed = verifier.check(raw["signed_end"], keys=keys, at=end, register_wh=raw["register_end_wh"])
+        if failed:
+            return Refusal(code, connector, *failed)
+        signed = True
+    figures = Figures()
+    figures.pile, figures.connector, figures.day = pile, connector, day
+    figures.seconds = raw["seconds"]
+    outage = sum(raw["seconds"][s] for s in OUTAGE_STATES)
+    figures.excluded = min(outage, covered(start, end, merge(spans)) // SECOND) if spans and outage else 0
+    figures.energy = entry.energy_wh or 0
+    # Signed energy: the pile signed the register at both ends of the interval (the start is the end of
+    # the connector's previous interval, signed and reported then).
+    figures.signed_energy = figures.energy if (
+        signed and previous is not None and previous.register_signed and previous.reported_until == start
+        and previous.register_wh == raw["register_start_wh"]) else 0
+    figures.peak, figures.auth, figures.started = raw["peak_w"], raw["authorizations"], raw["sessions_started"]
+    figures.reasons = raw["sessions_ended"]
+    figures.ended = sum(figures.reasons.values())
+    figures.state, figures.register_end, figures.signed = raw["state"], raw["register_end_wh"], signed
+    return figures
+
+
 def _check(ctx, reads: IntervalReads, verifier: Verifier, length_s: int) -> tuple[dt.datetime, list[Figures]]:
     """Every check of the report; rejects it, or returns its interval's start and figures (nothing
     changed yet)."""
@@ -151,41 +188,14 @@ def _check(ctx, reads: IntervalReads, verifier: Verifier, length_s: int) -> tupl
         if rated_kw is None:
             _refuse(refusals, code, connector, "unknown_connector", "the pile has no such connector")
             continue
-        cursor = reads.current.get((pile.pk, connector))
-        entry = Entry(code, connector, raw["seconds"], raw["register_start_wh"], raw["register_end_wh"])
-        previous = Previous() if cursor is None else Previous(cursor.reported_until, cursor.register_wh)
-        refusal = check_entry(entry, start=start, end=end, rated_kw=Decimal(rated_kw), previous=previous)
-        if refusal:
-            refusals.append(refusal)
-            continue
-        if raw["peak_w"] > Decimal(rated_kw) * 1000:
-            _refuse(refusals, code, connector, "power_above_rated", f"peak {raw['peak_w']} W is above {rated_kw} kW")
-            continue
-        signed = False
-        if raw["signed_end"]:
-            failed = verifier.check(raw["signed_end"], keys=reads.meter_keys.get(pile.pk, []), at=end,
-                                    register_wh=raw["register_end_wh"])
-            if failed:
-                _refuse(refusals, code, connector, *failed)
-                continue
-            signed = True
-        figures = Figures()
-        figures.pile, figures.connector, figures.day = pile, connector, day
-        figures.seconds = raw["seconds"]
-        outage = sum(raw["seconds"][s] for s in OUTAGE_STATES)
-        spans = reads.exclusion_spans(pile, connector)
-        figures.excluded = min(outage, covered(start, end, merge(spans)) // SECOND) if spans and outage else 0
-        figures.energy = entry.energy_wh or 0
-        # Signed energy: the pile signed the register at both ends of the interval (the start is the
-        # end of the connector's previous interval, signed and reported then).
-        figures.signed_energy = figures.energy if (
-            signed and cursor is not None and cursor.register_signed and cursor.reported_until == start
-            and cursor.register_wh == raw["register_start_wh"]) else 0
-        figures.peak, figures.auth, figures.started = raw["peak_w"], raw["authorizations"], raw["sessions_started"]
-        figures.reasons = raw["sessions_ended"]
-        figures.ended = sum(figures.reasons.values())
-        figures.state, figures.register_end, figures.signed = raw["state"], raw["register_end_wh"], signed
-        accepted.append(figures)
+        result = entry_figures(raw, pile=pile, rated_kw=rated_kw, start=start, end=end, day=day,
+                               previous=reads.current.get((pile.pk, connector)),
+                               keys=reads.meter_keys.get(pile.pk, []), verifier=verifier,
+                               spans=reads.exclusion_spans(pile, connector))
+        if isinstance(result, Refusal):
+            refusals.append(result)
+        else:
+            accepted.append(result)
     if refusals:
         shown = "; ".join(str(r) for r in refusals[:SHOWN])
         more = f" (and {len(refusals) - SHOWN} more)" if len(refusals) > SHOWN else ""

@@ -173,13 +173,15 @@ class MaintenanceWindow(models.Model):
     """Planned maintenance of one connector, announced by its operator before it started: outage in
     it is excluded, up to the consortium's cap per connector per year."""
 
-    LEDGER_FIELDS = ("uid", "pile", "connector_id", "starts_at", "ends_at", "reason", "announced_by", "height")
+    LEDGER_FIELDS = ("uid", "pile", "connector_id", "starts_at", "ends_at", "seconds", "reason", "announced_by",
+                     "height")
 
     uid = models.UUIDField(unique=True, editable=False)
     pile = models.ForeignKey(Pile, verbose_name=_("pile"), on_delete=models.PROTECT, related_name="+")
     connector_id = models.PositiveSmallIntegerField(_("connector"))
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
+    seconds = models.IntegerField(_("length (s)"))
     reason = models.CharField(_("reason"), max_length=300, blank=True)
     announced_by = models.CharField(max_length=32)
     height = models.BigIntegerField(_("block height"))

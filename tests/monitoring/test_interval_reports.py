@@ -238,3 +238,87 @@ def test_the_day_keeps_at_most_sixteen_stop_reasons(world):
     text = format_reasons(counts)
     kept = parse_reasons(text)
     assert len(kept) == 16 and kept["Other"] == sum(range(1, 6)) and sum(kept.values()) == sum(counts.values())
+
+
+# --- corrections, disputes, maintenance ------------------------------------------------------------
+
+
+def _correct(report_tx: str, entries: list, *, institution="OP-A", at=None) -> CommittedTx:
+    submission = node_submit(type="monitoring.interval_correction", institution=institution, check=False,
+                             payload={"report": report_tx, "connectors": entries})
+    commit_pending(at=at or interval(1) + dt.timedelta(minutes=5))
+    return CommittedTx.objects.get(tx_id=submission.tx_id)
+
+
+def test_a_report_is_corrected_once_within_its_window(world):
+    report = send(interval(0), [entry()])
+    fixed = entry(seconds={"available": 0, "occupied": 900, "faulted": 0, "unavailable": 0, "offline": 0, "unknown": 0},
+                  register_end_wh=1800, sessions_ended={"Local": 1})
+    committed = _correct(report.tx_id, [fixed])
+    assert (committed.status, committed.reason) == ("applied", "")
+    day = ConnectorDay.objects.get()
+    assert (day.available_s, day.occupied_s, day.energy_wh, day.stop_reasons, day.register_wh, day.intervals) == (
+        0, 900, 800, "Local:1", 1800, 1)
+    assert AreaLoad.objects.get().energy_wh == 800
+    assert OpenReport.objects.get().corrected == "PILE-A1/1"
+    # Once per connector.
+    assert _correct(report.tx_id, [fixed]).reason == (
+        "1 of 1 entries refused: already_corrected: pile PILE-A1 connector 1: an entry is corrected once")
+    # Forged figures are refused as in a report.
+    second = send(interval(1), [entry(register_start_wh=1800, register_end_wh=1900)])
+    bad = entry(register_start_wh=1800, register_end_wh=1700)
+    assert "register_backwards" in _correct(second.tx_id, [bad], at=interval(2) + dt.timedelta(minutes=1)).reason
+    # Another operator may not correct it; nor after the window.
+    assert _correct(second.tx_id, [entry()], institution="OP-B", at=interval(2) + dt.timedelta(minutes=2)).reason \
+        .startswith("not_operator")
+    late = _correct(second.tx_id, [entry(register_start_wh=1800)], at=interval(2) + dt.timedelta(hours=1, minutes=1))
+    assert late.reason.startswith("correction_window_closed")
+
+
+def test_the_regulator_disputes_a_reported_interval(world):
+    send(interval(0), [entry()])
+    submission = node_submit(type="monitoring.interval_dispute", institution="REG", check=False, payload={
+        "pile": "PILE-A1", "connector": 1, "start": interval(0).isoformat(), "reason": "the site was closed"})
+    commit_pending(at=interval(1) + dt.timedelta(minutes=3))
+    assert CommittedTx.objects.get(tx_id=submission.tx_id).status == "applied"
+    from monitoring.models import IntervalDispute
+
+    dispute = IntervalDispute.objects.get()
+    assert (dispute.pile.code, dispute.start, dispute.reason, dispute.disputed_by) == (
+        "PILE-A1", interval(0), "the site was closed", "REG")
+    not_yet = node_submit(type="monitoring.interval_dispute", institution="REG", check=False, payload={
+        "pile": "PILE-A1", "connector": 1, "start": interval(3).isoformat(), "reason": "x"})
+    operator = node_submit(type="monitoring.interval_dispute", institution="OP-B", check=False, payload={
+        "pile": "PILE-A1", "connector": 1, "start": interval(0).isoformat(), "reason": "x"})
+    commit_pending(at=interval(1) + dt.timedelta(minutes=4))
+    assert "has not reported the interval yet" in CommittedTx.objects.get(tx_id=not_yet.tx_id).reason
+    assert CommittedTx.objects.get(tx_id=operator.tx_id).status == "rejected"
+
+
+def _announce(starts, ends, *, connectors=None, at, institution="OP-A") -> CommittedTx:
+    submission = node_submit(type="monitoring.maintenance_announce", institution=institution, check=False, payload={
+        "pile": "PILE-A1", "connectors": connectors or [], "starts_at": starts.isoformat(), "ends_at": ends.isoformat(),
+        "reason": "annual service"})
+    commit_pending(at=at)
+    return CommittedTx.objects.get(tx_id=submission.tx_id)
+
+
+def test_planned_maintenance_is_excluded_when_announced_before_it_starts(world):
+    from monitoring.models import MaintenanceWindow
+
+    announced = _announce(interval(0), interval(1), at=interval(0) - dt.timedelta(hours=1))
+    assert (announced.status, announced.reason) == ("applied", "")
+    assert MaintenanceWindow.objects.get().seconds == 900
+    # After the fact, by the party that benefits: refused.
+    late = _announce(interval(2), interval(3), at=interval(2) + dt.timedelta(seconds=1))
+    assert late.reason.startswith("maintenance is announced before it starts")
+    faulted = {"available": 0, "occupied": 0, "faulted": 900, "unavailable": 0, "offline": 0, "unknown": 0}
+    send(interval(0), [entry(seconds=faulted)])
+    assert ConnectorDay.objects.get().excluded_s == 900
+    # At most the consortium's cap (72 h) per connector per year.
+    far = interval(0) + dt.timedelta(days=30)
+    assert _announce(far, far + dt.timedelta(hours=71), at=interval(3)).status == "applied"
+    over = _announce(far + dt.timedelta(days=1), far + dt.timedelta(days=1, hours=2), at=interval(3))
+    assert "above the consortium's cap of 259200 s" in over.reason
+    assert _announce(interval(5), interval(6), connectors=[2], at=interval(3)).reason == "pile PILE-A1 has no connector 2"
+    assert _announce(interval(5), interval(6), institution="OP-B", at=interval(3)).reason == "OP-B does not operate pile PILE-A1"
