@@ -53,6 +53,40 @@ PER_TX = 2000
 REPORT = "monitoring.interval_report"
 
 
+def meter_key(code: str):
+    """The pile's meter key, derived from its code (so that --reuse finds the same keys again)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return ec.derive_private_key(int.from_bytes(hashlib.sha256(f"bench-meter/{code}".encode()).digest(), "big")
+                                 % (2**255), ec.SECP256R1())
+
+
+def reuse() -> tuple[list[str], dict] | None:
+    """The piles of an earlier run's database (--reuse), with the interval rows cleared; None if none."""
+    import django
+    from django.conf import settings
+    from django.db import connection
+
+    django.setup()
+    from registry.models import DeviceKey, Pile
+    from tests.conftest import INSTITUTIONS
+    from tests.utils.ledger import configure_node
+
+    configure_node(settings=settings, monkeypatch=ProcessEnv(), directory=Path(tempfile.mkdtemp()),
+                   members=INSTITUTIONS, me="OP-A")
+    try:
+        codes = list(Pile.objects.filter(code__startswith="BENCH-").order_by("code").values_list("code", flat=True))
+    except Exception:  # noqa: BLE001 - no such database or table: nothing to reuse
+        codes = []
+    if not codes:
+        connection.close()  # the database is recreated next
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM monitoring_connectorday; DELETE FROM monitoring_areaload; DELETE FROM monitoring_openreport")
+    signed = set(DeviceKey.objects.filter(purpose="meter", pile__code__in=codes).values_list("pile__code", flat=True))
+    return codes, {code: meter_key(code) for code in codes if code in signed}
+
+
 def setup(piles: int, signed_share: float) -> tuple[list[str], dict]:
     """Register the piles; returns their codes and the meter private key of each signing pile."""
     import django
@@ -62,7 +96,6 @@ def setup(piles: int, signed_share: float) -> tuple[list[str], dict]:
     django.setup()
     call_command("migrate", verbosity=0)
     from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
 
     from ledger.runtime import node
     from registry import services
@@ -94,7 +127,7 @@ def setup(piles: int, signed_share: float) -> tuple[list[str], dict]:
     every = round(1 / signed_share) if signed_share else 0
     for i, code in enumerate(codes):
         if every and i % every == 0:
-            key = ec.generate_private_key(ec.SECP256R1())
+            key = meter_key(code)
             pem = key.public_key().public_bytes(serialization.Encoding.PEM,
                                                 serialization.PublicFormat.SubjectPublicKeyInfo).decode()
             services.device_key_add(actor=admin, pile=code, purpose="meter", public_key=pem)
@@ -184,16 +217,21 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--piles", type=int, default=10000)
     parser.add_argument("--signed-share", type=float, default=0.25)
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep the scratch database's piles from an earlier run (PostgreSQL only): no setup")
     args = parser.parse_args()
     name = bench_database_name(required=False)
-    if name:
-        recreate_database(name)
-    else:
-        os.environ.setdefault("PILECHAIN_VAR_DIR", tempfile.mkdtemp(prefix="bench-intervals-"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DEBUG", "0")  # as a node runs: no query log
     t = time.perf_counter()
-    codes, meters = setup(args.piles, args.signed_share)
+    found = reuse() if args.reuse and name else None
+    if found is None:
+        if name:
+            recreate_database(name)
+        else:
+            os.environ.setdefault("PILECHAIN_VAR_DIR", tempfile.mkdtemp(prefix="bench-intervals-"))
+        found = setup(args.piles, args.signed_share)
+    codes, meters = found
     print(f"setup: {len(codes)} piles of 2 connectors registered, {len(meters)} with a meter key, "
           f"in {time.perf_counter() - t:.1f} s", flush=True)
     from django.db import connection

@@ -8,47 +8,47 @@ kept apart so that division costs one modular inverse only when the digest is re
 
 Every block multiplies in a few thousand rows, so the two costs per row are kept small: the element
 is one SHAKE-256 output of 384 bytes (an extendable-output function, so no counter loop), and the
-reduction uses the prime's form 2^3072 - c (fold the high part down, times c) instead of a division.
+products are GMP integers (gmpy2): a 3072-bit multiplication and reduction costs a third of what it
+does in Python's own integers. The values are the same integers either way.
 """
 
 from __future__ import annotations
 
 import hashlib
 
+from gmpy2 import mpz
+
 _BITS = 3072
 _C = 1103717
 PRIME = 2**_BITS - _C
-_MASK = 2**_BITS - 1
 _EXPANDED_BYTES = _BITS // 8
 
 
-def _reduce(x: int) -> int:
-    """x mod PRIME for 0 <= x < PRIME^2, by folding: 2^3072 = c (mod PRIME)."""
-    x = (x & _MASK) + _C * (x >> _BITS)
-    x = (x & _MASK) + _C * (x >> _BITS)
-    return x - PRIME if x >= PRIME else x
+_PRIME = mpz(PRIME)
 
 
-def _element(data: bytes) -> int:
-    # An element of the group: never 0 mod PRIME in practice (probability about 2^-3072).
-    return _reduce(int.from_bytes(hashlib.shake_256(b"pilechain/muhash/v2" + data).digest(_EXPANDED_BYTES), "little"))
+def _element(data: bytes) -> mpz:
+    # An element of the group: never 0 mod PRIME in practice (probability about 2^-3072). The digest
+    # is below 2^3072, so one subtraction at most reduces it.
+    value = mpz.from_bytes(hashlib.shake_256(b"pilechain/muhash/v2" + data).digest(_EXPANDED_BYTES), "little")
+    return value - _PRIME if value >= _PRIME else value
 
 
 class MuHash:
     __slots__ = ("numerator", "denominator")
 
     def __init__(self, numerator: int = 1, denominator: int = 1):
-        self.numerator = numerator
-        self.denominator = denominator
+        self.numerator = mpz(numerator)
+        self.denominator = mpz(denominator)
 
     def add(self, item: bytes) -> None:
-        self.numerator = _reduce(self.numerator * _element(item))
+        self.numerator = self.numerator * _element(item) % _PRIME
 
     def remove(self, item: bytes) -> None:
-        self.denominator = _reduce(self.denominator * _element(item))
+        self.denominator = self.denominator * _element(item) % _PRIME
 
     def value(self) -> int:
-        return (self.numerator * pow(self.denominator, -1, PRIME)) % PRIME
+        return int(self.numerator * pow(self.denominator, -1, _PRIME) % _PRIME)
 
     def digest(self) -> str:
         """SHA-256 of the normalised value: a short, comparable hex string."""
