@@ -69,7 +69,7 @@ class NodeProcesses:
 class LocalNet:
     def __init__(self, specs: list[NodeSpec], *, var_dir: Path, base_env: dict | None = None,
                  worker_concurrency: int = 4, timeouts: dict | None = None, beat: bool = True,
-                 node_env: dict[str, dict[str, str | None]] | None = None):
+                 node_env: dict[str, dict[str, str | None]] | None = None, intervals: dict | None = None):
         self.specs = specs
         self.var_dir = Path(var_dir)
         self.base_env = dict(base_env if base_env is not None else os.environ)
@@ -78,6 +78,7 @@ class LocalNet:
         self.base_env["PILECHAIN_CONSORTIUM"] = str(self.var_dir / "consortium.json")
         self.worker_concurrency = worker_concurrency
         self.timeouts = timeouts or {}
+        self.intervals = intervals or {}  # the definition's agreed intervals (docs/intervals.md)
         self.beat = beat
         # {code: {VAR: value, or None to remove VAR}}, applied on top of base_env for that node only.
         self.node_env = {code: dict(overrides) for code, overrides in (node_env or {}).items()}
@@ -115,7 +116,8 @@ class LocalNet:
             self.drop_databases()
         node_args = [a for s in self.specs
                      for a in ("--node", f"{s.code}:{s.role}:{s.port}:{DEMO_NAMES.get(s.code, s.code)}")]
-        self.manage(self.specs[0], "ledger", "local-consortium", *node_args, "--timeouts", json.dumps(self.timeouts))
+        self.manage(self.specs[0], "ledger", "local-consortium", *node_args, "--timeouts", json.dumps(self.timeouts),
+                    "--intervals", json.dumps(self.intervals))
         self._ensure_databases()
         for spec in self.specs:
             self.manage(spec, "migrate", "--noinput")
@@ -212,7 +214,7 @@ class LocalNet:
         node.fleet = self._spawn(node, "fleet", [
             sys.executable, "manage.py", "simulate_fleet", "--piles", str(piles), "--duration", "3600",
             "--url", f"ws://127.0.0.1:{node.spec.port}", "--meter-interval", str(meter_interval), "--heartbeat", "30",
-            *faults,
+            "--aligned", str(self.intervals.get("length_s", 900)), *faults,
         ])
 
     def kill(self, code: str, which: str, sig: int = signal.SIGKILL) -> None:

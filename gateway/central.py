@@ -16,7 +16,7 @@ from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201 import call_result as result201
 from ocpp.v201.enums import Action as Action201
 
-from gateway import events, group_commit, sampling
+from gateway import events, group_commit, sampling, telemetry
 from gateway.conf import heartbeat_interval
 from gateway.dbthreads import db
 from gateway.sampling import parse_time
@@ -47,6 +47,9 @@ class _Touch:
         if transaction_id is not None and (signed or energy_wh is not None):
             await db(events.meter_transaction)(self.pile_code, transaction_id=transaction_id, signed=signed,
                                                energy_wh=energy_wh)
+        elif transaction_id is None and signed:
+            # Signed readings outside a transaction: the clock-aligned register the interval reports carry.
+            await db(telemetry.signed_readings)(pile_code=self.pile_code, connector_id=connector_id, records=signed)
 
 
 def _iso(when: dt.datetime) -> str:

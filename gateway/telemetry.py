@@ -36,6 +36,13 @@ def connection(*, pile_code: str, up: bool, at: dt.datetime) -> None:
         logger.warning("connection of %s not recorded: %s", pile_code, exc)
 
 
+def signed_readings(*, pile_code: str, connector_id: int, records: list[str]) -> None:
+    try:
+        ingest.record_signed_readings(pile_code=pile_code, connector_id=connector_id, records=records)
+    except ValueError as exc:
+        logger.warning("signed readings of %s not recorded: %s", pile_code, exc)
+
+
 def authorization(*, pile_code: str, accepted: bool, at: dt.datetime) -> None:
     try:
         ingest.record_authorization(pile_code=pile_code, accepted=accepted, at=at)

@@ -14,6 +14,7 @@ reported to the ledger (signed by the pile's operator's node) and pushed to aler
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -21,13 +22,18 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+import ocmf
 from monitoring import bulk, conf, detection
 from monitoring.live import events as live_events
 from monitoring.live import outbox
-from monitoring.models import AuthorizationAttempt, ConnectionEvent, ConnectorState, PileState, StatusEvent
+from monitoring.models import (
+    AuthorizationAttempt, ConnectionEvent, ConnectorState, PileState, SignedReading, StatusEvent,
+)
 from monitoring.services import faults
 from monitoring.units import CURRENT, ENERGY_REGISTER, POWER, VOLTAGE, UnitError, normalise
 from registry.models import Pile
+
+logger = logging.getLogger("pilechain.monitoring")
 
 MAX_TEXT = {"status": 32, "error_code": 64, "info": 500, "source": 16, "phase": 8, "context": 32}
 # A pile's clock may run a little fast; readings far in the future are refused (they would sit
@@ -362,6 +368,28 @@ def record_connection(*, pile_code: str, up: bool, at: dt.datetime) -> None:
         state.save()
         ConnectionEvent.objects.create(pile=pile, up=up, ts=at)
         outbox.add([live_events.connection(pile.code, up, at)])
+
+
+def record_signed_readings(*, pile_code: str, connector_id: int, records: list[str]) -> int:
+    """For the gateway: OCMF records a pile's meter signed outside any transaction. Each that holds one
+    energy register reading in whole Wh is kept (its time, its value, the record as signed) for the
+    interval reports; the signature is checked by every node when a report carries it. Returns the
+    number kept."""
+    pile = resolve_pile(pile_code)
+    rows = []
+    for text in records:
+        try:
+            record = ocmf.parse(text)
+        except ocmf.OcmfError as exc:
+            logger.info("signed reading of %s not kept: %s", pile_code, exc)
+            continue
+        readings = record.payload.readings
+        if len(readings) != 1 or readings[0].mwh is None or readings[0].mwh % 1000 or readings[0].transaction:
+            continue
+        rows.append(SignedReading(pile=pile, connector_id=connector_id, ts=readings[0].time.at,
+                                  wh=readings[0].mwh // 1000, record=text))
+    SignedReading.objects.bulk_create(rows)
+    return len(rows)
 
 
 def record_authorization(*, pile_code: str, accepted: bool, at: dt.datetime) -> None:

@@ -17,7 +17,7 @@ from ocpp.v201 import ChargePoint as Cp201
 from ocpp.v201 import call as call201
 from ocpp.v201 import call_result as result201
 
-from gateway.simulator.ocmf_signer import signed_session_record
+from gateway.simulator.ocmf_signer import signed_register_record, signed_session_record
 
 
 def now() -> dt.datetime:
@@ -39,6 +39,9 @@ class Plan:
     fault_rate: float = 0.05  # chance per session of a fault
     power_w: int = 7000
     samples_per_message: int = 4  # at most 10
+    # Clock-aligned register readings every this many seconds from midnight UTC (0: none); signed by
+    # piles whose meter signs. The interval reports carry them (docs/intervals.md).
+    aligned_s: float = 900
 
 
 @dataclass
@@ -91,10 +94,29 @@ class _Behaviour:
             await asyncio.sleep(self.plan.heartbeat_s)
             await self.beat()
 
+    async def aligned(self):
+        """At every multiple of plan.aligned_s (UTC), each connector's energy register, signed when the
+        meter signs (OCPP's ClockAlignedDataInterval / AlignedDataInterval)."""
+        step = self.plan.aligned_s
+        while True:
+            t = now().timestamp()
+            boundary = (int(t // step) + 1) * step
+            await asyncio.sleep(boundary - t)
+            at = dt.datetime.fromtimestamp(boundary, dt.timezone.utc)
+            for cid in self.connectors:
+                record = None
+                if self.meter_key is not None:
+                    self.pagination += 1
+                    record = signed_register_record(self.meter_key, meter_serial=f"{self.code}-M",
+                                                    pagination=self.pagination, at=at, wh=self.register_wh)
+                await self.aligned_value(cid, at, self.register_wh, record)
+
     async def life(self, sessions: int | None = None):
         await self.boot()
         self.stats.booted = True
         tasks = [asyncio.create_task(self.heartbeats())]
+        if self.plan.aligned_s:
+            tasks.append(asyncio.create_task(self.aligned()))
         try:
             for cid in self.connectors:
                 await self.status(cid, "Available", "")
@@ -116,6 +138,11 @@ class _Behaviour:
 
 
 class SimPile16(_Behaviour, Cp16):
+    async def aligned_value(self, cid, at, wh, record):
+        sampled = [{"value": str(wh), "measurand": "Energy.Active.Import.Register", "unit": "Wh", "context": "Sample.Clock"}]
+        if record:
+            sampled.append({"value": record, "format": "SignedData", "context": "Sample.Clock"})
+        await self.call(call16.MeterValues(connector_id=cid, meter_value=[{"timestamp": iso(at), "sampled_value": sampled}]))
     FAULT_CODES = ("GroundFailure", "HighTemperature", "OverCurrentFailure", "PowerMeterFailure", "OtherError")
 
     async def boot(self):
@@ -190,6 +217,14 @@ class SimPile16(_Behaviour, Cp16):
 
 
 class SimPile201(_Behaviour, Cp201):
+    async def aligned_value(self, cid, at, wh, record):
+        value = {"value": float(wh), "measurand": "Energy.Active.Import.Register", "context": "Sample.Clock",
+                 "unit_of_measure": {"unit": "Wh"}}
+        if record:
+            value["signed_meter_value"] = {"signed_meter_data": base64.b64encode(record.encode()).decode(),
+                                           "signing_method": "ECDSA-secp256r1-SHA256", "encoding_method": "OCMF",
+                                           "public_key": ""}
+        await self.call(call201.MeterValues(evse_id=cid, meter_value=[{"timestamp": iso(at), "sampled_value": [value]}]))
     FAULT_CODES = ("GroundFault", "OverTemperature", "OverCurrent", "MeterFailure")
 
     async def boot(self):

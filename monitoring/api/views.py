@@ -318,10 +318,11 @@ class UptimeView(MonitoringView):
     @extend_schema(
         summary="Uptime from the agreed intervals, per connector, pile, station, area or operator (docs/intervals.md)",
         parameters=[OpenApiParameter("by", str, enum=list(intervals.GROUPS)), OpenApiParameter("from", OpenApiTypes.DATE),
-                    OpenApiParameter("to", OpenApiTypes.DATE), OpenApiParameter("pile", str)],
+                    OpenApiParameter("to", OpenApiTypes.DATE), OpenApiParameter("pile", str),
+                    OpenApiParameter("until", OpenApiTypes.DATETIME, description="end the period here (not after now)")],
         responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
-        now = timezone.now()
+        now = min(_time(request, "until", timezone.now()), timezone.now())
         today = localtime.local_day(now)
         end_day = _day(request, "to", today)
         start_day = _day(request, "from", end_day - dt.timedelta(days=29))

@@ -11,13 +11,13 @@ from monitoring.models.intervals import (
 )
 from monitoring.models.live import LiveEvent, LiveLink, LiveRecord
 from monitoring.models.telemetry import (
-    AuthorizationAttempt, ConnectionEvent, ConnectorState, IngestBatch, PileState, Reading, StatusEvent,
+    AuthorizationAttempt, ConnectionEvent, ConnectorState, IngestBatch, PileState, Reading, SignedReading, StatusEvent,
 )
 from monitoring.models.workorders import WorkOrder, WorkOrderState, WorkOrderStep
 
 __all__ = [
     "AlertRecord", "AnchorBatch", "AuthorizationAttempt", "ConnectionEvent", "AreaLoad", "AreaLoadThreshold", "AvailabilityDay", "ConnectorDay",
     "ConnectorState", "Fault", "FaultKind", "FaultWatch", "GridOutage", "IngestBatch", "IntervalDispute",
-    "MaintenanceWindow", "OpenReport", "ReportState", "LiveEvent", "LiveLink", "LiveRecord", "PileState", "Reading", "Severity", "StatusEvent", "Webhook", "WebhookDelivery",
+    "MaintenanceWindow", "OpenReport", "ReportState", "LiveEvent", "LiveLink", "LiveRecord", "PileState", "Reading", "Severity", "SignedReading", "StatusEvent", "Webhook", "WebhookDelivery",
     "WorkOrder", "WorkOrderState", "WorkOrderStep",
 ]

@@ -83,6 +83,25 @@ class ConnectionEvent(models.Model):
         indexes = [models.Index(fields=["pile", "ts"], name="mon_connection_series")]
 
 
+class SignedReading(models.Model):
+    """An energy register reading a pile's meter signed outside any transaction (clock-aligned), as
+    the pile sent it: the interval reports carry the one at each interval's end."""
+
+    id = models.BigAutoField(primary_key=True)
+    pile = models.ForeignKey(Pile, on_delete=models.PROTECT, related_name="+", db_index=False)
+    connector_id = models.PositiveSmallIntegerField(_("connector"))
+    ts = models.DateTimeField(_("time"))
+    wh = models.BigIntegerField(_("register (Wh)"))
+    record = models.TextField(_("OCMF record"))
+
+    objects = RestrictedQuerySet.as_manager()
+    restriction = PileData()
+
+    class Meta:
+        ordering = ["ts", "id"]
+        indexes = [models.Index(fields=["pile", "connector_id", "ts"], name="mon_signedreading_series")]
+
+
 class AuthorizationAttempt(models.Model):
     """A pile asked this central system to authorize a driver's token (OCPP Authorize); the token
     itself is not kept."""

@@ -11,7 +11,10 @@ transaction). docs/intervals.md describes the figures; here is where each comes 
 - authorization attempts: OCPP Authorize names no connector, so a pile's attempts are reported on
   its first connector;
 - events and root: the connector's readings and status events of the interval, and their Merkle
-  root (monitoring.leaves), so that each stays provable against the report.
+  root (monitoring.leaves), so that each stays provable against the report;
+- the signed register: where the pile's meter signed its register at the interval's end (a
+  clock-aligned signed meter value, kept by monitoring.ingest.record_signed_readings), that record
+  goes with the report and its value is the register at the end (at the start too, if signed then).
 
 A connector whose figures would fail the contract's register checks (a meter that jumped, a register
 reset without its replacement being declared) is reported without registers (the energy unknown)
@@ -29,7 +32,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Max, OuterRef, Subquery
+from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from core.errors import Refused
@@ -42,7 +45,9 @@ from monitoring.contracts.interval_reports import MAX_CONNECTORS, REPORT
 from monitoring.intervals.checks import Entry, Previous, check_entry
 from monitoring.intervals.tally import Change, state_of, tally
 from monitoring.leaves import reading_leaf, status_leaf
-from monitoring.models import AuthorizationAttempt, ConnectionEvent, ConnectorDay, Reading, StatusEvent
+from monitoring.models import (
+    AuthorizationAttempt, ConnectionEvent, ConnectorDay, Reading, SignedReading, StatusEvent,
+)
 from monitoring.models.intervals import MAX_REASONS
 from monitoring.services.anchoring import signing_operators
 from monitoring.units import ENERGY_REGISTER, POWER
@@ -53,6 +58,7 @@ logger = logging.getLogger("pilechain.monitoring")
 
 REPORTED_STATUSES = (PileStatus.ACTIVE, PileStatus.OUT_OF_SERVICE)
 UTC = dt.timezone.utc
+SECOND = dt.timedelta(seconds=1)
 
 
 @dataclass
@@ -119,6 +125,13 @@ def connector_figures(*, piles: list[Pile], start: dt.datetime, end: dt.datetime
     for pile_id in AuthorizationAttempt.objects.filter(pile_id__in=ids, ts__gte=start, ts__lt=end).values_list(
             "pile_id", flat=True):
         attempts[pile_id] += 1
+    # The registers the piles signed at the interval's start and end (clock-aligned, to the second).
+    signed: dict[tuple[int, int, dt.datetime], tuple[int, str]] = {}
+    for pile_id, connector_id, ts, wh, record in (
+            SignedReading.objects.filter(pile_id__in=ids).filter(
+                Q(ts__gte=start, ts__lt=start + SECOND) | Q(ts__gte=end, ts__lt=end + SECOND))
+            .order_by("ts", "id").values_list("pile_id", "connector_id", "ts", "wh", "record")):
+        signed[(pile_id, connector_id, start if ts < end else end)] = (wh, record)
     started, ended = interval_sessions(pile_ids=ids, start=start, end=end)
     previous = {(row.pile_id, row.connector_id): row for row in _latest_days(ids)}
 
@@ -134,6 +147,11 @@ def connector_figures(*, piles: list[Pile], start: dt.datetime, end: dt.datetime
             online_changes = connections.get(pile.pk, [])
             online_end = online_changes[-1].online if online_changes else online_before
             reg_start, reg_end = registers[key]
+            signed_start, signed_end = signed.get((*key, start)), signed.get((*key, end))
+            if signed_start:
+                reg_start = signed_start[0]
+            if signed_end:
+                reg_end = signed_end[0]  # what the meter signed is the register
             if reg_start is None:
                 reg_end = None  # no register before the interval: its energy is unknown
             rated = max_kw if max_kw is not None else pile.rated_power_kw
@@ -143,7 +161,7 @@ def connector_figures(*, piles: list[Pile], start: dt.datetime, end: dt.datetime
                                   previous=Previous(None, last.register_wh) if last else Previous())
             if refusal is not None:
                 logger.warning("interval %s: %s; reported without registers", start.isoformat(), refusal)
-                reg_start = reg_end = None
+                reg_start = reg_end = signed_end = None
             leaves = [reading_leaf(r, pile.code) for r in readings.get(key, [])] + [status_leaf(e, pile.code) for e in events]
             reasons = dict(sorted((_reason(r), n) for r, n in ended.get(key, {}).items()))
             entries.append({
@@ -154,7 +172,7 @@ def connector_figures(*, piles: list[Pile], start: dt.datetime, end: dt.datetime
                 "sessions_started": started.get(key, 0),
                 "sessions_ended": dict(list(reasons.items())[:MAX_REASONS]),
                 "events": len(leaves), "root": merkle_root(leaves).hex() if leaves else "",
-                "signed_end": "",
+                "signed_end": signed_end[1] if signed_end and reg_end is not None else "",
             })
     return entries
 

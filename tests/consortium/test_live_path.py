@@ -4,7 +4,10 @@ the demo registry, one charge point talking OCPP 1.6 to the operator's gateway.
 - the operator's node dies halfway (web and worker killed right after the gateway answered) and
   comes back: every status change reaches the other members once, none lost, none twice;
 - a member stopped while two thousand events passed catches up when it returns (in events, not
-  wall-clock minutes), and says meanwhile how far behind it is.
+  wall-clock minutes), and says meanwhile how far behind it is;
+- the agreed intervals (issue #18, intervals of 10 s here): after the operator's reports, every node
+  holds the same state root and answers the same uptime to the second and the same area load, a
+  member stopped while several intervals passed included.
 
 The run command's test (test_run_command.py) shows both operators' piles reaching the regulator's,
 the grid company's and the metrology institute's nodes, and a disconnection shown offline there.
@@ -28,6 +31,7 @@ from tests.processes import free_port, login, wait_for
 pytestmark = [pytest.mark.slow, pytest.mark.consortium]
 
 PILE = "LIVE-P1"
+INTERVAL_S = 10
 STATUSES = ("Available", "Preparing", "Charging", "SuspendedEV", "Finishing")
 
 
@@ -35,12 +39,13 @@ STATUSES = ("Available", "Preparing", "Charging", "SuspendedEV", "Finishing")
 def net(tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("live")
     env = dict(os.environ)
+    env.update(PILECHAIN_INTERVAL_CHECK_S="2", PILECHAIN_INTERVAL_DELAY_S="1")
     if env.get("DATABASE_URL"):
         env["DATABASE_URL"] = env["DATABASE_URL"].rsplit("/", 1)[0] + f"/lp{os.getpid()}_{{node}}"
     specs = parse_specs(FOUR_NODES, free_port())
     for spec in specs[1:]:
         spec.port = free_port()
-    local = LocalNet(specs, var_dir=var_dir, base_env=env, worker_concurrency=4)
+    local = LocalNet(specs, var_dir=var_dir, base_env=env, worker_concurrency=4, intervals={"length_s": INTERVAL_S})
     local.prepare()
     local.start()
     try:
@@ -191,3 +196,66 @@ def test_a_member_stopped_while_thousands_of_events_passed_catches_up(net):
     assert _statuses(net, "GRID") == _distinct_statuses(net, "GRID") == stored
     [source] = [row for row in _live_status(net, "GRID", "grid")["receiving"] if row["peer"] == "OPERATOR-A"]
     assert source["behind"] == 0 and source["refused"] == 0, source
+
+
+USERS = {"OPERATOR-A": "operator_a", **MEMBERS}
+
+
+_sessions: dict = {}
+
+
+def _get(net, code: str, path: str, params=None) -> dict:
+    session = _sessions.get((id(net), code)) or _sessions.setdefault((id(net), code), login(_url(net, code), USERS[code]))
+    response = session.get(f"{_url(net, code)}{path}", params=params, timeout=30)
+    assert response.status_code == 200, (code, path, response.text[:300])
+    return response.json()
+
+
+def _intervals_reported(net, code: str) -> int:
+    out = net.manage(net.nodes[code].spec, "shell", "-v", "0", "-c",
+                     "from monitoring.models import ConnectorDay; from django.db.models import Sum\n"
+                     f"print(ConnectorDay.objects.filter(pile__code='{PILE}', connector_id=1).aggregate(n=Sum('intervals'))['n'] or 0)"
+                     ).stdout
+    return int(out.strip().splitlines()[-1])
+
+
+def test_every_node_agrees_on_the_intervals_a_stopped_member_included(net):
+    net.kill("GRID", "worker")
+    net.kill("GRID", "web")
+    try:
+        asyncio.run(_send_statuses(net, 5, dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=5)))
+        before = _intervals_reported(net, "OPERATOR-A")
+        # Several intervals pass and are reported while the grid company's node is down.
+        wait_for(lambda: _intervals_reported(net, "OPERATOR-A") >= before + 4 or None, timeout=120,
+                 what="four more intervals reported")
+    finally:
+        _start(net, "GRID")
+    net.kill("OPERATOR-A", "beat")  # no new reports: the nodes can settle on one height
+    try:
+        wait_for(lambda: _get(net, "OPERATOR-A", "/api/ledger/status/")["pending_submissions"] == 0 or None,
+                 timeout=60, what="the operator's reports committed")
+        heights = {}
+
+        def settled():
+            heights.update({code: _get(net, code, "/api/ledger/status/") for code in USERS})
+            return len({s["applied_height"] for s in heights.values()}) == 1 or None
+
+        wait_for(settled, timeout=180, what="every node at the same height (the grid company caught up)")
+        assert len({s["state_root"] for s in heights.values()}) == 1, heights
+        assert not any(s["diverged"] for s in heights.values())
+        # The same uptime to the second at every node, for the same period.
+        until = dt.datetime.now(dt.timezone.utc).isoformat()
+        today = dt.datetime.now(dt.timezone.utc).astimezone(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
+        params = {"by": "connector", "pile": PILE, "from": today, "to": today, "until": until}
+        answers = {code: _get(net, code, "/api/monitoring/uptime/", params)["results"] for code in USERS}
+        assert answers["OPERATOR-A"] and answers["OPERATOR-A"][0]["uptime"]["reported"] >= 4 * INTERVAL_S
+        assert all(rows == answers["OPERATOR-A"] for rows in answers.values()), answers
+        # The grid company's area load is what the operator reported, interval by interval.
+        [area] = [row["area"] for row in _get(net, "OPERATOR-A", "/api/monitoring/uptime/", {
+            "by": "area", "pile": PILE, "from": today, "to": today, "until": until})["results"]]
+        window = {"from": (dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=10)).isoformat(), "to": until}
+        curves = {code: _get(net, code, f"/api/monitoring/areas/{area}/load-curve/", window)["results"]
+                  for code in ("GRID", "OPERATOR-A")}
+        assert curves["GRID"] and curves["GRID"] == curves["OPERATOR-A"]
+    finally:
+        net.start_beat("OPERATOR-A")

@@ -119,3 +119,38 @@ def test_a_signed_record_naming_the_raw_tag_stays_off_the_ledger(server):
     row = OcppTransaction.objects.get(session_uid=session.uid)
     assert row.signed_data == [naming] and "raw id tag" in row.problem  # kept node-local, and said why
     assert_never_on_ledger("TAG-1")
+
+
+def test_clock_aligned_signed_readings_are_kept_and_authorizations_counted(server):
+    """What the interval reports carry: a pile's signed register at an interval boundary (MeterValues
+    outside a transaction, Sample.Clock), and each Authorize asked."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from gateway.simulator.ocmf_signer import signed_register_record
+    from monitoring.models import AuthorizationAttempt, SignedReading
+
+    boundary = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0)
+    record = signed_register_record(ec.generate_private_key(ec.SECP256R1()), meter_serial="M", pagination=1,
+                                    at=boundary, wh=20_000)
+
+    async def scenario():
+        ws = await connect(server.url, "PILE-A1", PASSWORD_A1, "ocpp1.6")
+        cp = Pile16("PILE-A1", ws)
+        task = serve(cp)
+        await cp.call(call.BootNotification(charge_point_model="ModelA", charge_point_vendor="VendorAlpha"))
+        await cp.call(call.MeterValues(connector_id=1, meter_value=[{
+            "timestamp": boundary.isoformat(), "sampled_value": [
+                {"value": "20000", "measurand": "Energy.Active.Import.Register", "unit": "Wh", "context": "Sample.Clock"},
+                {"value": record, "format": "SignedData", "context": "Sample.Clock"},
+                {"value": "OCMF|not|ocmf", "format": "SignedData", "context": "Sample.Clock"},
+            ]}]))
+        assert (await cp.call(call.Authorize(id_tag="TAG-9"))).id_tag_info["status"] == "Accepted"
+        task.cancel()
+        await ws.close()
+
+    asyncio.run(scenario())
+    kept = wait_for(lambda: SignedReading.objects.filter(pile__code="PILE-A1").first())
+    assert (kept.connector_id, kept.ts, kept.wh, kept.record) == (1, boundary, 20_000, record)
+    assert SignedReading.objects.count() == 1
+    attempt = AuthorizationAttempt.objects.get(pile__code="PILE-A1")
+    assert attempt.accepted is True

@@ -31,12 +31,17 @@ def test_fleet_charges_signs_faults_and_verifies_receipts(server, settings, tmp_
 
     call_command(
         "simulate_fleet", piles=2, url=server.url, sessions=2, meter_interval=0.1, meters_per_session=2,
-        fault_rate=1.0, signed_share=1.0, no_spv=True,
+        fault_rate=1.0, signed_share=1.0, no_spv=True, aligned=0.5,
     )
     out = capsys.readouterr().out
     assert "PILE-A1(ocpp1.6, OCMF)" in out and "PILE-B1(ocpp2.0.1)" in out
     assert "2 sessions" in out and "failed" not in out
     assert OcppTransaction.objects.filter(stopped=True).count() == 4
+    # Clock-aligned register readings every half second, signed by the pile whose meter signs.
+    from monitoring.models import SignedReading
+
+    aligned = list(SignedReading.objects.filter(pile__code="PILE-A1"))
+    assert aligned and all(r.ts.microsecond in (0, 500_000) for r in aligned)
     commit_all()
     sessions = ChargingSession.objects.order_by("pile__code")
     assert [s.pile.code for s in sessions] == ["PILE-A1"] * 2 + ["PILE-B1"] * 2

@@ -143,3 +143,37 @@ def test_the_beat_task_reports_the_latest_interval_over_once(world):
     commit_pending()
     assert ConnectorDay.objects.count() == 3
     assert tasks.report_intervals() == 0
+
+
+def test_the_register_the_pile_signed_goes_with_the_report(world):
+    """Clock-aligned signed readings (kept by the gateway's ingest) make the interval's energy signed."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from gateway.simulator.ocmf_signer import signed_register_record
+    from monitoring import ingest
+    from registry import services as registry_services
+
+    meter = ec.generate_private_key(ec.SECP256R1())
+    pem = meter.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    registry_services.device_key_add(actor=world.users["admin"], pile="PILE-A1", purpose="meter", public_key=pem.decode())
+    commit_pending()
+    records = [signed_register_record(meter, meter_serial="M", pagination=n, at=at(n * 900), wh=10000 + 500 * n)
+               for n in range(4)]
+    # A record that is not OCMF is not kept.
+    assert ingest.record_signed_readings(pile_code="PILE-A1", connector_id=1, records=[*records, "OCMF|{}|{}"]) == 4
+    runs = service.report_intervals(starts=[S, S + LENGTH], operators=["OP-A"])
+    assert [run.connectors for run in runs] == [1]  # never reported: the newest interval only
+    commit_pending()
+    runs = service.report_intervals(starts=[S + LENGTH], operators=["OP-A"])
+    assert runs == []
+    entry = Submission.objects.filter(type=REPORT).latest("pk").body["payload"]["connectors"][0]
+    assert (entry["register_start_wh"], entry["register_end_wh"], entry["signed_end"]) == (10500, 11000, records[2])
+    day = ConnectorDay.objects.get(pile__code="PILE-A1")
+    # The first interval reported has a signed end, not yet a signed start: vouched.
+    assert (day.energy_wh, day.signed_energy_wh, day.register_signed) == (500, 0, True)
+    # The next has both: its energy is what the meter signed.
+    service.report_intervals(starts=[S + 2 * LENGTH], operators=["OP-A"])
+    commit_pending()
+    day.refresh_from_db()
+    assert (day.energy_wh, day.signed_energy_wh) == (1000, 500)

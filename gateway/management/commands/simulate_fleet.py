@@ -35,6 +35,8 @@ class Command(BaseCommand):
         parser.add_argument("--samples", type=int, default=4, help="sampled values per MeterValues (1-10)")
         parser.add_argument("--fault-rate", type=float, default=0.1)
         parser.add_argument("--signed-share", type=float, default=0.5, help="share of piles that sign with OCMF")
+        parser.add_argument("--aligned", type=float, default=900,
+                            help="seconds between clock-aligned register readings (the agreed interval; 0: none)")
         parser.add_argument("--no-spv", action="store_true", help="skip the light-node receipt checks")
         parser.add_argument("--token", default=None, help="API token for the light nodes (default: one is made)")
 
@@ -47,6 +49,7 @@ class Command(BaseCommand):
         plan = Plan(
             heartbeat_s=o["heartbeat"], meter_interval_s=o["meter_interval"], meters_per_session=o["meters_per_session"],
             idle_s=max(1.0, o["meter_interval"]), fault_rate=o["fault_rate"], samples_per_message=o["samples"],
+            aligned_s=o["aligned"],
         )
         self.stdout.write(f"{len(specs)} piles: " + ", ".join(f"{s.code}({s.protocol}{', OCMF' if s.meter_key else ''})"
                                                                for s in specs))
