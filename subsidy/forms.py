@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from subsidy.models import AvailabilityFormula
+
 
 class PolicyForm(forms.Form):
     valid_from = forms.RegexField(label=_("Valid from (YYYY-MM)"), regex=r"^\d{4}-\d{2}$")
@@ -9,6 +11,9 @@ class PolicyForm(forms.Form):
                                                  decimal_places=2)
     min_availability = forms.DecimalField(label=_("Minimum availability (0 to 1)"), min_value=0, max_value=1,
                                           decimal_places=6)
+    availability_formula = forms.ChoiceField(label=_("Availability the minimum applies to"),
+                                             choices=AvailabilityFormula.choices, initial=AvailabilityFormula.INTERVALS,
+                                             required=False)
     cap_per_pile_year_cny = forms.DecimalField(label=_("Cap per pile and year (CNY)"), min_value=0, decimal_places=2)
     cap_per_operator_year_cny = forms.DecimalField(label=_("Cap per operator and year (CNY)"), min_value=0,
                                                    decimal_places=2)

@@ -30,6 +30,14 @@ REASON_LABELS = {
 }
 
 
+class AvailabilityFormula(models.TextChoices):
+    """Which availability a policy's minimum applies to. A version keeps the formula it was published
+    with: the old formula keeps its meaning for old versions."""
+
+    DAILY_REPORTS = "daily_reports", _("daily availability reports (up time over the period)")
+    INTERVALS = "intervals", _("agreed intervals (uptime, docs/intervals.md)")
+
+
 @ledger.state.rows.register
 class Policy(models.Model):
     """One version of the regulator's subsidy rules; a claim uses the latest version in force for its period."""
@@ -41,13 +49,16 @@ class Policy(models.Model):
     min_availability = models.DecimalField(_("minimum availability"), max_digits=7, decimal_places=6)
     cap_per_pile_year_cny = models.DecimalField(_("cap per pile and year (CNY)"), max_digits=14, decimal_places=2)
     cap_per_operator_year_cny = models.DecimalField(_("cap per operator and year (CNY)"), max_digits=16, decimal_places=2)
+    availability_formula = models.CharField(_("availability formula"), max_length=16,
+                                            choices=AvailabilityFormula.choices, default=AvailabilityFormula.DAILY_REPORTS)
     note = models.CharField(_("note"), max_length=200, blank=True)
     published_by = models.CharField(_("published by"), max_length=32)
     height = models.BigIntegerField(_("block height"))
     tx_id = models.CharField(_("transaction"), max_length=64)
 
     LEDGER_FIELDS = ("version", "valid_from", "per_kwh_cny", "construction_per_kw_cny", "min_availability",
-                     "cap_per_pile_year_cny", "cap_per_operator_year_cny", "note", "published_by", "height", "tx_id")
+                     "availability_formula", "cap_per_pile_year_cny", "cap_per_operator_year_cny", "note",
+                     "published_by", "height", "tx_id")
 
     objects = RestrictedQuerySet.as_manager()
     restriction = MembersSee()

@@ -40,9 +40,11 @@ def _period(value: str) -> str:
         raise ValidationError({"period": str(exc)}) from exc
 
 
-def policy_publish(actor, *, valid_from: str, note: str = "", **rates) -> object:
+def policy_publish(actor, *, valid_from: str, note: str = "", availability_formula: str = "", **rates) -> object:
     institution = _acting(actor, InstitutionRole.REGULATOR)
     payload = {"valid_from": _period(valid_from), "note": note or ""}
+    if availability_formula:  # absent: the daily reports, as every version before the agreed intervals
+        payload["availability_formula"] = availability_formula
     for key in POLICY_KEYS:
         try:
             payload[key] = format(Decimal(str(rates[key])), "f")

@@ -13,6 +13,7 @@ at every node.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -63,3 +64,18 @@ def of_sums(*, seconds: int, sums: dict) -> Uptime:
     reported = min(up + outage, seconds)
     return Uptime(seconds=seconds, reported=reported, up=up, outage=outage,
                   excluded=min(int(sums.get("excluded_s") or 0), outage))
+
+
+def connector_seconds(start_day: dt.date, end_day: dt.date, *, tz, since: dt.date | None = None,
+                      until: dt.datetime | None = None) -> int:
+    """The seconds a connector counts in the local days `start_day`..`end_day` of zone `tz`: from the
+    start of the first (or of `since`, the day its pile was commissioned, if later) to the end of the
+    last (or `until`, if earlier). Computed, never assumed: a day a zone changes its clocks has 23 or
+    25 hours."""
+    first = max(start_day, since) if since else start_day
+    start = dt.datetime.combine(first, dt.time.min, tzinfo=tz).astimezone(dt.timezone.utc)
+    end = dt.datetime.combine(end_day + dt.timedelta(days=1), dt.time.min, tzinfo=tz).astimezone(dt.timezone.utc)
+    if until is not None:
+        end = min(end, until)
+    delta = end - start
+    return max(delta.days * 86400 + delta.seconds, 0)

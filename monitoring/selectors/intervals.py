@@ -15,7 +15,7 @@ from collections import defaultdict
 from django.db.models import Sum
 
 from core import localtime
-from monitoring.intervals.uptime import NONE, Uptime, of_sums
+from monitoring.intervals.uptime import NONE, Uptime, connector_seconds, of_sums
 from monitoring.models import AreaLoad, ConnectorDay
 from monitoring.models.intervals import SECONDS_FIELDS
 from registry.models import Connector, PileStatus
@@ -34,16 +34,6 @@ COUNTED_STATUSES = (PileStatus.ACTIVE, PileStatus.OUT_OF_SERVICE)
 
 class PeriodError(ValueError):
     pass
-
-
-def _span_seconds(start_day: dt.date, end_day: dt.date, *, since: dt.date | None, until: dt.datetime | None,
-                  tz) -> int:
-    first = max(start_day, since) if since else start_day
-    start, _ = localtime.day_bounds(first, tz)
-    _, end = localtime.day_bounds(end_day, tz)
-    if until is not None:
-        end = min(end, until)
-    return max(int((end - start).total_seconds()), 0)
 
 
 def uptime(*, user, by: str, start_day: dt.date, end_day: dt.date, until: dt.datetime | None = None,
@@ -71,7 +61,7 @@ def uptime(*, user, by: str, start_day: dt.date, end_day: dt.date, until: dt.dat
     counts: dict[tuple, int] = defaultdict(int)
     for row in connectors.order_by(*keys):
         key, commissioned = row[:-1], row[-1]
-        seconds[key] += _span_seconds(start_day, end_day, since=commissioned, until=until, tz=tz)
+        seconds[key] += connector_seconds(start_day, end_day, since=commissioned, until=until, tz=tz)
         counts[key] += 1
     days = ConnectorDay.objects.restrict(user).filter(day__gte=start_day, day__lte=end_day)
     if pile:

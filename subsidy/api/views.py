@@ -24,7 +24,7 @@ class PolicySerializer(serializers.ModelSerializer):
     class Meta:
         model = Policy
         fields = ["version", "valid_from", "per_kwh_cny", "construction_per_kw_cny", "min_availability",
-                  "cap_per_pile_year_cny", "cap_per_operator_year_cny", "note", "published_by", "height", "tx_id"]
+                  "availability_formula", "cap_per_pile_year_cny", "cap_per_operator_year_cny", "note", "published_by", "height", "tx_id"]
 
 
 class ClaimLineSerializer(serializers.ModelSerializer):

@@ -91,7 +91,7 @@ def claim_submit(ctx, tx):
                   height=ctx.block_height)
     ctx.save(claim)
     ordered = [piles[code] for code in sorted(codes)]
-    figures = period_figures(ordered, period)
+    figures = period_figures(ordered, period, policy.availability_formula)
     year = period[:4]
     operator_left = policy.cap_per_operator_year_cny - _year_used(year=year, claim__operator=operator)
     pile_used = _year_used_by_pile(year=year, piles=ordered)

@@ -24,7 +24,7 @@ from decimal import Decimal
 from django.db.models import Count
 
 from core import localtime
-from monitoring.contracts.reads import NO_REPORT, reported_totals
+from monitoring.contracts.reads import NO_REPORT, interval_uptime, reported_totals
 from monitoring.uptime import ratio
 from registry.models import Connector
 
@@ -51,8 +51,9 @@ def _wh_in(parts: dict, period: str) -> int:
     return sum(wh for key, wh in parts.items() if key.startswith(prefix))
 
 
-def period_figures(piles: list, period: str) -> dict[int, PileFigures]:
-    """Per pile id: counted sessions and Wh, held sessions, reported availability; ordered reads only."""
+def period_figures(piles: list, period: str, formula: str = "daily_reports") -> dict[int, PileFigures]:
+    """Per pile id: counted sessions and Wh, held sessions, availability by the policy's `formula`;
+    ordered reads only."""
     tz = localtime.zone()
     start, end = localtime.period_bounds(period, tz)
     ids = [pile.pk for pile in piles]
@@ -85,6 +86,12 @@ def period_figures(piles: list, period: str) -> dict[int, PileFigures]:
     # its own day's length; every other reported day is a usual one.
     odd_days = {day: length for day, length in lengths.items() if length != USUAL_DAY_S}
     odd_reported = {day: reported_totals(piles=ids, start_day=day, end_day=day) for day in odd_days}
+    if formula == "intervals":
+        # The agreed intervals: what the regulator's page shows for the same pile and period.
+        for pile_id, figures_ in interval_uptime(piles=ids, start_day=first_day, end_day=last_day).items():
+            figures[pile_id].availability = figures_.ratio
+            figures[pile_id].online = figures_.up > 0
+        return figures
     connectors = dict(Connector.objects.filter(pile_id__any_of=ids).values("pile_id").annotate(n=Count("id"))
                       .order_by("pile_id").values_list("pile_id", "n"))
     reported = reported_totals(piles=ids, start_day=first_day, end_day=last_day)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from ledger.contracts import NODE, decimal_value, plain_text, register
 from settlement.tariffs import TariffError, check_period
-from subsidy.models import Policy
+from subsidy.models import AvailabilityFormula, Policy
 
 POLICY_FIELDS = {"version", "valid_from", "per_kwh_cny", "construction_per_kw_cny", "min_availability",
                  "cap_per_pile_year_cny", "cap_per_operator_year_cny", "note"}
@@ -34,8 +34,11 @@ def text_value(ctx, value, name) -> str:
 def policy_publish(ctx, tx):
     """Publish the next version of the subsidy policy."""
     p = tx.payload
-    if set(p) != POLICY_FIELDS:
-        ctx.reject(f"a policy has exactly {', '.join(sorted(POLICY_FIELDS))}")
+    if set(p) not in (POLICY_FIELDS, POLICY_FIELDS | {"availability_formula"}):
+        ctx.reject(f"a policy has exactly {', '.join(sorted(POLICY_FIELDS))} (and availability_formula)")
+    formula = p.get("availability_formula", AvailabilityFormula.DAILY_REPORTS)
+    if formula not in AvailabilityFormula.values:
+        ctx.reject(f"availability_formula must be one of {', '.join(AvailabilityFormula.values)}")
     latest = Policy.objects.order_by("-version").first()
     expected = (latest.version + 1) if latest else 1
     if p["version"] != expected:
@@ -46,6 +49,7 @@ def policy_publish(ctx, tx):
         construction_per_kw_cny=_decimal(ctx, p["construction_per_kw_cny"], "construction_per_kw_cny", places=2,
                                          high=Decimal(100000)),
         min_availability=_decimal(ctx, p["min_availability"], "min_availability", places=6, high=Decimal(1)),
+        availability_formula=formula,
         cap_per_pile_year_cny=_decimal(ctx, p["cap_per_pile_year_cny"], "cap_per_pile_year_cny", places=2,
                                        high=Decimal(10**10)),
         cap_per_operator_year_cny=_decimal(ctx, p["cap_per_operator_year_cny"], "cap_per_operator_year_cny",

@@ -316,3 +316,31 @@ def test_a_claim_with_exclusions_applies_where_bulk_inserts_return_no_keys(month
     line = ClaimLine.objects.get(pile__code="PILE-A1")
     assert sorted(line.exclusions.values_list("reason", flat=True)) == [
         "energy_above_meter", "non_compliant", "overlapping", "power_above_rated", "signature_failed"]
+
+
+def test_a_policy_on_the_agreed_intervals_judges_by_the_uptime_the_regulator_sees(month, world):
+    """A new policy version for the new formula: its minimum applies to the uptime of the agreed
+    intervals (the old versions keep the daily reports), and the claim's availability is the one the
+    regulator's uptime read gives for the same pile and month."""
+    from monitoring.selectors import intervals
+    from registry.models import User
+
+    publish(world, valid_from="2030-03", min_availability="0.050000", availability_formula="intervals")
+    assert list(Policy.objects.values_list("version", "availability_formula")) == [
+        (2, "intervals"), (1, "daily_reports")]
+    # PILE-A1 reports one whole day of March available, interval by interval: 1 of 31 days up.
+    start = local(2030, 3, 5)
+    for n in range(96):
+        node_submit(type="monitoring.interval_report", institution="OP-A", check=False, payload={
+            "start": (start + dt.timedelta(minutes=15 * n)).isoformat(), "connectors": [{
+                "pile": "PILE-A1", "connector": 1, "state": "available",
+                "seconds": {"available": 900, "occupied": 0, "faulted": 0, "unavailable": 0, "offline": 0, "unknown": 0},
+                "register_start_wh": None, "register_end_wh": None, "peak_w": 0, "authorizations": 0,
+                "sessions_started": 0, "sessions_ended": {}, "events": 0, "root": "", "signed_end": ""}]})
+    commit_pending(at=local(2030, 4, 1, 12))
+    line = _claim_line(world)
+    [row] = intervals.uptime(user=User.objects.get(username="reg_manager"), by="pile", pile="PILE-A1",
+                             start_day=dt.date(2030, 3, 1), end_day=dt.date(2030, 3, 31))
+    assert row["uptime"].ratio == Decimal("0.032258") and line.availability == row["uptime"].ratio
+    assert line.energy_wh == 0
+    assert ("", "availability_below_minimum", 14000) in set(line.exclusions.values_list("session", "reason", "energy_wh"))
