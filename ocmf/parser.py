@@ -102,7 +102,9 @@ def _nesting_depth(text: str) -> int:
 
 
 def _load_object(section: str, name: str) -> dict[str, Any]:
-    if _nesting_depth(section) > MAX_DEPTH:
+    # Counting every bracket over-counts (brackets inside strings too): at most MAX_DEPTH of them
+    # cannot nest deeper, and most records have a handful.
+    if section.count("{") + section.count("[") > MAX_DEPTH and _nesting_depth(section) > MAX_DEPTH:
         raise BadJson(f"{name} section is nested deeper than {MAX_DEPTH} levels")
     try:
         value = json.loads(

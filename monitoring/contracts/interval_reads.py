@@ -11,7 +11,7 @@ import datetime as dt
 from collections import defaultdict
 
 from core import localtime
-from ledger.state.rows import entry_bytes, new_row
+from ledger.state.rows import entry_bytes, stored_rows
 from django.db.models import Max
 
 from monitoring.models import AreaLoad, ConnectorDay, GridOutage, MaintenanceWindow, OpenReport
@@ -51,11 +51,10 @@ class IntervalReads:
                         signed.add(entry["pile"])
         # The piles, then their stations once each (select_related would make a station, an operator
         # and an area object per pile).
-        self.piles: dict[str, Pile] = {pile.code: pile for pile in Pile.objects.filter(code__any_of=sorted(codes))}
+        piles = Pile.objects.filter(code__any_of=sorted(codes))
         stations = Station.objects.select_related("operator", "grid_area").in_bulk(
-            sorted({pile.station_id for pile in self.piles.values()}))
-        for pile in self.piles.values():
-            pile._state.fields_cache["station"] = stations[pile.station_id]
+            sorted(set(piles.values_list("station_id", flat=True))))
+        self.piles: dict[str, Pile] = {pile.code: pile for pile in stored_rows(piles, related={"station": stations})}
         by_id = {pile.pk: pile for pile in self.piles.values()}
         ids = sorted(by_id)
         self.meter_keys: dict[int, list[str]] = defaultdict(list)
@@ -116,15 +115,9 @@ class IntervalReads:
         self.expired = list(OpenReport.objects.filter(closes_at__lte=block_time).order_by("tx_id"))
 
     def _load(self, rows, by_id, only=None) -> None:
-        """Day rows as new_row builds them (Model.__init__ per row would cost more than the rest)."""
-        names = [field.attname for field in ConnectorDay._meta.concrete_fields]
-        for values in rows.values_list(*names):
-            fields = dict(zip(names, values))
-            if only is not None and (fields["pile_id"], fields["connector_id"], fields["day"]) not in only:
+        for row in stored_rows(rows, related={"pile": by_id}):
+            if only is not None and (row.pile_id, row.connector_id, row.day) not in only:
                 continue
-            fields["pile"] = by_id[fields.pop("pile_id")]
-            row = new_row(ConnectorDay, **fields)
-            row._state.adding = False
             key = (row.pile_id, row.connector_id)
             known = self.current.get(key)
             if known is None or known.day < row.day:

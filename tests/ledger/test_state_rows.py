@@ -177,3 +177,19 @@ def test_new_row_is_the_instance_the_model_would_make(world):
     assert b.parts == {} and b.pile_id == pile.pk and b.status == "open"
     with pytest.raises(TypeError, match="no field"):
         new_row(EnergyTotal, pile=pile, nonsense=1)
+
+
+def test_stored_rows_are_the_instances_the_orm_loads(world):
+    """Rows read through values_list encode as the ORM's own instances, related objects attached."""
+    from ledger.state.rows import stored_rows
+    from registry.models import Connector, Pile, Station
+
+    stations = Station.objects.in_bulk()
+    for queryset in (Pile.objects.order_by("pk"), Connector.objects.order_by("pk")):
+        loaded = list(queryset)
+        assert loaded
+        built = stored_rows(queryset, related={"station": stations} if queryset.model is Pile else None)
+        assert [entry_bytes(row) for row in built] == [entry_bytes(row) for row in loaded]
+        assert all(not row._state.adding for row in built)
+    piles = stored_rows(Pile.objects.order_by("pk"), related={"station": stations})
+    assert piles[0].station is stations[piles[0].station_id]
