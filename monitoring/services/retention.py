@@ -2,7 +2,9 @@
 
 A reading's proof needs every leaf of its batch, so a batch goes as a whole, and only once its
 anchor is committed (the root stays in the AnchorBatch row and on the chain). Readings never
-anchored are kept whatever their age: deleting them would lose data no one can prove.
+anchored are kept whatever their age: deleting them would lose data no one can prove. Status events,
+and the connection, authorization and signed register history the interval reports are made from,
+go after the status retention period.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from django.utils import timezone
 
 from ledger.models import CommittedTx
 from monitoring import conf
-from monitoring.models import AnchorBatch, Reading, StatusEvent
+from monitoring.models import AnchorBatch, AuthorizationAttempt, ConnectionEvent, Reading, SignedReading, StatusEvent
 
 
 def apply_retention(*, now=None, max_batches: int = 200) -> dict:
@@ -32,4 +34,7 @@ def apply_retention(*, now=None, max_batches: int = 200) -> dict:
             readings += Reading.objects.filter(batch=batch).delete()[0]
     status_cutoff = now - dt.timedelta(days=conf.status_retention_days())
     statuses = StatusEvent.objects.filter(ts__lt=status_cutoff).delete()[0]
-    return {"readings": readings, "status_events": statuses}
+    # What the interval reports were made from: they are on the ledger long before this.
+    history = sum(model.objects.filter(ts__lt=status_cutoff).delete()[0]
+                  for model in (ConnectionEvent, AuthorizationAttempt, SignedReading))
+    return {"readings": readings, "status_events": statuses, "interval_history": history}

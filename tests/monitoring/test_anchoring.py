@@ -90,3 +90,18 @@ def test_readings_of_a_rejected_anchor_are_anchored_again(world):
     CommittedTx.objects.filter(tx_id=first.tx_id).update(status="rejected")
     [second] = anchor_all()
     assert second.tx_id != first.tx_id and Reading.objects.get().batch == second
+
+
+def test_retention_drops_the_interval_history_after_the_status_period(world, settings):
+    import datetime as dt
+
+    from monitoring.models import AuthorizationAttempt, ConnectionEvent
+
+    now = dt.datetime.now(dt.timezone.utc)
+    ingest.record_connection(pile_code="PILE-A1", up=True, at=now - dt.timedelta(days=10))
+    ingest.record_connection(pile_code="PILE-A1", up=False, at=now - dt.timedelta(days=1))
+    ingest.record_authorization(pile_code="PILE-A1", accepted=True, at=now - dt.timedelta(days=10))
+    settings.MONITORING_STATUS_RETENTION_DAYS = 5
+    assert apply_retention(now=now)["interval_history"] == 2
+    assert list(ConnectionEvent.objects.values_list("up", flat=True)) == [False]
+    assert not AuthorizationAttempt.objects.exists()
