@@ -19,6 +19,7 @@ from core.forms import service_error_text
 from ledger.web import pending_redirect
 from monitoring import forms
 from monitoring.selectors import availability as availability_selectors
+from monitoring.selectors import intervals as interval_selectors
 from monitoring.selectors import operational as operational_selectors
 from monitoring.selectors import workorders as selectors
 from monitoring.services import grid as grid_services
@@ -136,7 +137,17 @@ def area_load(request):
         else:
             messages.error(request, _("Give a threshold between 1 and 200 %."))
         return redirect(request.path)
-    rows = load_services.area_loads(areas=GridArea.objects.restrict(request.user, "view"), user=request.user)
+    visible = GridArea.objects.restrict(request.user, "view")
+    rows = load_services.area_loads(areas=visible, user=request.user)
     for row in rows:
         row["can_set"] = row["area"] in own
-    return render(request, "monitoring/area_load.html", {"rows": rows})
+    areas = list(visible.order_by("code"))
+    recent = interval_selectors.recent_loads(user=request.user, areas=areas)
+    agreed = []
+    for area in areas:
+        for load in recent[area.pk]:
+            kw = Decimal(load.average_w) / 1000
+            agreed.append({"area": area.code, "start": load.start, "seconds": load.seconds, "average_kw": kw.quantize(Decimal("0.1")),
+                           "percent": (kw * 100 / area.capacity_kw).quantize(Decimal("0.1")) if area.capacity_kw else None,
+                           "connectors": load.connectors, "height": load.height})
+    return render(request, "monitoring/area_load.html", {"rows": rows, "agreed": agreed})

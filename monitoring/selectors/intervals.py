@@ -84,4 +84,10 @@ def area_load_curve(*, user, area, start: dt.datetime, end: dt.datetime) -> list
     return list(AreaLoad.objects.restrict(user).filter(area=area, start__gte=start, start__lt=end).order_by("start"))
 
 
-__all__ = ["GROUPS", "PeriodError", "Uptime", "area_load_curve", "uptime"]
+def recent_loads(*, user, areas, count: int = 8) -> dict[int, list[AreaLoad]]:
+    """Per area id: its last `count` agreed intervals, newest first (one query per area: a few areas)."""
+    return {area.pk: list(AreaLoad.objects.restrict(user).filter(area=area).order_by("-start")[:count])
+            for area in areas}
+
+
+__all__ = ["GROUPS", "PeriodError", "Uptime", "area_load_curve", "recent_loads", "uptime"]

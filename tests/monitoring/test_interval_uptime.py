@@ -104,3 +104,15 @@ def test_an_area_load_curve_is_the_sum_of_the_reports(world, api_client):
     assert body["capacity_kw"] == "800.0"
     assert [(r["energy_wh"], r["average_w"], r["connectors"]) for r in body["results"]] == [(1, 4, 1)]
     assert api_client("grid_manager").get("/api/monitoring/areas/NOPE/load-curve/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_load_page_shows_the_agreed_intervals_with_links(world, user_client):
+    report(0, available=900)
+    commit_pending()
+    page = user_client("grid_manager").get("/monitoring/load/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="agreed-load"' in html and "/api/monitoring/areas/AREA-1/load-curve/" in html
+    # 1 Wh in 900 s: 0.0 kW of 800, by 1 connector, in its block.
+    assert "<td>0.0</td>" in html and "/api/ledger/blocks/" in html
