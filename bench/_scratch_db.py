@@ -30,6 +30,29 @@ def recreate_database(name: str) -> None:
     conn.close()
 
 
+def become_operator_node(*, migrate: bool = True) -> None:
+    """Set Django up as OP-A's node of the tests' consortium, holding every member's key (as the
+    tests do); with `migrate`, the database migrated and the consortium announced."""
+    import tempfile
+    from pathlib import Path
+
+    import django
+    from django.conf import settings
+    from django.core.management import call_command
+
+    django.setup()
+    if migrate:
+        call_command("migrate", verbosity=0)
+    from ledger.runtime import node
+    from tests.conftest import INSTITUTIONS
+    from tests.utils.ledger import configure_node
+
+    configure_node(settings=settings, monkeypatch=ProcessEnv(), directory=Path(tempfile.mkdtemp()),
+                   members=INSTITUTIONS, me="OP-A")
+    if migrate:
+        node.announce_consortium()
+
+
 class ProcessEnv:
     """Stands in for pytest's monkeypatch where configure_node sets environment variables."""
 

@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._chain import Chain  # noqa: E402
-from bench._scratch_db import ProcessEnv, bench_database_name, recreate_database  # noqa: E402
+from bench._scratch_db import become_operator_node, bench_database_name, recreate_database  # noqa: E402
 
 UTC = dt.timezone.utc
 DAY0 = dt.datetime(2030, 3, 1, 0, 0, tzinfo=UTC)
@@ -63,17 +63,11 @@ def meter_key(code: str):
 
 def reuse() -> tuple[list[str], dict] | None:
     """The piles of an earlier run's database (--reuse), with the interval rows cleared; None if none."""
-    import django
-    from django.conf import settings
+    become_operator_node(migrate=False)
     from django.db import connection
 
-    django.setup()
     from registry.models import DeviceKey, Pile
-    from tests.conftest import INSTITUTIONS
-    from tests.utils.ledger import configure_node
 
-    configure_node(settings=settings, monkeypatch=ProcessEnv(), directory=Path(tempfile.mkdtemp()),
-                   members=INSTITUTIONS, me="OP-A")
     try:
         codes = list(Pile.objects.filter(code__startswith="BENCH-").order_by("code").values_list("code", flat=True))
     except Exception:  # noqa: BLE001 - no such database or table: nothing to reuse
@@ -89,23 +83,13 @@ def reuse() -> tuple[list[str], dict] | None:
 
 def setup(piles: int, signed_share: float) -> tuple[list[str], dict]:
     """Register the piles; returns their codes and the meter private key of each signing pile."""
-    import django
-    from django.conf import settings
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
+    become_operator_node()
     from cryptography.hazmat.primitives import serialization
 
-    from ledger.runtime import node
     from registry import services
     from registry.models import User
-    from tests.conftest import INSTITUTIONS
-    from tests.utils.ledger import commit_all, configure_node
+    from tests.utils.ledger import commit_all
 
-    configure_node(settings=settings, monkeypatch=ProcessEnv(), directory=Path(tempfile.mkdtemp()),
-                   members=INSTITUTIONS, me="OP-A")
-    node.announce_consortium()
     admin = User.objects.create_superuser("bench-admin", "bench@example.org", "bench-password-1")
     services.grid_area_create(actor=admin, owner="GRID-1", code="AREA-1", name="Area", capacity_kw=Decimal("2000000"))
     commit_all(at=DAY0 - dt.timedelta(days=30))

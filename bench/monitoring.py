@@ -22,7 +22,6 @@ import argparse
 import datetime as dt
 import os
 import sys
-import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -30,24 +29,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._scratch_db import ProcessEnv, bench_database_name, recreate_database  # noqa: E402
+from bench._scratch_db import become_operator_node, bench_database_name, recreate_database  # noqa: E402
 
 
 
 def setup(piles: int):
-    import django
-    from django.conf import settings
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
-    from ledger.runtime import node
-    from tests.conftest import INSTITUTIONS
-    from tests.utils.ledger import commit_all, configure_node
-
-    configure_node(settings=settings, monkeypatch=ProcessEnv(), directory=Path(tempfile.mkdtemp()),
-                   members=INSTITUTIONS, me="OP-A")
-    node.announce_consortium()
+    become_operator_node()
+    from tests.utils.ledger import commit_all
     from registry import services
     from registry.models import User
 

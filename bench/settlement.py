@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._chain import Chain  # noqa: E402
-from bench._scratch_db import ProcessEnv, bench_database_name, recreate_database  # noqa: E402
+from bench._scratch_db import become_operator_node, bench_database_name, recreate_database  # noqa: E402
 
 CN = ZoneInfo("Asia/Shanghai")
 BLOCK = 1000
@@ -59,19 +59,9 @@ def at(*args) -> dt.datetime:
 
 
 def setup(piles: int) -> list[str]:
-    import django
-    from django.conf import settings
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
-    from ledger.runtime import node
-    from tests.conftest import INSTITUTIONS, signing_key
-    from tests.utils.ledger import commit_all, configure_node
-
-    configure_node(settings=settings, monkeypatch=ProcessEnv(), directory=Path(tempfile.mkdtemp()),
-                   members=INSTITUTIONS, me="OP-A")
-    node.announce_consortium()
+    become_operator_node()
+    from tests.conftest import signing_key
+    from tests.utils.ledger import commit_all
     from calibration import services as calibration_services
     from ledger.services import node_submit
     from registry import services
