@@ -26,6 +26,7 @@ NOT_READ_DIRECTLY = {
     "monitoring.anchorbatch": "read only through a reading's proof (Reading is ruled)",
     "monitoring.gridoutage": "read through the availability selector of visible piles, never listed",
     "monitoring.arealoadthreshold": "read with the grid area (GridArea is ruled)",
+    "monitoring.openreport": "read by the correction contract only (a report's figures are in its block)",
     "monitoring.workorderstep": "read through its work order (WorkOrder is ruled)",
     "settlement.servicefee": "read by contracts and statements only",
     "settlement.energytotal": "read by contracts and through a statement (Statement is ruled)",
