@@ -232,6 +232,8 @@ CELERY_BEAT_SCHEDULE = {
     "monitoring-report-intervals": {"task": "monitoring.report_intervals",
                                     "schedule": float(env("PILECHAIN_INTERVAL_CHECK_S", "10")),
                                     "options": {"expires": float(env("PILECHAIN_INTERVAL_CHECK_S", "10"))}},
+    # Curtailments on the ledger reach this node's connected piles (docs/intervals.md, "Curtailment").
+    "gateway-apply-curtailments": {"task": "gateway.apply_curtailments", "schedule": 5.0, "options": {"expires": 5.0}},
     "settlement-expire-jobs": {"task": "settlement.expire_jobs", "schedule": 600.0},
 }
 CELERY_TIMEZONE = "UTC"

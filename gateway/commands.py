@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import re
 
 from asgiref.sync import async_to_sync
@@ -22,7 +23,7 @@ from ocpp.v201 import call as call201
 
 from gateway.models import Presence
 
-ACTIONS = ("Reset", "ChangeAvailability", "UnlockConnector", "TriggerMessage")
+ACTIONS = ("Reset", "ChangeAvailability", "UnlockConnector", "TriggerMessage", "SetChargingProfile")
 TRIGGERS = ("BootNotification", "Heartbeat", "StatusNotification", "MeterValues")
 REFUSING = {"Rejected", "NotSupported", "Failed", "UnlockFailed", "UnknownConnector", "OngoingAuthorizedTransaction"}
 
@@ -69,6 +70,19 @@ def validate(action: str, params: dict) -> dict:
             raise ValidationError({"message": f"message is one of {', '.join(TRIGGERS)}"})
         connector = params.get("connector_id")
         return {"message": message, "connector_id": None if connector in (None, "", 0, "0") else _int(params, "connector_id", 1)}
+    if action == "SetChargingProfile":
+        # A limit on the whole charge point (1.6 ChargePointMaxProfile, 2.0.1 ChargingStationMaxProfile),
+        # from `starts_at` for `duration_s`: what a curtailment asks of a pile (gateway.curtailments).
+        starts_at = params.get("starts_at")
+        try:
+            parsed = dt.datetime.fromisoformat(str(starts_at))
+        except ValueError:
+            raise ValidationError({"starts_at": "starts_at must be an ISO 8601 time"}) from None
+        if parsed.tzinfo is None:
+            raise ValidationError({"starts_at": "starts_at must carry a time zone"})
+        return {"limit_w": _int(params, "limit_w", 0), "starts_at": parsed.astimezone(dt.timezone.utc).isoformat(),
+                "duration_s": _int(params, "duration_s", 1), "profile_id": _int(params, "profile_id", 1, 1),
+                **({"curtailment": str(params["curtailment"])} if params.get("curtailment") else {})}
     raise ValidationError({"action": f"action is one of {', '.join(ACTIONS)}"})
 
 
@@ -81,6 +95,19 @@ def build_call(protocol: str, action: str, params: dict, evse_of: dict[int, tupl
         evse_id, on_evse = evse_of.get(connector_id, (connector_id, 1))
         return {"id": evse_id, "connector_id": on_evse}
 
+    if action == "SetChargingProfile":
+        schedule_period = [{"start_period": 0, "limit": float(params["limit_w"])}]
+        if protocol == "ocpp1.6":
+            return call16.SetChargingProfile(connector_id=0, cs_charging_profiles={
+                "charging_profile_id": params["profile_id"], "stack_level": 0,
+                "charging_profile_purpose": "ChargePointMaxProfile", "charging_profile_kind": "Absolute",
+                "charging_schedule": {"duration": params["duration_s"], "start_schedule": params["starts_at"],
+                                      "charging_rate_unit": "W", "charging_schedule_period": schedule_period}})
+        return call201.SetChargingProfile(evse_id=0, charging_profile={
+            "id": params["profile_id"], "stack_level": 0, "charging_profile_purpose": "ChargingStationMaxProfile",
+            "charging_profile_kind": "Absolute", "charging_schedule": [{
+                "id": params["profile_id"], "start_schedule": params["starts_at"], "duration": params["duration_s"],
+                "charging_rate_unit": "W", "charging_schedule_period": schedule_period}]})
     if protocol == "ocpp1.6":
         if action == "Reset":
             return call16.Reset(type="Hard" if params["type"] == "hard" else "Soft")

@@ -63,6 +63,7 @@ class _Behaviour:
         self.stats = Stats()
         self.available = True
         self.pagination = 0
+        self.limit = None  # (from, until, W): the charge point maximum profile in force, if any
 
     def _samples(self, energy_wh: int, power_w: int) -> list[tuple[str, str, str, str | None]]:
         """(measurand, value, unit, phase) for one reading time."""
@@ -79,6 +80,27 @@ class _Behaviour:
             ("Power.Active.Import", str(power_w // 3), "W", "L2"),
         ]
         return values[: max(1, min(10, self.plan.samples_per_message))]
+
+    def set_limit(self, schedule: dict) -> str:
+        """A charge point maximum profile (absolute, in W): obeyed from its start for its duration."""
+        try:
+            start = dt.datetime.fromisoformat(schedule["start_schedule"].replace("Z", "+00:00"))
+            watts = float(schedule["charging_schedule_period"][0]["limit"])
+            end = start + dt.timedelta(seconds=int(schedule.get("duration") or 86400))
+        except (KeyError, IndexError, TypeError, ValueError):
+            return "Rejected"
+        if schedule.get("charging_rate_unit") != "W":
+            return "Rejected"
+        self.limit = (start, end, watts)
+        return "Accepted"
+
+    def capped(self, power_w: int) -> int:
+        """The power drawn: at most the profile's limit while it is in force."""
+        if self.limit is not None:
+            start, end, watts = self.limit
+            if start <= now() < end:
+                return min(power_w, int(watts))
+        return power_w
 
     def signed_record(self, id_tag, begin, end) -> str | None:
         if self.meter_key is None:
@@ -169,7 +191,7 @@ class SimPile16(_Behaviour, Cp16):
         await self.status(cid, "Charging", "")
         for _ in range(self.plan.meters_per_session):
             await asyncio.sleep(self.plan.meter_interval_s)
-            power = int(self.plan.power_w * self.rng.uniform(0.8, 1.0))
+            power = self.capped(int(self.plan.power_w * self.rng.uniform(0.8, 1.0)))
             self.register_wh += int(power * self.plan.meter_interval_s / 3600) + 1
             values = self._samples(self.register_wh, power)
             await self.call(call16.MeterValues(connector_id=cid, transaction_id=start.transaction_id, meter_value=[{
@@ -196,6 +218,12 @@ class SimPile16(_Behaviour, Cp16):
     @on("Reset")
     def on_reset(self, type, **_):
         return result16.Reset(status="Accepted")
+
+    @on("SetChargingProfile")
+    def on_set_charging_profile(self, connector_id, cs_charging_profiles, **_):
+        if cs_charging_profiles.get("charging_profile_purpose") != "ChargePointMaxProfile" or connector_id != 0:
+            return result16.SetChargingProfile(status="NotSupported")
+        return result16.SetChargingProfile(status=self.set_limit(cs_charging_profiles.get("charging_schedule") or {}))
 
     @on("ChangeAvailability")
     def on_change_availability(self, connector_id, type, **_):
@@ -278,7 +306,7 @@ class SimPile201(_Behaviour, Cp201):
         ))
         for seq in range(1, self.plan.meters_per_session + 1):
             await asyncio.sleep(self.plan.meter_interval_s)
-            power = int(self.plan.power_w * self.rng.uniform(0.8, 1.0))
+            power = self.capped(int(self.plan.power_w * self.rng.uniform(0.8, 1.0)))
             self.register_wh += int(power * self.plan.meter_interval_s / 3600) + 1
             value = self._meter_value(self.register_wh, power)
             await self.call(call201.TransactionEvent(
@@ -307,6 +335,13 @@ class SimPile201(_Behaviour, Cp201):
     @on("Reset")
     def on_reset(self, type, **_):
         return result201.Reset(status="Accepted")
+
+    @on("SetChargingProfile")
+    def on_set_charging_profile(self, evse_id, charging_profile, **_):
+        if charging_profile.get("charging_profile_purpose") != "ChargingStationMaxProfile" or evse_id != 0:
+            return result201.SetChargingProfile(status="Rejected")
+        schedules = charging_profile.get("charging_schedule") or [{}]
+        return result201.SetChargingProfile(status=self.set_limit(schedules[0]))
 
     @on("ChangeAvailability")
     def on_change_availability(self, operational_status, evse=None, **_):

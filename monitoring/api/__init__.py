@@ -24,6 +24,8 @@ urlpatterns: list = [
     path("monitoring/areas/load/", views.AreaLoadView.as_view(), name="monitoring-area-load"),
     path("monitoring/areas/<str:code>/load-curve/", views.AreaLoadCurveView.as_view(), name="monitoring-area-load-curve"),
     path("monitoring/areas/<str:code>/threshold/", views.AreaThresholdView.as_view(), name="monitoring-area-threshold"),
+    path("monitoring/areas/<str:code>/curtailments/", views.AreaCurtailmentView.as_view(),
+         name="monitoring-area-curtailments"),
     path("monitoring/areas/<str:code>/outages/", views.AreaOutageView.as_view(), name="monitoring-area-outages"),
     path("monitoring/webhooks/", views.WebhookListView.as_view(), name="monitoring-webhooks"),
     path("monitoring/webhooks/<int:pk>/", views.WebhookDetailView.as_view(), name="monitoring-webhook"),

@@ -86,6 +86,13 @@ class ThresholdInputSerializer(serializers.Serializer):
     percent = serializers.DecimalField(max_digits=5, decimal_places=1, min_value=1, max_value=200)
 
 
+class CurtailmentInputSerializer(serializers.Serializer):
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    limit_kw = serializers.DecimalField(max_digits=10, decimal_places=1, min_value=0)
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+
 class OutageInputSerializer(serializers.Serializer):
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()

@@ -353,6 +353,23 @@ class AreaLoadCurveView(MonitoringView):
              "peak_w": row.peak_w, "connectors": row.connectors, "height": row.height} for row in curve]})
 
 
+class AreaCurtailmentView(MonitoringView):
+    @extend_schema(summary="A grid area's curtailments and whether each held, interval by interval",
+                   responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, code: str):
+        area = GridArea.objects.restrict(request.user, "view").filter(code=code).first()
+        if area is None:
+            raise exceptions.NotFound("no such grid area")
+        return Response({"area": area.code, "results": intervals.curtailment_outcomes(user=request.user, area=area)})
+
+    @extend_schema(summary="Curtail a grid area (its grid company's managers)", request=OpenApiTypes.OBJECT,
+                   responses={202: OpenApiTypes.OBJECT})
+    def post(self, request, code: str):
+        body = s.CurtailmentInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return _submission_response(grid.curtailment_request(actor=request.user, area=code, **body.validated_data))
+
+
 class AreaLoadView(MonitoringView):
     @extend_schema(summary="Load per grid area", responses={200: OpenApiTypes.OBJECT})
     def get(self, request):

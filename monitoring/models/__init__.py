@@ -5,7 +5,7 @@ from monitoring.models.alerts import AlertRecord, Webhook, WebhookDelivery
 from monitoring.models.anchoring import AnchorBatch
 from monitoring.models.availability import AvailabilityDay
 from monitoring.models.faults import Fault, FaultKind, FaultWatch, Severity
-from monitoring.models.grid import AreaLoadThreshold, GridOutage
+from monitoring.models.grid import AreaLoadThreshold, Curtailment, GridOutage
 from monitoring.models.intervals import (
     AreaLoad, ConnectorDay, IntervalDispute, MaintenanceWindow, OpenReport, ReportState,
 )
@@ -17,7 +17,7 @@ from monitoring.models.workorders import WorkOrder, WorkOrderState, WorkOrderSte
 
 __all__ = [
     "AlertRecord", "AnchorBatch", "AuthorizationAttempt", "ConnectionEvent", "AreaLoad", "AreaLoadThreshold", "AvailabilityDay", "ConnectorDay",
-    "ConnectorState", "Fault", "FaultKind", "FaultWatch", "GridOutage", "IngestBatch", "IntervalDispute",
+    "ConnectorState", "Curtailment", "Fault", "FaultKind", "FaultWatch", "GridOutage", "IngestBatch", "IntervalDispute",
     "MaintenanceWindow", "OpenReport", "ReportState", "LiveEvent", "LiveLink", "LiveRecord", "PileState", "Reading", "Severity", "SignedReading", "StatusEvent", "Webhook", "WebhookDelivery",
     "WorkOrder", "WorkOrderState", "WorkOrderStep",
 ]

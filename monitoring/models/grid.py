@@ -1,9 +1,11 @@
-"""What grid companies declare on the ledger: load alert thresholds and outages of their areas."""
+"""What grid companies declare on the ledger: load alert thresholds, outages and curtailments of
+their areas."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 import ledger.state.rows
+from registry.access import MembersSee, RestrictedQuerySet
 from registry.models import GridArea
 
 
@@ -34,6 +36,33 @@ class GridOutage(models.Model):
     reason = models.CharField(_("reason"), max_length=300, blank=True)
     flagged_by = models.CharField(max_length=32)
     height = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["starts_at", "uid"]
+
+    @property
+    def public_id(self) -> str:
+        return str(self.uid)
+
+
+@ledger.state.rows.register
+class Curtailment(models.Model):
+    """The area's grid company limits its charging power for a time range: each operator's gateway
+    applies its piles' share through OCPP smart charging (docs/intervals.md, "Curtailment")."""
+
+    LEDGER_FIELDS = ("uid", "area", "starts_at", "ends_at", "limit_kw", "reason", "requested_by", "height")
+
+    uid = models.UUIDField(unique=True, editable=False)
+    area = models.ForeignKey(GridArea, on_delete=models.PROTECT, related_name="+", verbose_name=_("grid area"))
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    limit_kw = models.DecimalField(_("limit (kW)"), max_digits=10, decimal_places=1)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    requested_by = models.CharField(max_length=32)
+    height = models.BigIntegerField()
+
+    objects = RestrictedQuerySet.as_manager()
+    restriction = MembersSee()
 
     class Meta:
         ordering = ["starts_at", "uid"]

@@ -16,7 +16,7 @@ from django.db.models import Sum
 
 from core import localtime
 from monitoring.intervals.uptime import NONE, Uptime, connector_seconds, of_sums
-from monitoring.models import AreaLoad, ConnectorDay
+from monitoring.models import AreaLoad, ConnectorDay, Curtailment
 from monitoring.models.intervals import SECONDS_FIELDS
 from registry.models import Connector, PileStatus
 
@@ -82,6 +82,22 @@ def uptime(*, user, by: str, start_day: dt.date, end_day: dt.date, until: dt.dat
 def area_load_curve(*, user, area, start: dt.datetime, end: dt.datetime) -> list[AreaLoad]:
     """The area's agreed load, interval by interval, in [start, end)."""
     return list(AreaLoad.objects.restrict(user).filter(area=area, start__gte=start, start__lt=end).order_by("start"))
+
+
+def curtailment_outcomes(*, user, area) -> list[dict]:
+    """The area's curtailments, newest first, each with the agreed intervals inside it: the area's
+    average power against the limit, and whether it held in every interval reported so far (None:
+    none reported yet)."""
+    out = []
+    for curtailment in Curtailment.objects.restrict(user).filter(area=area).order_by("-starts_at", "uid"):
+        limit_w = int(curtailment.limit_kw * 1000)
+        intervals = [{"start": load.start, "average_w": load.average_w, "within": load.average_w <= limit_w}
+                     for load in AreaLoad.objects.restrict(user).filter(
+                         area=area, start__gte=curtailment.starts_at, start__lt=curtailment.ends_at).order_by("start")]
+        out.append({"uid": str(curtailment.uid), "starts_at": curtailment.starts_at, "ends_at": curtailment.ends_at,
+                    "limit_kw": str(curtailment.limit_kw), "reason": curtailment.reason, "height": curtailment.height,
+                    "intervals": intervals, "held": all(i["within"] for i in intervals) if intervals else None})
+    return out
 
 
 def recent_loads(*, user, areas, count: int = 8) -> dict[int, list[AreaLoad]]:

@@ -1,4 +1,4 @@
-"""What a grid company declares: its areas' load alert thresholds and supply outages."""
+"""What a grid company declares: its areas' load alert thresholds, supply outages and curtailments."""
 
 from __future__ import annotations
 
@@ -41,6 +41,23 @@ def grid_outage_flag(*, actor, area: str, starts_at: dt.datetime, ends_at: dt.da
     payload = {"area": area.code, "starts_at": starts_at.astimezone(dt.timezone.utc).isoformat(),
                "ends_at": ends_at.astimezone(dt.timezone.utc).isoformat(), "reason": reason[:300]}
     return _submit("monitoring.grid_outage_flag", payload, actor, area)
+
+
+def curtailment_request(*, actor, area: str, starts_at: dt.datetime, ends_at: dt.datetime, limit_kw,
+                        reason: str = ""):
+    """Limit the area's charging power for a time range (docs/intervals.md, "Curtailment")."""
+    area = _own_area(actor, area)
+    if starts_at.tzinfo is None or ends_at.tzinfo is None or ends_at <= starts_at:
+        raise ValidationError({"ends_at": _("A curtailment ends after it starts (times with a time zone).")})
+    try:
+        limit = Decimal(str(limit_kw)).quantize(Decimal("0.1"))
+    except InvalidOperation:
+        raise ValidationError({"limit_kw": _("A number.")}) from None
+    if limit < 0:
+        raise ValidationError({"limit_kw": _("At least 0.")})
+    payload = {"area": area.code, "starts_at": starts_at.astimezone(dt.timezone.utc).isoformat(),
+               "ends_at": ends_at.astimezone(dt.timezone.utc).isoformat(), "limit_kw": str(limit), "reason": reason[:300]}
+    return _submit("monitoring.curtailment_request", payload, actor, area)
 
 
 def _submit(type_: str, payload: dict, actor, area):

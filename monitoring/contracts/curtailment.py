@@ -1,0 +1,44 @@
+"""monitoring.curtailment_request: the area's grid company limits its charging power for a time range
+(docs/intervals.md, "Curtailment"). Each operator's gateway applies its piles' share
+(monitoring.intervals.curtailment) through OCPP smart charging and records each pile's answer; the
+agreed intervals show whether the limit held."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from ledger.contracts import NODE, aware_time, decimal_value, register
+from monitoring.contracts.common import only, text
+from monitoring.models import Curtailment
+from registry.models import GridArea
+
+REQUEST = "monitoring.curtailment_request"
+MAX_LENGTH = dt.timedelta(days=1)
+
+
+@register(REQUEST, signer_kinds=(NODE,), roles={"grid"})
+def curtailment_request(ctx, tx):
+    """The area's grid company limits the charging power of its area for a time range."""
+    p = tx.payload
+    if not isinstance(p, dict):
+        ctx.reject("a curtailment request is an object")
+    only(ctx, p, {"area", "starts_at", "ends_at", "limit_kw", "reason"})
+    area = GridArea.objects.select_related("owner").filter(code=p.get("area")).first()
+    if area is None:
+        ctx.reject("unknown grid area")
+    if area.owner.code != ctx.signer_id:
+        ctx.reject("only the area's grid company curtails its area")
+    starts = aware_time(ctx, p.get("starts_at"), "starts_at")
+    ends = aware_time(ctx, p.get("ends_at"), "ends_at")
+    if ends <= starts:
+        ctx.reject("a curtailment ends after it starts")
+    if ends - starts > MAX_LENGTH:
+        ctx.reject("a curtailment lasts at most a day (ask again for the next)")
+    if ends <= ctx.block_time:
+        ctx.reject("the curtailment is over at this block's time")
+    limit = decimal_value(p.get("limit_kw"), "limit_kw", low=Decimal(0), high=Decimal(10**8), places=1)
+    ctx.save(Curtailment(
+        uid=ctx.derive_uuid("curtailment"), area=area, starts_at=starts, ends_at=ends, limit_kw=limit,
+        reason=text(ctx, p, "reason", 300), requested_by=ctx.signer_id, height=ctx.block_height,
+    ))
