@@ -1,4 +1,4 @@
-"""Curtailments reach the piles: for every curtailment on the ledger that is not over, each pile of
+"""Curtailments reach the piles: for every curtailment on the ledger in force, each pile of
 its area connected to this node's gateway is sent its share of the limit (monitoring.intervals.
 curtailment) as a charge point maximum profile, once; its answer is kept as a remote command
 (`RemoteCommand`, action SetChargingProfile, `params.curtailment` the curtailment's id, no requester:
@@ -35,10 +35,12 @@ def apply_curtailments(*, now: dt.datetime | None = None) -> dict[str, int]:
     counts: dict[str, int] = {}
     if not connected:
         return counts
-    for curtailment in Curtailment.objects.filter(ends_at__gt=now).select_related("area").order_by("starts_at", "uid"):
+    # The curtailment in force (one at a time per area): a profile sent for a later one would replace it.
+    for curtailment in (Curtailment.objects.filter(starts_at__lte=now, ends_at__gt=now).select_related("area")
+                        .order_by("starts_at", "uid")):
         piles = dict(Pile.objects.filter(station__grid_area=curtailment.area, status__in=ADMITTED)
                      .values_list("code", "rated_power_kw"))
-        limits = pile_limits(curtailment.limit_kw, piles)
+        limits = pile_limits(curtailment.limit_kw, piles, total=curtailment.rated_total_kw)
         done = set(RemoteCommand.objects.filter(action="SetChargingProfile", params__curtailment=str(curtailment.uid),
                                                 status__in=FINAL).values_list("pile_code", flat=True))
         start = max(curtailment.starts_at, now)

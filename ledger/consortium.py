@@ -117,8 +117,10 @@ class Intervals:
     KEYS = ("length_s", "correction_window_s", "maintenance_cap_s")
 
     def __post_init__(self):
-        if not _whole(self.length_s, 1, 86400) or 86400 % self.length_s:
-            raise ConsortiumError("intervals.length_s must be whole seconds that divide a day (86400)")
+        # Dividing 15 minutes, an interval never straddles a local midnight: every zone's offset is a
+        # multiple of 15 minutes.
+        if not _whole(self.length_s, 1, 900) or 900 % self.length_s:
+            raise ConsortiumError("intervals.length_s must be whole seconds that divide 15 minutes (900)")
         if not _whole(self.correction_window_s, 0, 7 * 86400):
             raise ConsortiumError("intervals.correction_window_s must be whole seconds from 0 to 604800 (a week)")
         if not _whole(self.maintenance_cap_s, 0, 366 * 86400):

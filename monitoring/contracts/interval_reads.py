@@ -25,12 +25,16 @@ def _entries(payload) -> list:
     return entries if isinstance(entries, list) else []
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2999  # a report's interval is in these years (no date arithmetic overflows)
+
+
 def _start(payload) -> dt.datetime | None:
     try:
         start = dt.datetime.fromisoformat(payload["start"])
-    except (KeyError, TypeError, ValueError):
+        start = start.astimezone(dt.timezone.utc) if start.tzinfo is not None else None
+    except (KeyError, TypeError, ValueError, OverflowError):
         return None
-    return start.astimezone(dt.timezone.utc) if start.tzinfo is not None else None
+    return start if start is not None and FIRST_YEAR <= start.year <= LAST_YEAR else None
 
 
 class IntervalReads:
@@ -67,7 +71,7 @@ class IntervalReads:
         verifier.start((entry["signed_end"], self.meter_keys.get(self.piles[entry["pile"]].pk, []))
                        for payload in payloads for entry in _entries(payload)
                        if isinstance(entry, dict) and isinstance(entry.get("signed_end"), str) and entry["signed_end"]
-                       and entry.get("pile") in self.piles)
+                       and isinstance(entry.get("pile"), str) and entry["pile"] in self.piles)
         # (pile id, connector id) -> the connector's max power (kW), or the pile's rated power.
         self.connectors = {
             (pile_id, connector_id): max_kw if max_kw is not None else by_id[pile_id].rated_power_kw
@@ -79,8 +83,9 @@ class IntervalReads:
         self.current: dict[tuple[int, int], ConnectorDay] = {}
         days = sorted({localtime.local_day(start, self.zone) for start in starts})
         if days:
-            self._load(ConnectorDay.objects.filter(pile_id__any_of=ids, day__gte=days[0] - dt.timedelta(days=1),
-                                                   day__lte=days[-1]), by_id)
+            # From the day before the run's first day on, with no upper bound: a connector's latest row
+            # may be of a later day than a report of the run claims (which interval_order then refuses).
+            self._load(ConnectorDay.objects.filter(pile_id__any_of=ids, day__gte=days[0] - dt.timedelta(days=1)), by_id)
             wanted = {key for key in self.connectors if key not in self.current}
             missing = sorted({pile_id for pile_id, _ in wanted})
             latest = (ConnectorDay.objects.filter(pile_id__any_of=missing, day__lt=days[0]).order_by()

@@ -21,6 +21,8 @@ import datetime as dt
 import json
 import re
 import sys
+import threading
+from contextlib import contextmanager
 from collections import Counter
 from decimal import Decimal
 
@@ -45,6 +47,7 @@ OUTAGE_STATES = ("faulted", "unavailable", "offline", "unknown")
 ROOT = re.compile(r"^[0-9a-f]{64}$")
 REASON = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
 MAX_COUNT = 100_000
+MAX_WH = 10**15
 MAX_RECORD_CHARS = 4000
 SHOWN = 5  # refusals named in a rejection's reason
 SWITCH_INTERVAL_S = 0.0002
@@ -70,14 +73,18 @@ def _shape(entry, length: int) -> str | None:
             return f"{name} must be a whole number from 0 to {MAX_COUNT}"
     ended = entry["sessions_ended"]
     if (not isinstance(ended, dict) or len(ended) > MAX_REASONS
-            or not all(isinstance(k, str) and REASON.match(k) and _count(v) and v > 0 for k, v in ended.items())):
+            or not all(isinstance(k, str) and REASON.fullmatch(k) and _count(v) and v > 0 for k, v in ended.items())):
         return (f"sessions_ended must map at most {MAX_REASONS} stop reasons (a letter, then letters, digits or _; "
                 f"at most 32) to counts above 0")
     root = entry["root"]
     if entry["events"] == 0 and root != "":
         return "root must be empty: no readings or events"
-    if entry["events"] and not (isinstance(root, str) and ROOT.match(root)):
+    if entry["events"] and not (isinstance(root, str) and ROOT.fullmatch(root)):
         return "root must be 64 lowercase hex digits"
+    for name in ("register_start_wh", "register_end_wh"):
+        value = entry[name]
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_WH):
+            return f"{name} must be whole Wh from 0 to {MAX_WH}, or null"
     signed = entry["signed_end"]
     if not isinstance(signed, str) or len(signed) > MAX_RECORD_CHARS:
         return f"signed_end must be an OCMF record of at most {MAX_RECORD_CHARS} characters, or empty"
@@ -281,12 +288,28 @@ def apply_interval_reports(run):
     # The signed readings are proved on a thread of their own (monitoring.intervals.signed), which
     # takes the interpreter's lock back after each signature check: handed over every 0.2 ms instead
     # of every 5 ms, it waits less for this thread's Python work (measured: bench/intervals.py).
-    previous_switch = sys.getswitchinterval()
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
-    try:
+    with _short_switch_interval():
         _apply(run, rules)
+
+
+_switch_lock = threading.Lock()
+_switch_users = [0, None]  # how many runs hold the short interval, the interval before the first
+
+
+@contextmanager
+def _short_switch_interval():
+    with _switch_lock:
+        if _switch_users[0] == 0:
+            _switch_users[1] = sys.getswitchinterval()
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
+        _switch_users[0] += 1
+    try:
+        yield
     finally:
-        sys.setswitchinterval(previous_switch)
+        with _switch_lock:
+            _switch_users[0] -= 1
+            if _switch_users[0] == 0:
+                sys.setswitchinterval(_switch_users[1])
 
 
 def _apply(run, rules):
@@ -296,11 +319,13 @@ def _apply(run, rules):
     for ctx in run:
         with run.item(ctx):
             start, accepted = _check(ctx, reads, verifier, rules.length_s)
-            # Checked: from here on nothing rejects.
-            delta.add(ctx, start, accepted, rules.length_s)
             if rules.correction_window_s:
                 ctx.stage_insert(new_row(
                     OpenReport, tx_id=ctx.tx.id, reporter=ctx.signer_id, start=start,
                     closes_at=start + dt.timedelta(seconds=rules.length_s + rules.correction_window_s),
                     figures=json.dumps([f.as_list() for f in accepted], separators=(",", ":")), corrected=""))
-    delta.stage(run)
+            # Checked and staged: from here on nothing rejects.
+            delta.add(ctx, start, accepted, rules.length_s)
+    # A run whose reports were all rejected changes nothing, as each applied alone would not.
+    if any(ctx.rejected is None for ctx in run):
+        delta.stage(run)

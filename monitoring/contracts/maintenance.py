@@ -49,6 +49,8 @@ def maintenance_announce(ctx, tx):
         ctx.reject("maintenance ends after it starts")
     if ends - starts > MAX_WINDOW:
         ctx.reject("a maintenance window is at most 7 days long")
+    if (ends - starts).total_seconds() < definition.stored().intervals.length_s:
+        ctx.reject("a maintenance window is at least one interval long")
     if starts <= ctx.block_time:
         ctx.reject(f"maintenance is announced before it starts: it starts {starts.isoformat()}, not after this "
                    f"block's time ({ctx.block_time.isoformat()})")

@@ -50,13 +50,17 @@ class Curtailment(models.Model):
     """The area's grid company limits its charging power for a time range: each operator's gateway
     applies its piles' share through OCPP smart charging (docs/intervals.md, "Curtailment")."""
 
-    LEDGER_FIELDS = ("uid", "area", "starts_at", "ends_at", "limit_kw", "reason", "requested_by", "height")
+    LEDGER_FIELDS = ("uid", "area", "starts_at", "ends_at", "limit_kw", "rated_total_kw", "reason", "requested_by",
+                     "height")
 
     uid = models.UUIDField(unique=True, editable=False)
     area = models.ForeignKey(GridArea, on_delete=models.PROTECT, related_name="+", verbose_name=_("grid area"))
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
     limit_kw = models.DecimalField(_("limit (kW)"), max_digits=10, decimal_places=1)
+    # The rated power of the area's admitted piles when the curtailment was applied: the piles' shares
+    # are of it, so they add up to at most the limit whoever joins the area later.
+    rated_total_kw = models.DecimalField(_("rated power of the area (kW)"), max_digits=12, decimal_places=1)
     reason = models.CharField(_("reason"), max_length=300, blank=True)
     requested_by = models.CharField(max_length=32)
     height = models.BigIntegerField()

@@ -61,9 +61,9 @@ class ConnectorDay(models.Model):
     energy_wh = models.BigIntegerField(_("energy (Wh)"), default=0)
     signed_energy_wh = models.BigIntegerField(_("energy the pile signed (Wh)"), default=0)
     peak_w = models.IntegerField(_("peak power (W)"), default=0)
-    authorizations = models.IntegerField(_("authorization attempts"), default=0)
-    sessions_started = models.IntegerField(_("sessions started"), default=0)
-    sessions_ended = models.IntegerField(_("sessions ended"), default=0)
+    authorizations = models.BigIntegerField(_("authorization attempts"), default=0)
+    sessions_started = models.BigIntegerField(_("sessions started"), default=0)
+    sessions_ended = models.BigIntegerField(_("sessions ended"), default=0)
     # "reason:count" by reason, space-separated (text, not JSON: a row is encoded twice per interval).
     stop_reasons = models.CharField(_("stop reasons"), max_length=700, blank=True)
     reported_until = models.DateTimeField(_("reported until"))

@@ -203,23 +203,31 @@ def _in_flight(operator: str) -> set[tuple[str, int, str]]:
     return waiting
 
 
-def _submit(operator: str, start: dt.datetime, entries: list[dict], result: IntervalRun) -> None:
-    """Queue the entries; a part the contract would refuse is halved until the refused entries stand
-    alone (logged and left out: the next run tries them again)."""
+SIGNATURE_CODES = ("signature_failed", "signed_reading_mismatch")
+
+
+def _submit(operator: str, start: dt.datetime, entries: list[dict], result: IntervalRun) -> list[dict]:
+    """Queue the entries; returns those queued. A part the contract would refuse is halved until the
+    refused entries stand alone: one refused for its signed register goes again without it (vouched by
+    the operator: a meter key missing from the ledger must not stop the reports); any other is logged
+    and left out (the next run tries it again)."""
     payload = {"start": start.isoformat(), "connectors": entries}
     try:
         submission = submit(type=REPORT, payload=payload, institution=operator)
     except Refused as exc:
         if len(entries) == 1:
+            if entries[0]["signed_end"] and any(code in exc.reason for code in SIGNATURE_CODES):
+                logger.warning("interval %s: the signed register of %s connector %s is refused (%s); reported "
+                               "without it", start.isoformat(), entries[0]["pile"], entries[0]["connector"], exc.reason)
+                return _submit(operator, start, [{**entries[0], "signed_end": ""}], result)
             logger.warning("interval report of %s for %s refused: %s", operator, start.isoformat(), exc.reason)
             result.refused.append((operator, exc.reason))
-            return
+            return []
         half = len(entries) // 2
-        _submit(operator, start, entries[:half], result)
-        _submit(operator, start, entries[half:], result)
-        return
+        return _submit(operator, start, entries[:half], result) + _submit(operator, start, entries[half:], result)
     result.submissions.append(submission)
     result.connectors += len(entries)
+    return entries
 
 
 def _report_operator(operator: str, starts: list[dt.datetime], length: int, result_for) -> None:
@@ -231,26 +239,35 @@ def _report_operator(operator: str, starts: list[dt.datetime], length: int, resu
         return
     keys = list(Connector.objects.filter(pile__in=piles).order_by("pile_id", "connector_id")
                 .values_list("pile_id", "connector_id"))
-    reported = {(row.pile_id, row.connector_id): row.reported_until for row in _latest_days([p.pk for p in piles])}
+    # What waits for its block first, then what the ledger holds: a block committed in between leaves
+    # a report in both, never in neither.
     waiting = _in_flight(operator)
+    reported = {(row.pile_id, row.connector_id): row.reported_until for row in _latest_days([p.pk for p in piles])}
     codes = {pile.pk: pile.code for pile in piles}
+    by_code = {pile.code: pile.pk for pile in piles}
+    blocked: set[tuple[int, int]] = set()  # refused at an earlier start of this run: tried again next run
     for start in starts:
         needed = {key for key in keys
-                  if (reported[key] <= start if key in reported else start == starts[-1])
+                  if key not in blocked and (reported[key] <= start if key in reported else start == starts[-1])
                   and (codes[key[0]], key[1], start.isoformat()) not in waiting}
         if not needed:
             continue
         wanted = {pile_id for pile_id, _ in needed}
-        by_code = {pile.code: pile.pk for pile in piles}
         entries = [entry for entry in connector_figures(piles=[p for p in piles if p.pk in wanted], start=start,
                                                         end=start + dt.timedelta(seconds=length))
                    if (by_code[entry["pile"]], entry["connector"]) in needed]
         result = result_for(start)
+        queued = set()
         for part in range(0, len(entries), MAX_CONNECTORS):
-            _submit(operator, start, entries[part:part + MAX_CONNECTORS], result)
+            queued.update((by_code[e["pile"]], e["connector"])
+                          for e in _submit(operator, start, entries[part:part + MAX_CONNECTORS], result))
         for key in needed:
-            reported[key] = start + dt.timedelta(seconds=length)
-        logger.info("interval %s of %s: %s connectors reported", start.isoformat(), operator, len(entries))
+            if key in queued:
+                reported[key] = start + dt.timedelta(seconds=length)
+            else:
+                blocked.add(key)
+        logger.info("interval %s of %s: %s of %s connectors reported", start.isoformat(), operator, len(queued),
+                    len(entries))
 
 
 def report_intervals(*, starts: list[dt.datetime], operators: list[str] | None = None) -> list[IntervalRun]:

@@ -79,3 +79,19 @@ def test_who_may_sign_follows_the_definition_in_force(consortium, settings):
     commit_pending()
     tx = CommittedTx.objects.get(type="settlement.service_fee_publish")
     assert (tx.status, tx.reason) == ("applied", "")
+
+
+@pytest.mark.parametrize("section, accepted", [
+    ({}, True), ({"length_s": 10}, True), ({"length_s": 900, "correction_window_s": 0}, True),
+    ({"length_s": 3600}, False),  # would straddle a local midnight in a zone at +05:30
+    ({"length_s": 7}, False), ({"length_s": 0}, False), ({"length_s": "900"}, False),
+    ({"correction_window_s": 8 * 86400}, False), ({"maintenance_cap_s": -1}, False), ({"other": 1}, False),
+])
+def test_the_agreed_intervals_of_a_definition(section, accepted):
+    from ledger.consortium import Intervals
+
+    if accepted:
+        assert Intervals.from_dict(section).to_dict()["length_s"] == section.get("length_s", 900)
+    else:
+        with pytest.raises(ConsortiumError):
+            Intervals.from_dict(section)

@@ -23,6 +23,10 @@ def test_the_limit_is_shared_by_rated_power_in_whole_watts():
     assert sum(pile_limits(Decimal("100"), {"A": Decimal("7"), "B": Decimal("3")}).values()) <= 100_000
     assert pile_limits(Decimal("10"), {"A": Decimal("0")}) == {"A": 0}
     assert pile_limits(Decimal("10"), {}) == {}
+    # Shared over the total kept with the curtailment: a pile that joined later does not push the sum over.
+    assert pile_limits(Decimal("10"), {"A": Decimal("7"), "NEW": Decimal("7")}, total=Decimal("7")) == {
+        "A": 10000, "NEW": 10000}
+    assert pile_limits(Decimal("10"), {"A": Decimal("7")}, total=Decimal("14")) == {"A": 5000}
 
 
 def request(payload: dict, institution: str = "GRID-1") -> CommittedTx:
@@ -48,7 +52,14 @@ def test_the_areas_grid_company_curtails_it(world):
     past = {"starts_at": (NOW - dt.timedelta(hours=3)).isoformat(), "ends_at": (NOW - dt.timedelta(hours=2)).isoformat()}
     assert request(past).reason == "the curtailment is over at this block's time"
     assert request({"limit_kw": "-1"}).status == "rejected"
-    assert Curtailment.objects.count() == 1
+    # One at a time per area: a profile for a later one would replace the one in force at the piles.
+    assert request({"starts_at": (NOW + dt.timedelta(minutes=30)).isoformat(),
+                    "ends_at": (NOW + dt.timedelta(hours=2)).isoformat()}).reason.startswith("the area is already curtailed")
+    assert request({"starts_at": (NOW + dt.timedelta(hours=1)).isoformat(),
+                    "ends_at": (NOW + dt.timedelta(hours=2)).isoformat()}).status == "applied"
+    assert Curtailment.objects.count() == 2
+    # The shares are of the rated power of the area's admitted piles when it was applied (PILE-A1: 7 kW).
+    assert {row.rated_total_kw for row in Curtailment.objects.all()} == {Decimal("7.0")}
 
 
 @pytest.mark.django_db

@@ -177,3 +177,20 @@ def test_the_register_the_pile_signed_goes_with_the_report(world):
     commit_pending()
     day.refresh_from_db()
     assert (day.energy_wh, day.signed_energy_wh) == (1000, 500)
+
+
+def test_a_register_signed_by_a_key_not_on_the_ledger_is_reported_vouched(world, caplog):
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from gateway.simulator.ocmf_signer import signed_register_record
+    from monitoring import ingest
+
+    stranger = ec.generate_private_key(ec.SECP256R1())
+    records = [signed_register_record(stranger, meter_serial="M", pagination=n, at=at(n * 900), wh=10000 + 500 * n)
+               for n in range(2)]
+    ingest.record_signed_readings(pile_code="PILE-A1", connector_id=1, records=records)
+    runs = service.report_intervals(starts=[S], operators=["OP-A"])
+    assert [(run.connectors, run.refused) for run in runs] == [(1, [])]
+    entry = Submission.objects.get(type=REPORT).body["payload"]["connectors"][0]
+    assert entry["signed_end"] == "" and entry["register_end_wh"] == 10500
+    assert "reported without it" in caplog.text

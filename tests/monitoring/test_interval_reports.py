@@ -322,3 +322,40 @@ def test_planned_maintenance_is_excluded_when_announced_before_it_starts(world):
     assert "above the consortium's cap of 259200 s" in over.reason
     assert _announce(interval(5), interval(6), connectors=[2], at=interval(3)).reason == "pile PILE-A1 has no connector 2"
     assert _announce(interval(5), interval(6), institution="OP-B", at=interval(3)).reason == "OP-B does not operate pile PILE-A1"
+
+
+def test_a_gap_cannot_be_filled_after_a_later_day_was_reported(world):
+    """The connector's latest report stands wherever its day is: an older interval is refused."""
+    send(interval(0), [entry()])
+    later = interval(0) + dt.timedelta(days=2)
+    send(later, [entry(register_start_wh=1500, register_end_wh=1600)], at=later + LENGTH)
+    committed = send(interval(0) + dt.timedelta(days=1), [entry(register_start_wh=1600, register_end_wh=1700)],
+                     at=later + 2 * LENGTH)
+    assert "interval_order" in committed.reason
+    assert ConnectorDay.objects.count() == 2
+
+
+@pytest.mark.parametrize("payload, reason", [
+    ({"start": "0001-01-01T00:00:00+05:00", "connectors": [entry()]}, "malformed: start must be"),
+    ({"start": "2030-03-01T00:00:00+00:00", "connectors": [{**entry(), "pile": ["x"], "signed_end": "OCMF|x|y"}]},
+     "1 of 1 entries refused: malformed"),
+    ({"start": "2030-03-01T00:00:00+00:00", "connectors": [entry(sessions_ended={"EV\n": 1})]},
+     "1 of 1 entries refused: malformed: pile PILE-A1 connector 1: sessions_ended"),
+    ({"start": "2030-03-01T00:00:00+00:00", "connectors": [entry(root="ab" * 32 + "\n")]},
+     "1 of 1 entries refused: malformed: pile PILE-A1 connector 1: root"),
+    ({"start": "2030-03-01T00:00:00+00:00", "connectors": [entry(register_end_wh=10**16)]},
+     "1 of 1 entries refused: malformed: pile PILE-A1 connector 1: register_end_wh"),
+])
+def test_crafted_reports_are_refused_not_crashed_on(world, payload, reason):
+    submission = node_submit(type=REPORT, payload=payload, institution="OP-A", check=False)
+    commit_pending(at=interval(2))
+    committed = CommittedTx.objects.get(tx_id=submission.tx_id)
+    assert committed.status == "rejected" and committed.reason.startswith(reason), committed.reason
+
+
+def test_a_run_of_rejected_reports_changes_nothing(world):
+    send(interval(0), [entry()])
+    assert OpenReport.objects.count() == 1
+    # Past the window, a report that is refused drops nothing (as it would not alone).
+    send(interval(0), [entry()], at=interval(6))
+    assert OpenReport.objects.count() == 1
