@@ -308,6 +308,13 @@ def _day(request, name: str, default: dt.date) -> dt.date:
     return day
 
 
+def _visible_area(request, code: str) -> GridArea:
+    area = GridArea.objects.restrict(request.user, "view").filter(code=code).first()
+    if area is None:
+        raise exceptions.NotFound("no such grid area")
+    return area
+
+
 def uptime_dict(figures) -> dict:
     return {"seconds": figures.seconds, "reported": figures.reported, "up": figures.up, "outage": figures.outage,
             "unreported": figures.unreported, "excluded": figures.excluded, "counted_outage": figures.counted_outage,
@@ -342,9 +349,7 @@ class AreaLoadCurveView(MonitoringView):
                    parameters=[OpenApiParameter("from", OpenApiTypes.DATETIME), OpenApiParameter("to", OpenApiTypes.DATETIME)],
                    responses={200: OpenApiTypes.OBJECT})
     def get(self, request, code: str):
-        area = GridArea.objects.restrict(request.user, "view").filter(code=code).first()
-        if area is None:
-            raise exceptions.NotFound("no such grid area")
+        area = _visible_area(request, code)
         end = _time(request, "to", timezone.now())
         start = _time(request, "from", end - dt.timedelta(days=1))
         curve = intervals.area_load_curve(user=request.user, area=area, start=start, end=end)
@@ -357,9 +362,7 @@ class AreaCurtailmentView(MonitoringView):
     @extend_schema(summary="A grid area's curtailments and whether each held, interval by interval",
                    responses={200: OpenApiTypes.OBJECT})
     def get(self, request, code: str):
-        area = GridArea.objects.restrict(request.user, "view").filter(code=code).first()
-        if area is None:
-            raise exceptions.NotFound("no such grid area")
+        area = _visible_area(request, code)
         return Response({"area": area.code, "results": intervals.curtailment_outcomes(user=request.user, area=area)})
 
     @extend_schema(summary="Curtail a grid area (its grid company's managers)", request=OpenApiTypes.OBJECT,

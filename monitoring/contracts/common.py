@@ -2,7 +2,27 @@
 
 from __future__ import annotations
 
-from ledger.contracts import plain_text
+from ledger.contracts import aware_time, plain_text
+from registry.models import GridArea
+
+
+def own_area(ctx, p, refusal: str) -> GridArea:
+    """The payload's grid area, which must be the signer's (a grid company's); `refusal` otherwise."""
+    area = GridArea.objects.select_related("owner").filter(code=p.get("area")).first()
+    if area is None:
+        ctx.reject("unknown grid area")
+    if area.owner.code != ctx.signer_id:
+        ctx.reject(refusal)
+    return area
+
+
+def time_range(ctx, p, what: str):
+    """The payload's starts_at and ends_at (UTC), the end after the start ("<what> ends after it starts")."""
+    starts = aware_time(ctx, p.get("starts_at"), "starts_at")
+    ends = aware_time(ctx, p.get("ends_at"), "ends_at")
+    if ends <= starts:
+        ctx.reject(f"{what} ends after it starts")
+    return starts, ends
 
 
 def text(ctx, p, name, limit, required=False, multiline=False):

@@ -8,12 +8,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from ledger.contracts import NODE, aware_time, decimal_value, register
-from monitoring.contracts.common import only, text
+from ledger.contracts import NODE, decimal_value, register
+from monitoring.contracts.common import only, own_area, text, time_range
 from django.db.models import Sum
 
 from monitoring.models import Curtailment
-from registry.models import GridArea, Pile
+from registry.models import Pile
 from registry.models.piles import PileStatus
 
 REQUEST = "monitoring.curtailment_request"
@@ -28,15 +28,8 @@ def curtailment_request(ctx, tx):
     if not isinstance(p, dict):
         ctx.reject("a curtailment request is an object")
     only(ctx, p, {"area", "starts_at", "ends_at", "limit_kw", "reason"})
-    area = GridArea.objects.select_related("owner").filter(code=p.get("area")).first()
-    if area is None:
-        ctx.reject("unknown grid area")
-    if area.owner.code != ctx.signer_id:
-        ctx.reject("only the area's grid company curtails its area")
-    starts = aware_time(ctx, p.get("starts_at"), "starts_at")
-    ends = aware_time(ctx, p.get("ends_at"), "ends_at")
-    if ends <= starts:
-        ctx.reject("a curtailment ends after it starts")
+    area = own_area(ctx, p, "only the area's grid company curtails its area")
+    starts, ends = time_range(ctx, p, "a curtailment")
     if ends - starts > MAX_LENGTH:
         ctx.reject("a curtailment lasts at most a day (ask again for the next)")
     if ends <= ctx.block_time:

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ledger.contracts import NODE, aware_time, decimal_value, register
-from monitoring.contracts.common import only, text
+from ledger.contracts import NODE, decimal_value, register
+from monitoring.contracts.common import only, own_area, text, time_range
 from monitoring.models import AreaLoadThreshold, GridOutage
-from registry.models import GridArea
 
 
 @register("monitoring.load_threshold_set", signer_kinds=(NODE,), roles={"grid"})
@@ -17,11 +16,7 @@ def load_threshold_set(ctx, tx):
     """A grid company sets the load (percent of capacity) above which its area raises an alert."""
     p = tx.payload
     only(ctx, p, {"area", "percent"})
-    area = GridArea.objects.select_related("owner").filter(code=p.get("area")).first()
-    if area is None:
-        ctx.reject("unknown grid area")
-    if area.owner.code != ctx.signer_id:
-        ctx.reject("only the area's grid company sets its threshold")
+    area = own_area(ctx, p, "only the area's grid company sets its threshold")
     percent = decimal_value(p.get("percent"), "percent", low=Decimal(1), high=Decimal(200), places=1, integers=True)
     row = AreaLoadThreshold.objects.filter(area=area).first() or AreaLoadThreshold(area=area)
     row.percent, row.set_by, row.height = percent, ctx.signer_id, ctx.block_height
@@ -33,15 +28,8 @@ def grid_outage_flag(ctx, tx):
     """A grid company declares a supply outage in its area: not the operator's doing."""
     p = tx.payload
     only(ctx, p, {"area", "starts_at", "ends_at", "reason"})
-    area = GridArea.objects.select_related("owner").filter(code=p.get("area")).first()
-    if area is None:
-        ctx.reject("unknown grid area")
-    if area.owner.code != ctx.signer_id:
-        ctx.reject("only the area's grid company flags its outages")
-    starts = aware_time(ctx, p.get("starts_at"), "starts_at")
-    ends = aware_time(ctx, p.get("ends_at"), "ends_at")
-    if ends <= starts:
-        ctx.reject("an outage ends after it starts")
+    area = own_area(ctx, p, "only the area's grid company flags its outages")
+    starts, ends = time_range(ctx, p, "an outage")
     ctx.save(GridOutage(
         uid=ctx.derive_uuid("outage"), area=area, starts_at=starts, ends_at=ends,
         reason=text(ctx, p, "reason", 300), flagged_by=ctx.signer_id, height=ctx.block_height,

@@ -28,9 +28,9 @@ from monitoring.contracts.interval_reports import (
 from monitoring.intervals.checks import Refusal, check_interval
 from monitoring.intervals.signed import Verifier
 from monitoring.intervals.tally import STATES
-from monitoring.models import AreaLoad, ConnectorDay, GridOutage, IntervalDispute, MaintenanceWindow, OpenReport
+from monitoring.contracts.interval_reads import exclusions
+from monitoring.models import AreaLoad, ConnectorDay, IntervalDispute, OpenReport
 from monitoring.models.intervals import format_reasons, parse_reasons
-from monitoring.uptime import floor_second
 from registry.models import Connector, DeviceKey, Pile
 from registry.models.keys import KeyPurpose, KeyStatus
 
@@ -39,11 +39,8 @@ DISPUTE = "monitoring.interval_dispute"
 
 
 def _spans(pile, connector_id: int, start, end) -> list:
-    outages = GridOutage.objects.filter(area_id=pile.station.grid_area_id, starts_at__lt=end, ends_at__gt=start)
-    windows = MaintenanceWindow.objects.filter(pile=pile, connector_id=connector_id, starts_at__lt=end, ends_at__gt=start)
-    return [(floor_second(a), floor_second(b)) for a, b in
-            [*outages.order_by("starts_at", "uid").values_list("starts_at", "ends_at"),
-             *windows.order_by("starts_at", "uid").values_list("starts_at", "ends_at")]]
+    outages, maintenance = exclusions(areas=[pile.station.grid_area_id], piles=[pile.pk], start=start, end=end)
+    return outages.get(pile.station.grid_area_id, []) + maintenance.get((pile.pk, connector_id), [])
 
 
 def _move(day: ConnectorDay, old: list, new: Figures) -> None:

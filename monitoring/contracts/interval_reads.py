@@ -37,6 +37,23 @@ def _start(payload) -> dt.datetime | None:
     return start if start is not None and FIRST_YEAR <= start.year <= LAST_YEAR else None
 
 
+def exclusions(*, areas, piles, start: dt.datetime, end: dt.datetime) -> tuple[dict, dict]:
+    """The agreed exclusions overlapping [start, end), times taken down to the second: per area id its
+    grid outages, per (pile id, connector id) its planned maintenance. Two queries."""
+    outages: dict[int, list] = defaultdict(list)
+    for area_id, starts_at, ends_at in (GridOutage.objects.filter(area_id__in=areas, starts_at__lt=end, ends_at__gt=start)
+                                        .order_by("area_id", "starts_at", "uid")
+                                        .values_list("area_id", "starts_at", "ends_at")):
+        outages[area_id].append((floor_second(starts_at), floor_second(ends_at)))
+    maintenance: dict[tuple[int, int], list] = defaultdict(list)
+    for pile_id, connector_id, starts_at, ends_at in (
+            MaintenanceWindow.objects.filter(pile_id__any_of=sorted(piles), starts_at__lt=end, ends_at__gt=start)
+            .order_by("pile_id", "connector_id", "starts_at", "uid")
+            .values_list("pile_id", "connector_id", "starts_at", "ends_at")):
+        maintenance[(pile_id, connector_id)].append((floor_second(starts_at), floor_second(ends_at)))
+    return outages, maintenance
+
+
 class IntervalReads:
     def __init__(self, run, *, length_s: int, verifier):
         self.zone = localtime.zone()
@@ -98,20 +115,12 @@ class IntervalReads:
         self.areas = {pile.station.grid_area_id: pile.station.grid_area for pile in self.piles.values()}
         first = min(starts, default=None)
         last = max(starts, default=None)
-        self.outages: dict[int, list] = defaultdict(list)
-        self.maintenance: dict[tuple[int, int], list] = defaultdict(list)
+        self.outages: dict[int, list] = {}
+        self.maintenance: dict[tuple[int, int], list] = {}
         self.loads: dict[tuple[int, dt.datetime], AreaLoad] = {}
         if first is not None:
-            end = last + self.length
-            for area_id, starts_at, ends_at in (GridOutage.objects.filter(
-                    area_id__in=sorted(self.areas), starts_at__lt=end, ends_at__gt=first)
-                    .order_by("area_id", "starts_at", "uid").values_list("area_id", "starts_at", "ends_at")):
-                self.outages[area_id].append((floor_second(starts_at), floor_second(ends_at)))
-            for pile_id, connector_id, starts_at, ends_at in (MaintenanceWindow.objects.filter(
-                    pile_id__any_of=ids, starts_at__lt=end, ends_at__gt=first)
-                    .order_by("pile_id", "connector_id", "starts_at", "uid")
-                    .values_list("pile_id", "connector_id", "starts_at", "ends_at")):
-                self.maintenance[(pile_id, connector_id)].append((floor_second(starts_at), floor_second(ends_at)))
+            self.outages, self.maintenance = exclusions(areas=sorted(self.areas), piles=ids, start=first,
+                                                        end=last + self.length)
             for row in AreaLoad.objects.filter(area_id__in=sorted(self.areas), start__in=sorted(starts)):
                 row.area = self.areas[row.area_id]
                 self.loads[(row.area_id, row.start)] = row

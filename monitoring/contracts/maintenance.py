@@ -14,8 +14,8 @@ from django.db.models import Sum
 
 from core import localtime
 from ledger import definition
-from ledger.contracts import NODE, aware_time, register
-from monitoring.contracts.common import only, text
+from ledger.contracts import NODE, register
+from monitoring.contracts.common import only, text, time_range
 from monitoring.models import MaintenanceWindow
 from registry.models import Connector, Pile
 from registry.models.piles import PileStatus
@@ -43,10 +43,7 @@ def maintenance_announce(ctx, tx):
         ctx.reject(f"{ctx.signer_id} does not operate pile {pile.code}")
     if pile.status == PileStatus.RETIRED:
         ctx.reject(f"pile {pile.code} is retired")
-    starts = aware_time(ctx, p.get("starts_at"), "starts_at")
-    ends = aware_time(ctx, p.get("ends_at"), "ends_at")
-    if ends <= starts:
-        ctx.reject("maintenance ends after it starts")
+    starts, ends = time_range(ctx, p, "maintenance")
     if ends - starts > MAX_WINDOW:
         ctx.reject("a maintenance window is at most 7 days long")
     if (ends - starts).total_seconds() < definition.stored().intervals.length_s:
