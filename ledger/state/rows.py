@@ -135,16 +135,21 @@ def stored_rows(queryset, *, related: dict[str, dict] | None = None) -> list[mod
     attnames = [field.attname for field in model._meta.concrete_fields]
     links = [(name, model._meta.get_field(name).attname, objects) for name, objects in (related or {}).items()]
     rows = []
+    db = queryset.db
+    new, new_state = model.__new__, ModelState.__new__
     for values in queryset.values_list(*attnames):
-        row = model.__new__(model)
-        row._state = ModelState()
-        row._state.adding = False
-        row._state.db = queryset.db
-        row.__dict__.update(zip(attnames, values))
+        row = new(model)
+        state = new_state(ModelState)
+        cache = {}
+        # What ModelState() then setting adding and db gives (fields_cache is made on first use).
+        state.__dict__.update(db=db, adding=False, fields_cache=cache)
+        attrs = row.__dict__
+        attrs["_state"] = state
+        attrs.update(zip(attnames, values))
         for name, attname, objects in links:
-            key = row.__dict__[attname]
+            key = attrs[attname]
             if key is not None:
-                row._state.fields_cache[name] = objects[key]
+                cache[name] = objects[key]
         rows.append(row)
     return rows
 
@@ -247,7 +252,12 @@ def _compile_entry_writer(model):
             field = model._meta.get_field(name)
         except FieldDoesNotExist:
             field = None
-        if field is None or field.is_relation or isinstance(field, (models.DecimalField, models.JSONField)):
+        if field is not None and field.many_to_one:
+            # The related row as loaded with this one (fields_cache, where the descriptor looks first).
+            lines.append(f"    {value} = i._state.fields_cache.get({name!r})")
+            lines.append(f"    {value} = {value}.public_id if {value} is not None else None")
+            fragment = f"(_s({value}) if {value}.__class__ is str else {generic})"
+        elif field is None or field.is_relation or isinstance(field, (models.DecimalField, models.JSONField)):
             fragment = generic
         else:
             lines.append(f"    {value} = i.{field.attname}")
@@ -259,6 +269,8 @@ def _compile_entry_writer(model):
             elif isinstance(field, models.DateTimeField):
                 fragment = (f'(_s({value}.astimezone(_UTC).isoformat()) if {value}.__class__ is _datetime and '
                             f'{value}.tzinfo is not None else "null" if {value} is None else {generic})')
+            elif isinstance(field, models.DateField):
+                fragment = f'(_s({value}.isoformat()) if {value}.__class__ is _date else "null" if {value} is None else {generic})'
             elif isinstance(field, models.UUIDField):
                 fragment = f'(_s(str({value})) if {value}.__class__ is _UUID else "null" if {value} is None else {generic})'
             elif isinstance(field, models.CharField):
@@ -268,9 +280,9 @@ def _compile_entry_writer(model):
         parts.append(repr(("," if n else "") + _JSON.encode(name) + ":"))
         parts.append(fragment)
     parts.append(repr("}}"))
-    lines.append("    return " + " + ".join(parts))
+    lines.append("    return \"\".join((" + ", ".join(parts) + "))")
     namespace = {"_s": json.encoder.encode_basestring, "_j": _JSON.encode, "E": encoders, "_UTC": dt.timezone.utc,
-                 "_datetime": dt.datetime, "_UUID": uuid.UUID}
+                 "_datetime": dt.datetime, "_date": dt.date, "_UUID": uuid.UUID}
     exec("\n".join(lines), namespace)  # noqa: S102 - code built above from field names, not from data
     return namespace["write"]
 

@@ -9,14 +9,16 @@ carries that record; every node checks it against the meter keys registered for 
                              interval's end (another time, another value, not an energy register)
 
 `prove` is pure. `Verifier` keeps each key it has read, and can `start` proving a run's records on
-a thread of its own: the signature check itself runs outside the interpreter's lock (OpenSSL), so
-it overlaps with the contract's reads and writes; the outcome is the same whichever thread proves
-a record, and the contract reads them in block order.
+a thread of its own, which overlaps with the contract's reads and writes; a run of many records is
+proved there by a helper process (monitoring.intervals.prover) on another core, or in this process if
+the helper fails. The outcome is the same wherever a record is proved, and the contract reads the
+proofs in block order.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,9 +27,14 @@ import ocmf
 from ocmf import OcmfError
 from ocmf.crypto import check_signature, curve_for, load_public_key
 
+from monitoring.intervals.prover import ProverUnavailable, ProvingProcess
+
+logger = logging.getLogger("pilechain.monitoring")
+
 # The OBIS codes of an import energy register (active energy, total or tariff 1).
 ENERGY_REGISTERS = (None, "1-b:1.8.0", "1-0:1.8.0", "1-0:1.8.1")
 CHUNK = 200  # records proved per job on the proving thread
+REMOTE_FROM = 500  # a run with at least this many records to prove has them proved by the helper process
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,7 @@ def prove(record_text: str, keys: list, load_key) -> Proof:
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
+_process = ProvingProcess()
 
 
 def _proving_pool() -> ThreadPoolExecutor:
@@ -69,14 +77,15 @@ def _proving_pool() -> ThreadPoolExecutor:
         return _pool
 
 
-class Verifier:
+class _KeyCache:
+    """Meter keys as read from their text, each read once (False: not a usable key)."""
+
     def __init__(self):
         self._keys: dict[str, object] = {}
-        self._keys_lock = threading.Lock()
-        self._proofs: dict[tuple[str, tuple], Proof | Future] = {}
+        self._lock = threading.Lock()
 
-    def _key(self, text: str):
-        with self._keys_lock:
+    def get(self, text: str):
+        with self._lock:
             key = self._keys.get(text)
             if key is None:
                 try:
@@ -86,19 +95,37 @@ class Verifier:
                 self._keys[text] = key
             return key
 
+
+class Verifier:
+    def __init__(self, *, remote_from: int = REMOTE_FROM):
+        self._keys = _KeyCache()
+        self._remote_from = remote_from
+        self._proofs: dict[tuple[str, tuple], Proof | tuple[Future, int]] = {}
+
+    def _prove_here(self, chunk: list) -> list[Proof]:
+        return [prove(text, list(keys), self._keys.get) for text, keys in chunk]
+
+    def _prove_away(self, chunk: list) -> list[Proof]:
+        try:
+            return _process.prove_chunk(chunk)
+        except ProverUnavailable as exc:
+            logger.warning("signed readings proved in this process: %s", exc)
+            return self._prove_here(chunk)
+
     def start(self, items) -> None:
         """Begin proving (record text, keys) pairs on the proving thread."""
-        todo = [(text, tuple(keys)) for text, keys in items if (text, tuple(keys)) not in self._proofs]
+        todo = list(dict.fromkeys((text, tuple(keys)) for text, keys in items if (text, tuple(keys)) not in self._proofs))
+        job = self._prove_away if len(todo) >= self._remote_from else self._prove_here
         for start in range(0, len(todo), CHUNK):
             chunk = todo[start:start + CHUNK]
-            future = _proving_pool().submit(lambda chunk=chunk: [prove(text, keys, self._key) for text, keys in chunk])
+            future = _proving_pool().submit(job, chunk)
             for index, item in enumerate(chunk):
                 self._proofs[item] = (future, index)
 
     def _proof(self, record_text: str, keys: tuple) -> Proof:
         found = self._proofs.get((record_text, keys))
         if found is None:
-            return prove(record_text, list(keys), self._key)
+            return prove(record_text, list(keys), self._keys.get)
         if isinstance(found, Proof):
             return found
         future, index = found
