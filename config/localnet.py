@@ -204,17 +204,17 @@ class LocalNet:
                 self.start_beat(code)
 
     def start_fleet(self, code: str, piles: int = 4, *, meter_interval: float = 10,
-                    fault_rate: float | None = None) -> None:
+                    fault_rate: float | None = None, protocol: str = "mixed") -> None:
         """Simulated charge points of the node's operator, connected to its gateway for an hour:
         they boot, charge, send (partly OCMF-signed) meter values and fail now and then. A test
         that stops them after a minute shortens the interval (a session is six meter values) and
-        may raise the chance of a fault per session."""
+        may raise the chance of a fault per session; `protocol`: 1.6, 2.0.1 or mixed (alternating)."""
         node = self.nodes[code]
         faults = [] if fault_rate is None else ["--fault-rate", str(fault_rate)]
         node.fleet = self._spawn(node, "fleet", [
             sys.executable, "manage.py", "simulate_fleet", "--piles", str(piles), "--duration", "3600",
             "--url", f"ws://127.0.0.1:{node.spec.port}", "--meter-interval", str(meter_interval), "--heartbeat", "30",
-            "--aligned", str(self.intervals.get("length_s", 900)), *faults,
+            "--aligned", str(self.intervals.get("length_s", 900)), "--protocol", protocol, *faults,
         ])
 
     def kill(self, code: str, which: str, sig: int = signal.SIGKILL) -> None:

@@ -275,6 +275,18 @@ def test_a_report_is_corrected_once_within_its_window(world):
     assert late.reason.startswith("correction_window_closed")
 
 
+def test_an_outage_declared_after_a_report_counts_once_the_report_is_corrected_within_its_window(world):
+    offline = {"available": 300, "occupied": 0, "faulted": 0, "unavailable": 0, "offline": 600, "unknown": 0}
+    report = send(interval(0), [entry(seconds=offline)])
+    grid.grid_outage_flag(actor=world.users["grid_manager"], area="AREA-1", starts_at=interval(0),
+                          ends_at=interval(0) + dt.timedelta(minutes=4), reason="feeder tripped")
+    commit_pending(at=interval(1) + dt.timedelta(minutes=2))
+    assert ConnectorDay.objects.get().excluded_s == 0  # the report keeps what it was applied with
+    assert _correct(report.tx_id, [entry(seconds=offline)]).status == "applied"
+    day = ConnectorDay.objects.get()
+    assert (day.offline_s, day.excluded_s, day.intervals) == (600, 240, 1)
+
+
 def test_the_regulator_disputes_a_reported_interval(world):
     send(interval(0), [entry()])
     submission = node_submit(type="monitoring.interval_dispute", institution="REG", check=False, payload={
