@@ -14,6 +14,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.forms import service_error_text
 from ledger.web import pending_redirect
@@ -94,17 +95,38 @@ def _for_page(row: dict) -> dict:
     return {**row, "hours": hours, "percent": percent}
 
 
+def _agreed_for_page(row: dict) -> dict:
+    """An agreed uptime row (monitoring.selectors.intervals.uptime) as the page shows it: hours with
+    one decimal, percentages with two."""
+    figures = row["uptime"]
+    hours = {name: (Decimal(value) / HOUR).quantize(Decimal("0.1")) for name, value in (
+        ("up", figures.up), ("outage", figures.counted_outage), ("excluded", figures.excluded),
+        ("unreported", figures.unreported))}
+    percent = None if figures.ratio is None else (figures.ratio * 100).quantize(Decimal("0.01"))
+    signed = (Decimal(row["signed_energy_wh"] * 100) / row["energy_wh"]).quantize(Decimal("0.1")) \
+        if row["energy_wh"] else None
+    return {**row, "hours": hours, "percent": percent, "kwh": (Decimal(row["energy_wh"]) / 1000).quantize(Decimal("0.1")),
+            "signed_percent": signed}
+
+
+AGREED_GROUPS = {"connector": gettext_lazy("connector"), "pile": gettext_lazy("pile"), "station": gettext_lazy("station"),
+                 "area": gettext_lazy("grid area"), "operator": gettext_lazy("operator")}
+
+
 @login_required
 def availability(request):
     form, start, end = _period(request)
     pile = form.cleaned_data.get("pile", "") if form.is_bound and form.is_valid() else ""
-    rows, reported, error = [], [], ""
+    by = request.GET.get("by") if request.GET.get("by") in AGREED_GROUPS else "pile"
+    rows, reported, agreed, error = [], [], [], ""
     first_day, last_day = availability_selectors.period_days(start, end) if end > start else (None, None)
     try:
         rows = availability_selectors.availability(user=request.user, start=start, end=end, pile=pile)
         reported = availability_selectors.reported(user=request.user, start_day=first_day, end_day=last_day, pile=pile,
                                                    with_days=bool(pile))
-    except availability_selectors.PeriodError as exc:
+        agreed = [_agreed_for_page(row) for row in interval_selectors.uptime(
+            user=request.user, by=by, start_day=first_day, end_day=last_day, until=timezone.now(), pile=pile)]
+    except (availability_selectors.PeriodError, interval_selectors.PeriodError) as exc:
         error = str(exc)
     piles = list(Pile.objects.restrict(request.user).filter(code__in={row["pile"] for row in rows}))
     by_pk = operational_selectors.pile_states(user=request.user, piles=piles)
@@ -116,7 +138,8 @@ def availability(request):
         entry["reports"] = [_for_page(day) for day in entry.get("reports", [])]
     return render(request, "monitoring/availability.html", {
         "form": form, "rows": rows, "start": start, "end": end, "error": error, "reported": reported,
-        "first_day": first_day, "last_day": last_day, "pile": pile,
+        "first_day": first_day, "last_day": last_day, "pile": pile, "agreed": agreed, "by": by,
+        "groups": AGREED_GROUPS.items(),
     })
 
 

@@ -116,3 +116,36 @@ def test_the_load_page_shows_the_agreed_intervals_with_links(world, user_client)
     assert 'id="agreed-load"' in html and "/api/monitoring/areas/AREA-1/load-curve/" in html
     # 1 Wh in 900 s: 0.0 kW of 800, by 1 connector, in its block.
     assert "<td>0.0</td>" in html and "/api/ledger/blocks/" in html
+
+
+@pytest.mark.django_db
+def test_the_availability_page_shows_the_agreed_uptime_per_group_with_links(world, user_client):
+    import re
+
+    report(0, available=900)
+    report(1, available=600, offline=300)
+    commit_pending()
+    client = user_client("reg_manager")
+    params = {"start": dt.datetime.combine(DAY, dt.time(0)).isoformat(timespec="minutes"),
+              "end": dt.datetime.combine(DAY + dt.timedelta(days=1), dt.time(0)).isoformat(timespec="minutes")}
+
+    def agreed(by: str) -> list[list[str]]:
+        page = client.get("/monitoring/availability/", {**params, "by": by})
+        assert page.status_code == 200
+        table = page.content.decode().split('id="availability-agreed"')[1].split("</table>")[0]
+        return [re.findall(r"<td>(.*?)</td>", row, re.S) for row in table.split("<tbody>")[1].split("</tr>")[:-1]]
+
+    rows = {re.sub(r"<.*?>", "", cells[0]): cells for cells in agreed("pile")}
+    # PILE-A1: 1,500 s up of the day's 86,400 (the day is over): 1.74 %, 0.4 h up, 23.6 h outage counted.
+    a1 = rows["PILE-A1"]
+    assert "/piles/PILE-A1/" in a1[0]
+    assert a1[1:6] == ["1", "1.74 %", "0.4", "23.6", "0.0"]
+    assert rows["PILE-B1"][2] == "0.00 %"
+    by_operator = {re.sub(r"<.*?>", "", cells[0]): cells for cells in agreed("operator")}
+    assert by_operator["OP-A"][2] == "1.74 %" and "operator=OP-A" in by_operator["OP-A"][0]
+    assert "/stations/" in agreed("station")[0][0] and "/grid-areas/AREA-1/" in agreed("area")[0][0]
+    assert len(agreed("connector")) == 3  # PILE-A1's one connector, PILE-B1's two
+    # A competitor's page lists only its own piles.
+    page = user_client("b_manager").get("/monitoring/availability/", {**params, "by": "pile"}).content.decode()
+    table = page.split('id="availability-agreed"')[1].split("</table>")[0]
+    assert "PILE-B1" in table and "PILE-A1" not in table
