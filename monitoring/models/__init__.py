@@ -7,7 +7,7 @@ from monitoring.models.availability import AvailabilityDay
 from monitoring.models.faults import Fault, FaultKind, FaultWatch, Severity
 from monitoring.models.grid import AreaLoadThreshold, Curtailment, GridOutage
 from monitoring.models.intervals import (
-    AreaLoad, ConnectorDay, IntervalDispute, MaintenanceWindow, OpenReport, ReportState,
+    AreaLoad, ConnectorDay, IntervalDispute, MaintenanceWindow, MeterReplacement, OpenReport, ReportState,
 )
 from monitoring.models.live import LiveEvent, LiveLink, LiveRecord
 from monitoring.models.telemetry import (
@@ -18,6 +18,6 @@ from monitoring.models.workorders import WorkOrder, WorkOrderState, WorkOrderSte
 __all__ = [
     "AlertRecord", "AnchorBatch", "AuthorizationAttempt", "ConnectionEvent", "AreaLoad", "AreaLoadThreshold", "AvailabilityDay", "ConnectorDay",
     "ConnectorState", "Curtailment", "Fault", "FaultKind", "FaultWatch", "GridOutage", "IngestBatch", "IntervalDispute",
-    "MaintenanceWindow", "OpenReport", "ReportState", "LiveEvent", "LiveLink", "LiveRecord", "PileState", "Reading", "Severity", "SignedReading", "StatusEvent", "Webhook", "WebhookDelivery",
+    "MaintenanceWindow", "MeterReplacement", "OpenReport", "ReportState", "LiveEvent", "LiveLink", "LiveRecord", "PileState", "Reading", "Severity", "SignedReading", "StatusEvent", "Webhook", "WebhookDelivery",
     "WorkOrder", "WorkOrderState", "WorkOrderStep",
 ]

@@ -198,6 +198,36 @@ class MaintenanceWindow(models.Model):
 
 
 @ledger.state.rows.register
+class MeterReplacement(models.Model):
+    """A connector's meter replaced, declared by the pile's operator after its last reported interval:
+    the old meter's last reading and the new meter's first. The connector's register check starts
+    again from the new meter's first reading."""
+
+    LEDGER_FIELDS = ("uid", "pile", "connector_id", "at", "old_last_wh", "new_first_wh", "reason", "declared_by",
+                     "height")
+
+    uid = models.UUIDField(unique=True, editable=False)
+    pile = models.ForeignKey(Pile, verbose_name=_("pile"), on_delete=models.PROTECT, related_name="+")
+    connector_id = models.PositiveSmallIntegerField(_("connector"))
+    at = models.DateTimeField(_("replaced at"))
+    old_last_wh = models.BigIntegerField(_("old meter's last reading (Wh)"), null=True)
+    new_first_wh = models.BigIntegerField(_("new meter's first reading (Wh)"))
+    reason = models.CharField(_("reason"), max_length=300)
+    declared_by = models.CharField(max_length=32)
+    height = models.BigIntegerField(_("block height"))
+
+    objects = RestrictedQuerySet.as_manager()
+    restriction = PileData()
+
+    class Meta:
+        ordering = ["at", "uid"]
+
+    @property
+    def public_id(self) -> str:
+        return str(self.uid)
+
+
+@ledger.state.rows.register
 class IntervalDispute(models.Model):
     """A regulator disputes what a connector's interval report says, with a reason."""
 

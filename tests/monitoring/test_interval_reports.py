@@ -178,6 +178,45 @@ def test_a_register_running_backwards_across_intervals_is_refused(world):
                                 "starts at 1400 Wh, below the 1500 Wh the last interval ended with")
 
 
+def _replace(at: dt.datetime, *, institution="OP-A", block_at=None, **fields) -> CommittedTx:
+    payload = {"pile": "PILE-A1", "connector": 1, "at": at.isoformat(), "old_last_wh": 1500, "new_first_wh": 20,
+               "reason": "failed its verification", **fields}
+    submission = node_submit(type="monitoring.meter_replacement", payload=payload, institution=institution, check=False)
+    commit_pending(at=block_at or interval(1) + dt.timedelta(minutes=5))
+    return CommittedTx.objects.get(tx_id=submission.tx_id)
+
+
+def test_a_meter_replacement_restarts_the_register_check(world, meter_key):
+    from monitoring.models import MeterReplacement
+
+    send(interval(0), [entry(signed_end=signed(interval(1), 1500))])
+    assert ConnectorDay.objects.get().register_signed is True
+    refused = {
+        "interval_order": _replace(interval(1) - dt.timedelta(minutes=1)),  # inside what was reported
+        "register_backwards": _replace(interval(1), old_last_wh=1400),  # the old meter ran backwards
+        "not_operator": _replace(interval(1), institution="OP-B"),
+        "unknown_connector": _replace(interval(1), connector=9),
+        "not_yet": _replace(interval(1) + dt.timedelta(hours=1)),  # after the block's time
+        "malformed": _replace(interval(1), new_first_wh=-1),
+    }
+    for code, committed in refused.items():
+        assert committed.status == "rejected" and committed.reason.startswith(code), (code, committed.reason)
+    assert _replace(interval(1), reason="").status == "rejected"
+    assert not MeterReplacement.objects.exists()
+    # Without the replacement, the new meter's register is refused as running backwards; with it, accepted.
+    assert "register_backwards" in send(interval(1), [entry(register_start_wh=20, register_end_wh=220)]).reason
+    done = _replace(interval(1) + dt.timedelta(minutes=2), old_last_wh=None)  # the old meter could not be read
+    assert (done.status, done.reason) == ("applied", "")
+    day = ConnectorDay.objects.get()
+    assert (day.register_wh, day.register_signed) == (20, False)
+    assert send(interval(1), [entry(register_start_wh=20, register_end_wh=220)]).status == "applied"
+    day.refresh_from_db()
+    assert (day.energy_wh, day.register_wh, day.intervals) == (700, 220, 2)
+    [row] = MeterReplacement.objects.restrict(world.users["reg_manager"])
+    assert (row.old_last_wh, row.new_first_wh, row.declared_by) == (None, 20, "OP-A")
+    assert not MeterReplacement.objects.restrict(world.users["b_manager"]).exists()
+
+
 @pytest.mark.parametrize("payload, reason", [
     ({"start": "2030-03-01T00:00:00+00:00"}, "malformed: a report has exactly the keys start, connectors"),
     ({"start": "2030-03-01T00:00:00", "connectors": [entry()]}, "malformed: start must be an ISO 8601 time with its zone"),
