@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ledger.contracts import aware_time, plain_text
-from registry.models import GridArea
+from registry.models import GridArea, Pile
+from registry.models.piles import PileStatus
 
 
 def own_area(ctx, p, refusal: str) -> GridArea:
@@ -14,6 +15,19 @@ def own_area(ctx, p, refusal: str) -> GridArea:
     if area.owner.code != ctx.signer_id:
         ctx.reject(refusal)
     return area
+
+
+def operated_pile(ctx, p) -> Pile:
+    """The payload's pile, which the signer operates and which is not retired (with its station and
+    operator loaded); rejected with the interval reports' codes otherwise."""
+    pile = Pile.objects.select_related("station__operator").filter(code=p.get("pile")).first()
+    if pile is None:
+        ctx.reject("unknown_pile: no such pile is registered")
+    if pile.station.operator.code != ctx.signer_id:
+        ctx.reject(f"not_operator: {ctx.signer_id} does not operate pile {pile.code}")
+    if pile.status == PileStatus.RETIRED:
+        ctx.reject(f"pile_not_admitted: pile {pile.code} is retired")
+    return pile
 
 
 def time_range(ctx, p, what: str):

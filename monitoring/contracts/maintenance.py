@@ -15,10 +15,9 @@ from django.db.models import Sum
 from core import localtime
 from ledger import definition
 from ledger.contracts import NODE, register
-from monitoring.contracts.common import only, text, time_range
+from monitoring.contracts.common import only, operated_pile, text, time_range
 from monitoring.models import MaintenanceWindow
-from registry.models import Connector, Pile
-from registry.models.piles import PileStatus
+from registry.models import Connector
 
 ANNOUNCE = "monitoring.maintenance_announce"
 MAX_WINDOW = dt.timedelta(days=7)
@@ -36,13 +35,7 @@ def maintenance_announce(ctx, tx):
     if not isinstance(p, dict):
         ctx.reject("a maintenance announcement is an object")
     only(ctx, p, {"pile", "connectors", "starts_at", "ends_at", "reason"})
-    pile = Pile.objects.select_related("station__operator").filter(code=p.get("pile")).first()
-    if pile is None:
-        ctx.reject("unknown pile")
-    if pile.station.operator.code != ctx.signer_id:
-        ctx.reject(f"{ctx.signer_id} does not operate pile {pile.code}")
-    if pile.status == PileStatus.RETIRED:
-        ctx.reject(f"pile {pile.code} is retired")
+    pile = operated_pile(ctx, p)
     starts, ends = time_range(ctx, p, "maintenance")
     if ends - starts > MAX_WINDOW:
         ctx.reject("a maintenance window is at most 7 days long")

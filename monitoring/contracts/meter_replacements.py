@@ -11,10 +11,9 @@ The declaration stays on the ledger beside the reports.
 from __future__ import annotations
 
 from ledger.contracts import NODE, aware_time, register
-from monitoring.contracts.common import only, text
+from monitoring.contracts.common import only, operated_pile, text
 from monitoring.models import ConnectorDay, MeterReplacement
-from registry.models import Connector, Pile
-from registry.models.piles import PileStatus
+from registry.models import Connector
 
 REPLACEMENT = "monitoring.meter_replacement"
 MAX_WH = 10**15
@@ -36,13 +35,7 @@ def meter_replacement(ctx, tx):
     if not isinstance(p, dict):
         ctx.reject("malformed: a meter replacement is an object")
     only(ctx, p, {"pile", "connector", "at", "old_last_wh", "new_first_wh", "reason"})
-    pile = Pile.objects.select_related("station__operator").filter(code=p.get("pile")).first()
-    if pile is None:
-        ctx.reject("unknown_pile: no such pile is registered")
-    if pile.station.operator.code != ctx.signer_id:
-        ctx.reject(f"not_operator: {ctx.signer_id} does not operate pile {pile.code}")
-    if pile.status == PileStatus.RETIRED:
-        ctx.reject(f"pile_not_admitted: pile {pile.code} is retired")
+    pile = operated_pile(ctx, p)
     connector = p.get("connector")
     if not isinstance(connector, int) or isinstance(connector, bool) \
             or not Connector.objects.filter(pile=pile, connector_id=connector).exists():

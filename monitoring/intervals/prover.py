@@ -3,7 +3,7 @@
 A node applies an interval of a large fleet in one Python thread; the signature checks of its signed
 readings (an OCMF parse and an ECDSA verification each) would share that thread's interpreter lock.
 `ProvingProcess` hands chunks of (record text, meter keys) to a child process that runs the same
-pure `signed.prove` and sends the proofs back, so that they are ready when the contract reads them.
+pure `proof.prove` and sends the proofs back, so that they are ready when the contract reads them.
 
 The outcome is the same wherever a record is proved: the child runs the same function on the same
 input. A child that cannot be started, dies, answers garbage or takes longer than CHUNK_TIMEOUT_S is
@@ -25,6 +25,8 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+from monitoring.intervals.proof import KeyCache, prove
 
 logger = logging.getLogger("pilechain.monitoring")
 
@@ -109,9 +111,7 @@ class ProvingProcess:
 
 def main() -> None:
     """The child: read chunks, prove them, answer; leave when the input closes."""
-    from monitoring.intervals.signed import _KeyCache, prove
-
-    keys = _KeyCache()
+    keys = KeyCache()
     stdin, stdout = sys.stdin.buffer.fileno(), sys.stdout.buffer
     while True:
         try:

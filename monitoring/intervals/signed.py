@@ -8,7 +8,7 @@ carries that record; every node checks it against the meter keys registered for 
     signed_reading_mismatch  it verifies, but its reading is not the register the report gives at the
                              interval's end (another time, another value, not an energy register)
 
-`prove` is pure. `Verifier` keeps each key it has read, and can `start` proving a run's records on
+`prove` (monitoring.intervals.proof) is pure. `Verifier` keeps each key it has read, and can `start` proving a run's records on
 a thread of its own, which overlaps with the contract's reads and writes; a run of many records is
 proved there by a helper process (monitoring.intervals.prover) on another core, or in this process if
 the helper fails. The outcome is the same wherever a record is proved, and the contract reads the
@@ -21,12 +21,8 @@ import datetime as dt
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 
-import ocmf
-from ocmf import OcmfError
-from ocmf.crypto import check_signature, curve_for, load_public_key
-
+from monitoring.intervals.proof import KeyCache, Proof, prove
 from monitoring.intervals.prover import ProverUnavailable, ProvingProcess
 
 logger = logging.getLogger("pilechain.monitoring")
@@ -35,33 +31,6 @@ logger = logging.getLogger("pilechain.monitoring")
 ENERGY_REGISTERS = (None, "1-b:1.8.0", "1-0:1.8.0", "1-0:1.8.1")
 CHUNK = 200  # records proved per job on the proving thread
 REMOTE_FROM = 500  # a run with at least this many records to prove has them proved by the helper process
-
-
-@dataclass(frozen=True)
-class Proof:
-    """What a signed record proves: its failure (code, detail), or its readings (time, mWh, OBIS)."""
-
-    failure: tuple[str, str] | None
-    readings: tuple = ()
-
-
-def prove(record_text: str, keys: list, load_key) -> Proof:
-    """Whether one of `keys` (the pile's registered meter keys, as text) signed the record."""
-    try:
-        record = ocmf.parse(record_text)
-    except OcmfError as exc:
-        return Proof(("signature_failed", f"the signed reading is not an OCMF record ({exc})"))
-    for text in keys:
-        key = load_key(text)
-        if key is False:
-            continue
-        try:
-            check_signature(record, key)
-        except OcmfError:
-            continue
-        return Proof(None, tuple((r.time.at, r.mwh, r.obis) for r in record.payload.readings))
-    return Proof(("signature_failed", "no meter key is registered for the pile" if not keys
-                  else "no meter key registered for the pile verifies the signed reading"))
 
 
 _pool: ThreadPoolExecutor | None = None
@@ -77,28 +46,9 @@ def _proving_pool() -> ThreadPoolExecutor:
         return _pool
 
 
-class _KeyCache:
-    """Meter keys as read from their text, each read once (False: not a usable key)."""
-
-    def __init__(self):
-        self._keys: dict[str, object] = {}
-        self._lock = threading.Lock()
-
-    def get(self, text: str):
-        with self._lock:
-            key = self._keys.get(text)
-            if key is None:
-                try:
-                    key = load_public_key(text, curve_for("ECDSA-secp256r1-SHA256"))
-                except OcmfError:
-                    key = False
-                self._keys[text] = key
-            return key
-
-
 class Verifier:
     def __init__(self, *, remote_from: int = REMOTE_FROM):
-        self._keys = _KeyCache()
+        self._keys = KeyCache()
         self._remote_from = remote_from
         self._proofs: dict[tuple[str, tuple], Proof | tuple[Future, int]] = {}
 

@@ -372,7 +372,8 @@ def test_planned_maintenance_is_excluded_when_announced_before_it_starts(world):
     over = _announce(far + dt.timedelta(days=1), far + dt.timedelta(days=1, hours=2), at=interval(3))
     assert "above the consortium's cap of 259200 s" in over.reason
     assert _announce(interval(5), interval(6), connectors=[2], at=interval(3)).reason == "pile PILE-A1 has no connector 2"
-    assert _announce(interval(5), interval(6), institution="OP-B", at=interval(3)).reason == "OP-B does not operate pile PILE-A1"
+    assert _announce(interval(5), interval(6), institution="OP-B", at=interval(3)).reason == (
+        "not_operator: OP-B does not operate pile PILE-A1")
 
 
 def test_a_gap_cannot_be_filled_after_a_later_day_was_reported(world):
