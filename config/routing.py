@@ -13,7 +13,7 @@ from core.consumers import PingConsumer
 from gateway.routing import websocket_urlpatterns as gateway_routes
 from monitoring.routing import websocket_urlpatterns as monitoring_routes
 
-# Behind AllowedHostsOriginValidator and the session.
+# Behind the Origin check (core.origins: the socket's own scheme, host and port) and the session.
 websocket_urlpatterns = [
     path("ws/ping/", PingConsumer.as_asgi()),
 ]

@@ -17,13 +17,12 @@ channel layer holds the live messages until the replay is sent; those the replay
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.conf import settings
-from django.http.request import validate_host
 
+from core.origins import same_origin
 from monitoring import alerts
 from monitoring.history import parse_after
 from registry.models import ApiToken
@@ -104,11 +103,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
         await self._catch_up(after, start=start)
 
     def _same_origin(self) -> bool:
-        for name, value in self.scope.get("headers", []):
-            if name == b"origin":
-                host = urlparse(value.decode("latin1")).hostname or ""
-                return validate_host(host, settings.ALLOWED_HOSTS)
-        return True  # not a browser
+        return same_origin(self.scope, missing=True)  # no Origin header: not a browser
 
     def _token(self, offered) -> str | None:
         for protocol in offered:

@@ -61,7 +61,7 @@ from settlement.services import sessions
 from tests.calibration.helpers import ALL_OK, box_record
 from tests.conftest import signing_key
 from tests.gateway.live import live_server
-from tests.monitoring.test_alerts_live import ORIGIN, session_cookie
+from tests.monitoring.test_alerts_live import session_cookie
 from tests.utils.ledger import commit_all
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -470,7 +470,8 @@ async def _replay(url: str, path: str, headers: dict, subprotocols: list[str]) -
     """Every message of a stream's replay from the start, up to its "replayed" mark."""
     messages = []
     try:
-        ws = await websockets.connect(url + path, origin=ORIGIN, open_timeout=10, additional_headers=headers,
+        ws = await websockets.connect(url + path, origin=url.replace("ws://", "http://"), open_timeout=10,
+                                      additional_headers=headers,
                                       subprotocols=subprotocols or None)
     except websockets.InvalidStatus as refused:
         return [f"refused {refused.response.status_code}"]

@@ -32,7 +32,13 @@ def test_session_needs_same_origin_token_does_not(world):
         connected, code = await communicator.connect()
         assert not connected and code == 4403
 
-        own = [(b"cookie", cookie), (b"origin", b"http://localhost")]
+        # Another port of the same host is another origin.
+        other_port = [(b"cookie", cookie), (b"host", b"localhost:8001"), (b"origin", b"http://localhost:8002")]
+        communicator = WebsocketCommunicator(application, "/ws/alerts/", headers=other_port)
+        connected, code = await communicator.connect()
+        assert not connected and code == 4403
+
+        own = [(b"cookie", cookie), (b"host", b"localhost:8001"), (b"origin", b"http://localhost:8001")]
         communicator = WebsocketCommunicator(application, "/ws/alerts/", headers=own)
         connected, _ = await communicator.connect()
         assert connected

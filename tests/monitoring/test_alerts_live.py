@@ -41,7 +41,8 @@ def new_token(username) -> str:
 
 
 async def subscribe(url, path="/ws/alerts/", **kwargs):
-    ws = await websockets.connect(url + path, origin=ORIGIN, open_timeout=10, **kwargs)
+    # A browser page of this node sends the node's own origin (scheme, host and port).
+    ws = await websockets.connect(url + path, origin=url.replace("ws://", "http://"), open_timeout=10, **kwargs)
     hello = json.loads(await asyncio.wait_for(ws.recv(), 10))
     assert hello["type"] == "subscribed" and isinstance(hello["seq"], int)
     ws.hello = hello
