@@ -62,6 +62,9 @@ else:
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Hosts or networks (CIDR) that webhooks may reach although they are loopback, private or link-local
+# addresses (core.outbound): empty, nothing of the node's own network is reachable.
+OUTBOUND_ALLOW = env_list("PILECHAIN_OUTBOUND_ALLOW")
 CSRF_FAILURE_VIEW = "core.error_views.csrf_failure"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True

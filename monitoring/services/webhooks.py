@@ -15,10 +15,12 @@ import logging
 import secrets
 import time
 
-import requests
+import urllib3
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator
 from django.utils import timezone
+
+from core import outbound
 
 from monitoring import conf
 from monitoring.alerts import parse_filters
@@ -63,6 +65,10 @@ def webhook_create(*, actor, url: str, filters: dict | None = None) -> tuple[Web
     except ValidationError:
         raise ValidationError({"url": "an http or https URL"}) from None
     try:
+        outbound.resolve(url)  # checked again at every delivery (core.outbound)
+    except outbound.Refused as exc:
+        raise ValidationError({"url": str(exc)}) from None
+    try:
         parsed = parse_filters(filters or {})
     except ValueError as exc:
         raise ValidationError({"filters": str(exc)}) from None
@@ -98,12 +104,15 @@ def attempt(delivery_id: int) -> WebhookDelivery:
     }
     delivery.attempts += 1
     try:
-        response = requests.post(delivery.webhook.url, data=body, headers=headers, timeout=conf.webhook_timeout_s(),
-                                 allow_redirects=False)
-        delivery.last_status_code = response.status_code
-        ok = 200 <= response.status_code < 300
-        delivery.last_error = "" if ok else f"HTTP {response.status_code}"
-    except requests.RequestException as exc:
+        # To the address checked now, not to whatever the name resolves to later; no redirects followed.
+        status = outbound.post(delivery.webhook.url, body=body, headers=headers, timeout=conf.webhook_timeout_s())
+        delivery.last_status_code = status
+        ok = 200 <= status < 300
+        delivery.last_error = "" if ok else f"HTTP {status}"
+    except outbound.Refused as exc:
+        ok = False
+        delivery.last_error = f"refused: {exc}"[:500]
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
         ok = False
         delivery.last_error = f"{exc.__class__.__name__}: {exc}"[:500]
     if ok:

@@ -18,6 +18,12 @@ from tests.utils.ledger import commit_pending
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def receivers_allowed(settings):
+    """The receivers of these tests listen on this machine's loopback, which the node's operator allows."""
+    settings.OUTBOUND_ALLOW = ["127.0.0.1"]
+
+
 class Receiver:
     """A local HTTP server answering with the given status codes in turn (then 200)."""
 
@@ -106,3 +112,50 @@ def test_only_managers_register_http_urls(world):
         webhooks.webhook_create(actor=world.users["a_manager"], url="file:///etc/passwd")
     with pytest.raises(ValidationError):
         webhooks.webhook_create(actor=world.users["a_manager"], url="http://127.0.0.1:9/x", filters={"colour": "red"})
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:9/hook", "http://[::1]:18004/api/", "http://localhost:9/x", "http://169.254.169.254/latest/",
+    "http://10.1.2.3/x", "http://192.168.0.7/x", "http://100.64.0.1/x", "http://0.0.0.0:80/x",
+    "http://[::ffff:127.0.0.1]/x", "http://[fd00::1]/x", "http://[fe80::1]/x", "http://224.0.0.1/x",
+    "http://2130706433/x",  # 127.0.0.1 as one number
+])
+def test_the_nodes_own_network_is_refused_unless_allowed(world, settings, url):
+    from django.core.exceptions import ValidationError
+
+    settings.OUTBOUND_ALLOW = []
+    with pytest.raises(ValidationError, match="loopback, private, link-local|does not resolve|not a URL|an http"):
+        webhooks.webhook_create(actor=world.users["a_manager"], url=url)
+
+
+def test_the_allowlist_names_hosts_or_networks_and_is_checked_at_every_delivery(world, settings,
+                                                                               django_capture_on_commit_callbacks):
+    from core import outbound
+
+    settings.OUTBOUND_ALLOW = ["10.0.0.0/8", "localhost"]
+    assert outbound.resolve("http://10.1.2.3:8080/x").address == "10.1.2.3"
+    assert outbound.resolve("http://localhost/x").host == "localhost"
+    with pytest.raises(outbound.Refused):
+        outbound.resolve("http://127.0.0.1/x")  # the name is allowed, not the address written plainly
+    with Receiver([]) as receiver:
+        settings.OUTBOUND_ALLOW = ["127.0.0.1"]
+        webhooks.webhook_create(actor=world.users["a_manager"], url=receiver.url)
+        fault_committed(django_capture_on_commit_callbacks)
+        settings.OUTBOUND_ALLOW = []  # the operator withdrew it: nothing more is sent there
+        for delivery in WebhookDelivery.objects.all():
+            with pytest.raises(webhooks.DeliveryFailed, match="refused"):
+                webhooks.attempt(delivery.pk)
+        assert receiver.requests == []
+
+
+def test_the_connection_goes_to_the_checked_address_with_the_host_named_and_no_redirect_followed(world, settings):
+    settings.OUTBOUND_ALLOW = ["127.0.0.1", "localhost"]
+    from core import outbound
+
+    with Receiver([302]) as receiver, Receiver([]) as elsewhere:
+        url = receiver.url.replace("127.0.0.1", "localhost")
+        status = outbound.post(url, body=b"{}", headers={"Location": elsewhere.url}, timeout=5)
+        assert status == 302  # an answer, not followed
+        [(headers, body)] = receiver.requests
+        assert headers["Host"] == f"localhost:{receiver.server.server_address[1]}" and body == b"{}"
+        assert elsewhere.requests == []
