@@ -252,7 +252,7 @@ def _compile_entry_writer(model):
             field = model._meta.get_field(name)
         except FieldDoesNotExist:
             field = None
-        if field is not None and field.many_to_one:
+        if isinstance(field, models.ForeignKey):
             # The related row as loaded with this one (fields_cache, where the descriptor looks first).
             lines.append(f"    {value} = i._state.fields_cache.get({name!r})")
             lines.append(f"    {value} = {value}.public_id if {value} is not None else None")

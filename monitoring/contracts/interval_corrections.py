@@ -29,7 +29,7 @@ from monitoring.intervals.checks import Refusal, check_interval
 from monitoring.intervals.signed import Verifier
 from monitoring.intervals.tally import STATES
 from monitoring.contracts.interval_reads import exclusions
-from monitoring.models import AreaLoad, ConnectorDay, IntervalDispute, OpenReport
+from monitoring.models import AreaLoad, ConnectorDay, IntervalDispute, MeterReplacement, OpenReport
 from monitoring.models.intervals import format_reasons, parse_reasons
 from registry.models import Connector, DeviceKey, Pile
 from registry.models.keys import KeyPurpose, KeyStatus
@@ -110,7 +110,10 @@ def interval_correction(ctx, tx):
                     .order_by("fingerprint").values_list("public_key_hex", flat=True))
         result = entry_figures(raw, pile=pile, rated_kw=rated if rated is not None else pile.rated_power_kw,
                                start=start, end=end, day=localtime.local_day(start), previous=None, keys=keys,
-                               verifier=verifier, spans=_spans(pile, connector, start, end))
+                               verifier=verifier, spans=_spans(pile, connector, start, end),
+                               replaced=list(MeterReplacement.objects.filter(
+                                   pile=pile, connector_id=connector, at__gt=start, at__lt=end)
+                                   .values_list("at", flat=True)))
         if isinstance(result, Refusal):
             refusals.append(result)
         else:
@@ -125,7 +128,9 @@ def interval_correction(ctx, tx):
         _move(day, old, new)
         if day.reported_until == end:  # the connector's latest interval: where its reports stand moves too
             day.state = new.state
-            if new.register_end is not None:
+            # ... but not the register once a new meter counts from then on (monitoring.meter_replacement).
+            replaced = MeterReplacement.objects.filter(pile=new.pile, connector_id=new.connector, at__gte=end).exists()
+            if new.register_end is not None and not replaced:
                 day.register_wh, day.register_signed = new.register_end, new.signed
         day.height = ctx.block_height
         ctx.save(day)

@@ -3,7 +3,8 @@ interval_reports): the piles and their connectors, each connector's latest day r
 reports stand), the meter keys of the piles that signed, the exclusions (grid outages, planned
 maintenance) and the areas' load rows. Rows are kept here as the run changes them, so a later report
 of the run sees what an earlier one changed; `old` keeps each stored row's entry as loaded, for the
-write set."""
+write set. Meter replacements inside the run's intervals are read too (their intervals carry no
+registers)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from core import localtime
 from ledger.state.rows import entry_bytes, stored_rows
 from django.db.models import Max
 
-from monitoring.models import AreaLoad, ConnectorDay, GridOutage, MaintenanceWindow, OpenReport
+from monitoring.models import AreaLoad, ConnectorDay, GridOutage, MaintenanceWindow, MeterReplacement, OpenReport
 from monitoring.uptime import floor_second
 from registry.models import Connector, DeviceKey, Pile, Station
 from registry.models.keys import KeyPurpose, KeyStatus
@@ -118,7 +119,13 @@ class IntervalReads:
         self.outages: dict[int, list] = {}
         self.maintenance: dict[tuple[int, int], list] = {}
         self.loads: dict[tuple[int, dt.datetime], AreaLoad] = {}
+        # (pile id, connector id) -> when its meter was replaced within the run's intervals.
+        self.replacements: dict[tuple[int, int], list] = defaultdict(list)
         if first is not None:
+            for pile_id, connector_id, at in (MeterReplacement.objects.filter(
+                    pile_id__any_of=ids, at__gt=first, at__lt=last + self.length)
+                    .order_by("at", "uid").values_list("pile_id", "connector_id", "at")):
+                self.replacements[(pile_id, connector_id)].append(at)
             self.outages, self.maintenance = exclusions(areas=sorted(self.areas), piles=ids, start=first,
                                                         end=last + self.length)
             for row in AreaLoad.objects.filter(area_id__in=sorted(self.areas), start__in=sorted(starts)):

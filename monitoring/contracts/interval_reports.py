@@ -110,11 +110,16 @@ def _refuse(refusals: list, pile, connector, code: str, detail: str) -> None:
 
 
 def entry_figures(raw: dict, *, pile, rated_kw, start: dt.datetime, end: dt.datetime, day, previous, keys: list,
-                  verifier: Verifier, spans: list) -> Refusal | Figures:
+                  verifier: Verifier, spans: list, replaced: list) -> Refusal | Figures:
     """The checks of one well-formed entry of a registered connector of the signer's pile, and its
     figures. `previous`: the connector's latest day row (where its reports stand), or None (a
-    correction: no order to keep, and its energy counts as vouched)."""
+    correction: no order to keep, and its energy counts as vouched); `replaced`: when the connector's
+    meter was replaced (monitoring.meter_replacement), at least those inside the interval."""
     code, connector = pile.code, raw["connector"]
+    swapped = [at for at in replaced if start < at < end]
+    if swapped and (raw["register_start_wh"] is not None or raw["register_end_wh"] is not None):
+        return Refusal(code, connector, "meter_replaced", f"the meter was replaced at {swapped[0].isoformat()}, "
+                       f"within the interval: two meters' registers make no energy (report them as null)")
     entry = Entry(code, connector, raw["seconds"], raw["register_start_wh"], raw["register_end_wh"])
     before = Previous() if previous is None else Previous(previous.reported_until, previous.register_wh)
     refusal = check_entry(entry, start=start, end=end, rated_kw=Decimal(rated_kw), previous=before)
@@ -200,7 +205,8 @@ def _check(ctx, reads: IntervalReads, verifier: Verifier, length_s: int) -> tupl
         result = entry_figures(raw, pile=pile, rated_kw=rated_kw, start=start, end=end, day=day,
                                previous=reads.current.get((pile.pk, connector)),
                                keys=reads.meter_keys.get(pile.pk, []), verifier=verifier,
-                               spans=reads.exclusion_spans(pile, connector))
+                               spans=reads.exclusion_spans(pile, connector),
+                               replaced=reads.replacements.get((pile.pk, connector), []))
         if isinstance(result, Refusal):
             refusals.append(result)
         else:

@@ -2,14 +2,20 @@
 the old meter's last reading and the new meter's first (docs/intervals.md, "Meter replacements").
 
 The interval reports' register check (a register never runs backwards) then starts again from the
-new meter's first reading. What the declaration cannot do is rewrite what was reported: it comes
-after the connector's last reported interval and not after the block's time, and the old meter's
-last reading is not below the register last reported (the old meter did not run backwards either).
-The declaration stays on the ledger beside the reports.
+new meter's first reading. What the declaration cannot do is rewrite what was reported or skip
+ahead: `at` falls in the interval right after the connector's last reported one (or anywhere for a
+connector never reported), not after the block's time, and not before an earlier replacement; the
+old meter's last reading is not below the register last reported (the old meter did not run
+backwards either). The interval it falls in is reported without registers (two meters' readings
+make no energy: the report's `meter_replaced` check), and a correction of the interval before it
+leaves the new meter's register alone. The declaration stays on the ledger beside the reports.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
+from ledger import definition
 from ledger.contracts import NODE, aware_time, register
 from monitoring.contracts.common import only, operated_pile, text
 from monitoring.models import ConnectorDay, MeterReplacement
@@ -47,11 +53,15 @@ def meter_replacement(ctx, tx):
     new_first = _wh(ctx, p, "new_first_wh", nullable=False)
     reason = text(ctx, p, "reason", 300, required=True)
     where = f"pile {pile.code} connector {connector}"
+    earlier = MeterReplacement.objects.filter(pile=pile, connector_id=connector).order_by("-at").first()
+    if earlier is not None and at < earlier.at:
+        ctx.reject(f"interval_order: {where} had its meter replaced at {earlier.at.isoformat()}, after {at.isoformat()}")
     latest = ConnectorDay.objects.filter(pile=pile, connector_id=connector).order_by("-day").first()
     if latest is not None:
-        if at < latest.reported_until:
+        length = dt.timedelta(seconds=definition.stored().intervals.length_s)
+        if not latest.reported_until <= at < latest.reported_until + length:
             ctx.reject(f"interval_order: {where} is reported until {latest.reported_until.isoformat()}; a replacement "
-                       f"is declared after the last interval reported")
+                       f"is declared in the interval after the last one reported (report up to it first)")
         if old_last is not None and latest.register_wh is not None and old_last < latest.register_wh:
             ctx.reject(f"register_backwards: {where}: the old meter's last reading ({old_last} Wh) is below the "
                        f"register last reported ({latest.register_wh} Wh)")

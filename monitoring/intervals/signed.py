@@ -17,13 +17,16 @@ proofs in block order.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import logging
+import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from monitoring.intervals.proof import KeyCache, Proof, prove
-from monitoring.intervals.prover import ProverUnavailable, ProvingProcess
+from monitoring.intervals.prover import CHUNK_TIMEOUT_S, ProverUnavailable, ProvingProcess
 
 logger = logging.getLogger("pilechain.monitoring")
 
@@ -31,6 +34,7 @@ logger = logging.getLogger("pilechain.monitoring")
 ENERGY_REGISTERS = (None, "1-b:1.8.0", "1-0:1.8.0", "1-0:1.8.1")
 CHUNK = 200  # records proved per job on the proving thread
 REMOTE_FROM = 500  # a run with at least this many records to prove has them proved by the helper process
+WAIT_S = 2 * CHUNK_TIMEOUT_S  # longest wait for the proving thread; then the contract's thread proves it
 
 
 _pool: ThreadPoolExecutor | None = None
@@ -44,6 +48,19 @@ def _proving_pool() -> ThreadPoolExecutor:
         if _pool is None:
             _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pilechain-prove")
         return _pool
+
+
+def _after_fork_in_child() -> None:
+    """A forked process (a Celery prefork worker) has no proving thread, and the helper serves the
+    parent: start afresh."""
+    global _pool, _pool_lock
+    _pool = None
+    _pool_lock = threading.Lock()
+    _process.forget()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(_process.stop)
 
 
 class Verifier:
@@ -79,7 +96,12 @@ class Verifier:
         if isinstance(found, Proof):
             return found
         future, index = found
-        proof = self._proofs[(record_text, keys)] = future.result()[index]
+        try:
+            proof = future.result(timeout=WAIT_S)[index]
+        except FutureTimeout:
+            logger.warning("the proving thread is stuck: a signed reading proved in the contract's thread")
+            proof = prove(record_text, list(keys), self._keys.get)
+        self._proofs[(record_text, keys)] = proof
         return proof
 
     def check(self, record_text: str, *, keys: list[str], at: dt.datetime, register_wh: int | None) -> tuple[str, str] | None:

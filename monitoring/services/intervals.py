@@ -16,7 +16,8 @@ transaction). docs/intervals.md describes the figures; here is where each comes 
   clock-aligned signed meter value, kept by monitoring.ingest.record_signed_readings), that record
   goes with the report and its value is the register at the end (at the start too, if signed then).
 
-A connector whose figures would fail the contract's register checks (a meter that jumped, a register
+A connector whose meter was replaced within the interval (monitoring.meter_replacement), or whose
+figures would fail the contract's register checks (a meter that jumped, a register
 reset without its replacement being declared) is reported without registers (the energy unknown)
 and logged, rather than holding up the whole report. An interval is reported once it has been over
 for conf.interval_delay_s() (late messages), for every interval not yet reported of the last
@@ -46,7 +47,7 @@ from monitoring.intervals.checks import Entry, Previous, check_entry
 from monitoring.intervals.tally import Change, state_of, tally
 from monitoring.leaves import reading_leaf, status_leaf
 from monitoring.models import (
-    AuthorizationAttempt, ConnectionEvent, ConnectorDay, Reading, SignedReading, StatusEvent,
+    AuthorizationAttempt, ConnectionEvent, ConnectorDay, MeterReplacement, Reading, SignedReading, StatusEvent,
 )
 from monitoring.models.intervals import MAX_REASONS
 from monitoring.services.anchoring import signing_operators
@@ -134,6 +135,9 @@ def connector_figures(*, piles: list[Pile], start: dt.datetime, end: dt.datetime
         signed[(pile_id, connector_id, start if ts < end else end)] = (wh, record)
     started, ended = interval_sessions(pile_ids=ids, start=start, end=end)
     previous = {(row.pile_id, row.connector_id): row for row in _latest_days(ids)}
+    # Connectors whose meter was replaced within the interval: two meters' registers make no energy.
+    replaced = set(MeterReplacement.objects.filter(pile_id__in=ids, at__gt=start, at__lt=end)
+                   .values_list("pile_id", "connector_id"))
 
     entries = []
     for pile in piles:
@@ -161,6 +165,8 @@ def connector_figures(*, piles: list[Pile], start: dt.datetime, end: dt.datetime
                                   previous=Previous(None, last.register_wh) if last else Previous())
             if refusal is not None:
                 logger.warning("interval %s: %s; reported without registers", start.isoformat(), refusal)
+                reg_start = reg_end = signed_end = None
+            elif key in replaced:
                 reg_start = reg_end = signed_end = None
             leaves = [reading_leaf(r, pile.code) for r in readings.get(key, [])] + [status_leaf(e, pile.code) for e in events]
             reasons = dict(sorted((_reason(r), n) for r, n in ended.get(key, {}).items()))

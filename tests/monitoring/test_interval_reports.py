@@ -191,30 +191,54 @@ def test_a_meter_replacement_restarts_the_register_check(world, meter_key):
 
     send(interval(0), [entry(signed_end=signed(interval(1), 1500))])
     assert ConnectorDay.objects.get().register_signed is True
+    swap = interval(1) + dt.timedelta(minutes=2)  # in the interval after the last reported one
     refused = {
         "interval_order": _replace(interval(1) - dt.timedelta(minutes=1)),  # inside what was reported
-        "register_backwards": _replace(interval(1), old_last_wh=1400),  # the old meter ran backwards
-        "not_operator": _replace(interval(1), institution="OP-B"),
-        "unknown_connector": _replace(interval(1), connector=9),
-        "not_yet": _replace(interval(1) + dt.timedelta(hours=1)),  # after the block's time
-        "malformed": _replace(interval(1), new_first_wh=-1),
+        "register_backwards": _replace(swap, old_last_wh=1400),  # the old meter ran backwards
+        "not_operator": _replace(swap, institution="OP-B"),
+        "unknown_connector": _replace(swap, connector=9),
+        "not_yet": _replace(interval(1) + dt.timedelta(minutes=9)),  # after the block's time
+        "malformed": _replace(swap, new_first_wh=-1),
+        # Skipping ahead of what was reported: the intervals between would be checked against the new meter.
+        "interval_order ": _replace(interval(2) + dt.timedelta(minutes=1), block_at=interval(2) + dt.timedelta(minutes=5)),
     }
     for code, committed in refused.items():
-        assert committed.status == "rejected" and committed.reason.startswith(code), (code, committed.reason)
-    assert _replace(interval(1), reason="").status == "rejected"
+        assert committed.status == "rejected" and committed.reason.startswith(code.strip()), (code, committed.reason)
+    assert _replace(swap, reason="", block_at=interval(2) + dt.timedelta(minutes=5)).status == "rejected"
     assert not MeterReplacement.objects.exists()
-    # Without the replacement, the new meter's register is refused as running backwards; with it, accepted.
-    assert "register_backwards" in send(interval(1), [entry(register_start_wh=20, register_end_wh=220)]).reason
-    done = _replace(interval(1) + dt.timedelta(minutes=2), old_last_wh=None)  # the old meter could not be read
+    # Without the replacement, the new meter's register is refused as running backwards.
+    assert "register_backwards" in send(interval(1), [entry(register_start_wh=20, register_end_wh=220)],
+                                        at=interval(2) + dt.timedelta(minutes=6)).reason
+    done = _replace(swap, old_last_wh=None, block_at=interval(2) + dt.timedelta(minutes=7))  # the old meter unread
     assert (done.status, done.reason) == ("applied", "")
     day = ConnectorDay.objects.get()
     assert (day.register_wh, day.register_signed) == (20, False)
-    assert send(interval(1), [entry(register_start_wh=20, register_end_wh=220)]).status == "applied"
+    # A replacement before this one is out of order.
+    assert _replace(interval(1) + dt.timedelta(minutes=1), block_at=interval(2) + dt.timedelta(minutes=8)
+                    ).reason.startswith("interval_order")
+    # The interval it happened in carries no registers (two meters'); the next ones count from the new meter.
+    assert "meter_replaced" in send(interval(1), [entry(register_start_wh=20, register_end_wh=220)],
+                                    at=interval(2) + dt.timedelta(minutes=9)).reason
+    first = send(interval(1), [entry(register_start_wh=None, register_end_wh=None)],
+                 at=interval(2) + dt.timedelta(minutes=10))
+    assert first.status == "applied"
+    assert send(interval(2), [entry(register_start_wh=20, register_end_wh=220)]).status == "applied"
     day.refresh_from_db()
-    assert (day.energy_wh, day.register_wh, day.intervals) == (700, 220, 2)
+    assert (day.energy_wh, day.register_wh, day.intervals) == (700, 220, 3)
     [row] = MeterReplacement.objects.restrict(world.users["reg_manager"])
     assert (row.old_last_wh, row.new_first_wh, row.declared_by) == (None, 20, "OP-A")
     assert not MeterReplacement.objects.restrict(world.users["b_manager"]).exists()
+
+
+def test_a_correction_before_a_replacement_leaves_the_new_meters_register_alone(world):
+    report = send(interval(0), [entry()])
+    assert _replace(interval(1)).status == "applied"
+    # The last interval of the old meter is corrected within its window: its figures move, the register not.
+    fixed = entry(register_end_wh=1600)
+    assert _correct(report.tx_id, [fixed], at=interval(1) + dt.timedelta(minutes=6)).status == "applied"
+    day = ConnectorDay.objects.get()
+    assert (day.energy_wh, day.register_wh) == (600, 20)
+    assert send(interval(1), [entry(register_start_wh=20, register_end_wh=120)]).status == "applied"
 
 
 @pytest.mark.parametrize("payload, reason", [
