@@ -11,6 +11,7 @@ DEBUG=1 turns Django's debug pages on outside production (never by default: they
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from pathlib import Path
@@ -95,6 +96,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "ledger",
     "registry",
     "gateway",
@@ -118,6 +120,8 @@ MIDDLEWARE = [
     "core.error_views.MethodNotAllowedPage",
     "core.error_views.ServiceErrorPages",
     "core.request_log.RequestLogMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -254,6 +258,21 @@ CACHES = {
 }
 
 # --- auth ---------------------------------------------------------------------------------------
+# Addresses or networks of the reverse proxies whose X-Forwarded-For names the client (core.client_ip).
+TRUSTED_PROXIES = env_list("PILECHAIN_TRUSTED_PROXIES", "127.0.0.1,::1")
+# Logins (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one account from one address,
+# that pair is refused for the cool-off time; other addresses (the account's owner) are not.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(env("PILECHAIN_LOGIN_FAILURES", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(env("PILECHAIN_LOGIN_COOLOFF_MIN", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "registry.views.lockout.locked_out"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# API token failures per client address and window (registry.authentication): then 429 with Retry-After.
+TOKEN_FAILURE_LIMIT = int(env("PILECHAIN_TOKEN_FAILURES", "20"))
+TOKEN_FAILURE_WINDOW_S = int(env("PILECHAIN_TOKEN_FAILURE_WINDOW_S", "300"))
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -77,6 +77,19 @@ def _gateway_connections_closed_before_the_test_database_goes(django_db_setup, d
         close_pool()
 
 
+@pytest.fixture(autouse=True)
+def fresh_token_failures():
+    """Each test starts with no failed API token attempts counted for this machine's address (they are
+    kept in Redis, which outlives a test's database transaction; registry.authentication)."""
+    yield
+    from django.core.cache import cache
+
+    try:
+        cache.delete_many(["token-failures:127.0.0.1", "token-failures:::1"])
+    except Exception:  # noqa: BLE001 - a test without Redis has counted nothing there
+        pass
+
+
 def signing_key(seed: int) -> SigningKey:
     """A deterministic Ed25519 key for tests."""
     return SigningKey.from_seed(bytes([seed]) * 32)
