@@ -9,9 +9,9 @@ when a session is used), so those two are routed before the check.
 from channels.auth import AuthMiddlewareStack
 from django.urls import path
 
-from core.consumers import PingConsumer
 from gateway.routing import websocket_urlpatterns as gateway_routes
 from monitoring.routing import websocket_urlpatterns as monitoring_routes
+from registry.sockets import PingConsumer
 
 # Behind the Origin check (core.origins: the socket's own scheme, host and port) and the session.
 websocket_urlpatterns = [

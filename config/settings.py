@@ -375,6 +375,8 @@ LOGGING = {
         # The ocpp package logs every frame it sends or receives at INFO: thousands of lines a second
         # at a busy gateway. PILECHAIN_OCPP_LOG=INFO shows them.
         "ocpp": {"level": env("PILECHAIN_OCPP_LOG", "WARNING")},
+        # django-axes logs every login's reset at INFO; failures and lockouts come at WARNING.
+        "axes": {"level": "WARNING"},
     },
 }
 

@@ -5,7 +5,8 @@ Authentication: the session (browsers), or an API token given as `?token=<key>`,
 `Authorization: Token <key>` header, or as a subprotocol `token.<key>` offered next to the stream's
 own subprotocol (browsers cannot set headers; the server answers with the stream's subprotocol and
 never echoes the token). Anonymous or bad tokens: closed with 4401; a session used from another
-site's page: 4403; bad filters: 4400.
+site's page: 4403; bad filters: 4400. An open subscription closes with 4401 when its token is
+revoked, its user deactivated or its session logs out (registry.sockets).
 
 Reconnecting: every message carries this node's sequence number `seq` of the stream. A subscriber
 that passes the last one it saw (`?after=<seq>` or "after" in a subscribe message) first gets what it
@@ -27,16 +28,18 @@ from monitoring import alerts
 from monitoring.history import parse_after
 from registry.models import ApiToken
 from registry.services.accounts import hash_token_key
+from registry.sockets import RevocableSocket
 
 TOKEN_PREFIX = "token."
 
 
 @database_sync_to_async
 def _token_user(key: str):
+    """(the token's user, the token's id), or (None, None)."""
     token = ApiToken.objects.select_related("user", "user__institution").filter(
         key_sha256=hash_token_key(key), revoked_at__isnull=True
     ).first()
-    return token.user if token is not None and token.user.is_active else None
+    return (token.user, token.pk) if token is not None and token.user.is_active else (None, None)
 
 
 @database_sync_to_async
@@ -44,7 +47,7 @@ def _audience(user):
     return alerts.audience(user)
 
 
-class StreamConsumer(AsyncJsonWebsocketConsumer):
+class StreamConsumer(RevocableSocket, AsyncJsonWebsocketConsumer):
     """Subclasses name their `subprotocol`, channel layer `group`, `history` (with a replay(after,
     select)) and message `kind`, and define `parse_filters(raw)` and `select(item)` (the item as
     this subscriber may see it and asked for it, or None)."""
@@ -72,17 +75,18 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self):
         offered = self.scope.get("subprotocols") or []
-        user = self.scope.get("user")
+        user, token_id = self.scope.get("user"), None
         key = self._token(offered)
         if key:
-            user = await _token_user(key)
+            user, token_id = await _token_user(key)
         elif not self._same_origin():
             # A session cookie rides along with any page's request: only this site's pages may use it.
             # (Token clients need no Origin check: the token is not ambient.)
             await self.close(code=4403)
             return
         self.scope_filter = await _audience(user) if user is not None and user.is_authenticated else None
-        if not self.scope_filter:
+        # Closed (4401) when the token is revoked, the user deactivated or the session logs out.
+        if not self.scope_filter or not await self.join_principal(user, token_id):
             await self.close(code=4401)
             return
         query = {k: v[-1] for k, v in parse_qs(self.scope.get("query_string", b"").decode()).items() if k != "token"}
@@ -120,6 +124,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
         return None
 
     async def disconnect(self, code):
+        await self.leave_principal()
         if getattr(self, "scope_filter", None):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
