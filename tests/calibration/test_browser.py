@@ -8,7 +8,6 @@ with tests.utils.ledger.commit_pending, exactly as a block would be applied on a
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
@@ -16,29 +15,17 @@ from calibration.fieldagent.__main__ import main as agent_main
 from calibration.models import VerificationRecord
 from tests.calibration.helpers import CHECKS, TB1_KEY
 from tests.conftest import PASSWORD
+from tests.utils.browser import phone_context
 from tests.utils.ledger import commit_pending
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-
 
 @pytest.fixture
 def page(monkeypatch):
-    assert os.access(CHROMIUM, os.X_OK), "Debian's chromium is missing at /usr/bin/chromium"
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        )
-        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    """A phone-sized Chromium tab; the test fails on any Content-Security-Policy violation."""
+    with phone_context(monkeypatch) as context:
         yield context.new_page()
-        context.close()
-        browser.close()
 
 
 def test_staff_import_agent_record_file_and_see_certificate(world, live_server, page, start_box, tmp_path, capsys):

@@ -7,31 +7,17 @@ from django.test import Client
 from monitoring import ingest
 from tests.gateway.live import live_server
 from tests.monitoring.helpers import at
+from tests.utils.browser import phone_context
 from tests.utils.ledger import commit_pending
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-
 
 @pytest.fixture
 def page(monkeypatch):
-    import os
-
-    assert os.access(CHROMIUM, os.X_OK), "Debian's chromium is missing at /usr/bin/chromium"
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        )
-        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    """A phone-sized Chromium context; the test fails on any Content-Security-Policy violation."""
+    with phone_context(monkeypatch) as context:
         yield context
-        context.close()
-        browser.close()
 
 
 def test_live_alerts_page_from_a_phone(world, page, tmp_path):

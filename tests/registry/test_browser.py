@@ -5,33 +5,17 @@ import pytest
 
 from registry.models import Pile
 from tests.conftest import PASSWORD
+from tests.utils.browser import phone_context
 from tests.utils.ledger import commit_all
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-
 
 @pytest.fixture
 def page(monkeypatch):
-    import os
-
-    assert os.access(CHROMIUM, os.X_OK), "Debian's chromium is missing at /usr/bin/chromium (scripts/test installs it)"
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test are still sync.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            # This machine's network is closed: keep Chromium from calling home at start.
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        )
-        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    """A phone-sized Chromium tab; the test fails on any Content-Security-Policy violation."""
+    with phone_context(monkeypatch) as context:
         yield context.new_page()
-        context.close()
-        browser.close()
 
 
 def test_operator_registers_a_pile_from_a_phone(world, live_server, page, tmp_path):
@@ -75,7 +59,7 @@ def test_operator_registers_a_pile_from_a_phone(world, live_server, page, tmp_pa
     # The language switch sits in the collapsed phone menu; the page comes back in Chinese.
     page.click("label.nav-toggle-label")
     page.select_option("#language-select", "zh-hans")
-    page.wait_for_function("document.documentElement.lang === 'zh-hans'")
+    page.wait_for_function("() => document.documentElement.lang === 'zh-hans'")
     assert page.url.endswith("/registry/piles/PILE-PHONE/")
     assert "充电桩" in page.inner_text("nav")
     assert "退出登录" in page.inner_text("nav") or "注销" in page.inner_text("nav")

@@ -26,7 +26,7 @@ def test_progress_bar_polls_the_job_row(consortium, page):  # noqa: F811
         tab.wait_for_selector("#job-text:has-text('0 / 4')", timeout=10_000)
         assert tab.is_hidden("#job-download")
         JobProgress.objects.filter(pk=job.pk).update(done=2)
-        tab.wait_for_function("document.getElementById('job-bar').value == 50", timeout=10_000)
+        tab.wait_for_function("() => document.getElementById('job-bar').value == 50", timeout=10_000)
         JobProgress.objects.filter(pk=job.pk).update(done=4, state="done", result=b"a,b\n", result_name="x.csv")
         tab.wait_for_selector("#job-download", state="visible", timeout=10_000)
         assert tab.evaluate("document.getElementById('job-bar').value") == 100
