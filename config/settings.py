@@ -115,6 +115,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "ledger",
     "registry",
     "gateway",
@@ -134,6 +136,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "registry.two_factor.RequireSecondFactor",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.error_views.MethodNotAllowedPage",
@@ -289,6 +293,9 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
 AXES_LOCKOUT_CALLABLE = "registry.views.lockout.locked_out"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# Managers and platform admins must log in with a second factor (TOTP) when set (registry.two_factor).
+REQUIRE_SECOND_FACTOR = env_bool("PILECHAIN_REQUIRE_2FA")
+OTP_TOTP_ISSUER = f"pilechain {NODE_CODE}"
 # API token failures per client address and window (registry.authentication): then 429 with Retry-After.
 TOKEN_FAILURE_LIMIT = int(env("PILECHAIN_TOKEN_FAILURES", "20"))
 TOKEN_FAILURE_WINDOW_S = int(env("PILECHAIN_TOKEN_FAILURE_WINDOW_S", "300"))

@@ -7,6 +7,7 @@ from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.health import healthz
+from registry.views import two_factor as two_factor_views
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -16,6 +17,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    # The login takes the second factor of those who added one (registry.two_factor).
+    path("accounts/login/", two_factor_views.Login.as_view(), name="login"),
+    path("accounts/two-factor/", two_factor_views.manage, name="two_factor"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's settings as a script of their own: no inline script (CSP).

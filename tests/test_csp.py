@@ -15,7 +15,7 @@ PAGES = [
     "/registry/test-boxes/", "/registry/tokens/", "/monitoring/work-orders/", "/monitoring/alerts/",
     "/monitoring/availability/", "/monitoring/load/", "/gateway/", "/calibration/",
     "/settlement/", "/subsidy/", "/api/docs/", "/api/piles/",
-    "/accounts/password_change/",
+    "/accounts/password_change/", "/accounts/two-factor/",
 ]
 ADMIN_PAGES = ["/admin/", "/admin/registry/pile/", "/admin/axes/accessattempt/"]
 
