@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import csv
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserCreationForm
+from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from registry import access, services
 from registry.forms import owners_for
 from registry.selectors import station_private
 from registry.models import (
-    ApiToken, Connector, DeviceKey, FieldTestBox, GridArea, Institution, KeyStatus, Pile, StaffRole, Station, User,
+    ApiToken, Connector, DeviceKey, FieldTestBox, GridArea, Institution, KeyStatus, Pile, SecurityEvent, StaffRole,
+    Station, User,
 )
 
 
@@ -289,3 +293,40 @@ class ApiTokenAdmin(RestrictedAdmin):
     def revoke(self, request, queryset):
         for token in queryset.restrict(request.user, access.CHANGE).filter(revoked_at__isnull=True):
             services.api_token_revoke(actor=request.user, token=token)
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(admin.ModelAdmin):
+    """The security log: platform administrators read, filter, search and export it; nobody edits it."""
+
+    list_display = ["at", "kind", "username", "institution", "client", "method", "path", "detail"]
+    list_filter = ["kind", "institution", ("at", admin.DateFieldListFilter)]
+    search_fields = ["username", "client", "path", "detail"]
+    date_hierarchy = "at"
+    actions = ["export_csv"]
+
+    def has_module_permission(self, request):
+        return access.is_platform_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return access.is_platform_admin(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Export the selected events as CSV"))
+    def export_csv(self, request, queryset):
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="security-log.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["time", "event", "account", "institution", "client", "method", "path", "detail"])
+        for event in queryset.order_by("at", "id"):
+            writer.writerow([event.at.isoformat(), event.kind, event.username, event.institution, event.client,
+                             event.method, event.path, event.detail])
+        return response

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import logging
 import time
 
 from django.conf import settings
@@ -19,13 +18,13 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
 from core.client_ip import client_ip
-from registry.models import ApiToken
+from registry import security_log
+from registry.models import ApiToken, SecurityEventKind
 from registry.services.accounts import hash_token_key
 
 KEYWORDS = ("token", "bearer")
 # Writing last_used_at on every request would turn reads into writes; a minute's precision is enough.
 LAST_USED_PRECISION = timedelta(minutes=1)
-logger = logging.getLogger("pilechain.security")
 
 
 def _failure_key(request) -> str:
@@ -47,7 +46,8 @@ def _failed(request) -> None:
     count += 1
     cache.set(key, (count, until), timeout=max(1, int(until - now)))
     if count == settings.TOKEN_FAILURE_LIMIT:
-        logger.warning("API token attempts throttled", extra={"event": "token_throttled", "client": client_ip(request)})
+        security_log.record(SecurityEventKind.TOKEN_THROTTLED, request=request,
+                            detail=f"{count} failed token attempts within {settings.TOKEN_FAILURE_WINDOW_S} s")
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):

@@ -24,7 +24,9 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.forms import OTPAuthenticationFormMixin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from registry import security_log
 from registry.access import is_manager, is_platform_admin
+from registry.models import SecurityEventKind as Kind
 
 ENROL_PATH = "/accounts/two-factor/"
 OPEN_PATHS = (ENROL_PATH, "/accounts/logout/", "/accounts/login/", "/static/", "/i18n/", "/jsi18n/", "/healthz")
@@ -54,20 +56,24 @@ def pending_device(user) -> TOTPDevice:
 def confirm(request, device: TOTPDevice, token: str) -> bool:
     """Confirm the pending device with a code from it; the session counts as verified then."""
     if not device.verify_token((token or "").strip()):
+        security_log.record(Kind.SECOND_FACTOR_FAILED, request=request, user=device.user, detail="adding")
         return False
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     TOTPDevice.objects.filter(user=device.user, confirmed=False).delete()
     django_otp.login(request, device)
+    security_log.record(Kind.SECOND_FACTOR_ADDED, request=request, user=device.user)
     return True
 
 
-def remove(user, token: str) -> bool:
+def remove(request, user, token: str) -> bool:
     """Remove the user's device when a current code from it is given."""
     device = confirmed_device(user)
     if device is None or not device.verify_token((token or "").strip()):
+        security_log.record(Kind.SECOND_FACTOR_FAILED, request=request, user=user, detail="removing")
         return False
     TOTPDevice.objects.filter(user=user).delete()
+    security_log.record(Kind.SECOND_FACTOR_REMOVED, request=request, user=user)
     return True
 
 

@@ -17,7 +17,8 @@ PAGES = [
     "/settlement/", "/subsidy/", "/api/docs/", "/api/piles/",
     "/accounts/password_change/", "/accounts/two-factor/",
 ]
-ADMIN_PAGES = ["/admin/", "/admin/registry/pile/", "/admin/axes/accessattempt/"]
+ADMIN_PAGES = ["/admin/", "/admin/registry/pile/", "/admin/axes/accessattempt/", "/admin/registry/securityevent/",
+               "/admin/otp_totp/totpdevice/"]
 
 
 @pytest.mark.django_db

@@ -16,6 +16,7 @@ PROJECT_APPS = {"registry", "calibration", "monitoring", "settlement", "subsidy"
 # Models nobody reads directly, each with the reason.
 NOT_READ_DIRECTLY = {
     "registry.user": "people are managed in the admin and through their institution's manager (ruled by label)",
+    "registry.securityevent": "the node's security log: read by platform administrators in Django admin only",
     "monitoring.faultwatch": "node-internal: the detector's memory of what it already reported",
     "monitoring.ingestbatch": "node-internal: the telemetry intake's batches",
     "monitoring.webhookdelivery": "node-internal: the delivery queue of webhooks",

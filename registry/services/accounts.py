@@ -9,8 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from registry import access
+from registry import access, security_log
 from registry.models import ApiToken, Institution, StaffRole, User
+from registry.models import SecurityEventKind as Kind
 from registry.services.common import locked, require, resolve
 
 TOKEN_PREFIX = "pct_"
@@ -99,6 +100,7 @@ def api_token_create(*, actor, name: str, institution=None, staff_role: str = St
     )
     token.full_clean(exclude=["user", "created_by"])
     token.save()
+    security_log.record(Kind.TOKEN_CREATED, user=actor, detail=f"{institution.code}: {token.prefix}… {token.name}")
     return token, key
 
 
@@ -110,4 +112,5 @@ def api_token_revoke(*, actor, token: ApiToken) -> ApiToken:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         User.objects.filter(pk=token.user_id).update(is_active=False)
+        security_log.record(Kind.TOKEN_REVOKED, user=actor, detail=f"{token.prefix}… {token.name}")
     return token

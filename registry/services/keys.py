@@ -6,7 +6,9 @@ from django.utils.translation import gettext as _
 
 from ledger.chain import crypto
 from core.submit import submit
+from registry import security_log
 from registry.models import DeviceKey, FieldTestBox, KeyKind, KeyPurpose, KeyStatus, Pile
+from registry.models import SecurityEventKind as Kind
 from registry.services.common import require, resolve
 
 
@@ -50,16 +52,20 @@ def device_key_add(
     require(actor, "change", device)
     payload = {**key_payload(public_key=public_key, kind=kind, purpose=purpose, label=label),
                "pile" if pile else "test_box": device.public_id}
-    return submit(actor=actor, type="registry.device_key_add", payload=payload, institution=_owner(device))
+    submission = submit(actor=actor, type="registry.device_key_add", payload=payload, institution=_owner(device))
+    security_log.record(Kind.KEY_ADDED, user=actor, detail=f"{device.public_id} {purpose} {payload['public_key_hex'][:16]}…")
+    return submission
 
 
 def device_key_revoke(*, actor, device_key: DeviceKey, reason: str = ""):
     require(actor, "change", device_key)
     if device_key.status == KeyStatus.REVOKED:
         raise ValidationError({"status": _("This key is already revoked.")})
-    return submit(actor=actor, type="registry.device_key_revoke",
-                  payload={"fingerprint": device_key.fingerprint, "reason": reason},
-                  institution=_owner(device_key.device))
+    submission = submit(actor=actor, type="registry.device_key_revoke",
+                        payload={"fingerprint": device_key.fingerprint, "reason": reason},
+                        institution=_owner(device_key.device))
+    security_log.record(Kind.KEY_REVOKED, user=actor, detail=f"{device_key.fingerprint} {reason}")
+    return submission
 
 
 def device_key_rotate(*, actor, device_key: DeviceKey, public_key: str, kind: str | None = None, label: str = ""):
@@ -68,7 +74,11 @@ def device_key_rotate(*, actor, device_key: DeviceKey, public_key: str, kind: st
     new = key_payload(public_key=public_key, kind=kind)
     payload = {"fingerprint": device_key.fingerprint, "public_key_hex": new["public_key_hex"], "kind": new["kind"],
                "label": label}
-    return submit(actor=actor, type="registry.device_key_rotate", payload=payload, institution=_owner(device_key.device))
+    submission = submit(actor=actor, type="registry.device_key_rotate", payload=payload,
+                        institution=_owner(device_key.device))
+    security_log.record(Kind.KEY_REVOKED, user=actor, detail=f"{device_key.fingerprint} rotated")
+    security_log.record(Kind.KEY_ADDED, user=actor, detail=f"{new['public_key_hex'][:16]}… replacing it")
+    return submission
 
 
 def _owner(device):

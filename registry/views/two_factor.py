@@ -15,7 +15,8 @@ from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from registry import two_factor
+from registry import security_log, two_factor
+from registry.models import SecurityEventKind as Kind
 
 
 class Login(LoginView):
@@ -47,9 +48,10 @@ def manage(request):
                 django_otp.login(request, device)
                 messages.success(request, _("This session is verified."))
                 return redirect("home")
+            security_log.record(Kind.SECOND_FACTOR_FAILED, request=request, user=user, detail="verifying a session")
             messages.error(request, _("That code is not right (or has expired). Try the current one."))
         elif action == "remove" and device is not None:
-            if two_factor.remove(user, token):
+            if two_factor.remove(request, user, token):
                 messages.success(request, _("Your authenticator app is removed."))
                 return redirect(two_factor.ENROL_PATH)
             messages.error(request, _("That code is not right (or has expired). Try the current one."))
