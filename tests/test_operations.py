@@ -118,6 +118,18 @@ def test_production_mode_passes_the_deploy_check():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_production_mode_keeps_its_doors_shut():
+    """HTTPS only (redirect, HSTS, secure cookies), the CSP, the login lockout, and the second factor
+    when the node asks for it (docs/security.md)."""
+    env = _production_env(SECRET_KEY=PRODUCTION_SECRET, ALLOWED_HOSTS="pilechain.example.org",
+                          PILECHAIN_REQUIRE_2FA="1")
+    result = manage("shell", "-v", "0", "-c", "from django.conf import settings as s; import json; print(json.dumps(["
+                    "s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
+                    "s.CONTENT_SECURITY_POLICY['DIRECTIVES']['script-src'], s.AXES_FAILURE_LIMIT, "
+                    "s.REQUIRE_SECOND_FACTOR, s.DEBUG]))", env=env)
+    assert json.loads(result.stdout) == [True, 31536000, True, True, ["'self'"], 5, True, False], result.stderr
+
+
 def test_settings_read_the_local_time_zone_but_store_utc():
     env = node_env(PILECHAIN_LOCAL_TZ="Europe/Berlin", PILECHAIN_EMBEDDED_REDIS_AUTOSTART="0")
     result = manage(
