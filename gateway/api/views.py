@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gateway import selectors, services
+from ledger.api_auth import AuthChallengeMixin
 from gateway.access import visible_piles
 from gateway.models import Presence, RemoteCommand
 
@@ -42,13 +43,13 @@ def _pile(request, code):
     return get_object_or_404(visible_piles(request.user), code__iexact=code)
 
 
-class PileListView(APIView):
+class PileListView(AuthChallengeMixin, APIView):
     @extend_schema(responses=PresenceSerializer(many=True))
     def get(self, request):
         return Response(PresenceSerializer(selectors.presences_for(request.user), many=True).data)
 
 
-class PileDetailView(APIView):
+class PileDetailView(AuthChallengeMixin, APIView):
     @extend_schema(responses=PresenceSerializer)
     def get(self, request, code):
         overview = selectors.pile_overview(request.user, code)
@@ -60,7 +61,7 @@ class PileDetailView(APIView):
         return Response(data)
 
 
-class CredentialView(APIView):
+class CredentialView(AuthChallengeMixin, APIView):
     @extend_schema(request=CredentialRequest, responses=inline_serializer("NewPassword", {"password": serializers.CharField()}))
     def post(self, request, code):
         pile = _pile(request, code)
@@ -76,7 +77,7 @@ class CredentialView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class CommandView(APIView):
+class CommandView(AuthChallengeMixin, APIView):
     @extend_schema(responses=CommandSerializer(many=True))
     def get(self, request, code):
         pile = _pile(request, code)
