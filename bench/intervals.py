@@ -67,6 +67,7 @@ def meter_key(code: str):
 def reuse() -> tuple[list[str], dict] | None:
     """The piles of an earlier run's database (--reuse), with the interval rows cleared; None if none."""
     become_operator_node(migrate=False)
+    from django.core.management import call_command
     from django.db import connection
 
     from registry.models import DeviceKey, Pile
@@ -78,6 +79,7 @@ def reuse() -> tuple[list[str], dict] | None:
     if not codes:
         connection.close()  # the database is recreated next
         return None
+    call_command("migrate", verbosity=0)  # what was added since the earlier run (nothing: a moment)
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM monitoring_connectorday; DELETE FROM monitoring_areaload; DELETE FROM monitoring_openreport")
     signed = set(DeviceKey.objects.filter(purpose="meter", pile__code__in=codes).values_list("pile__code", flat=True))
