@@ -294,9 +294,12 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
 AXES_LOCKOUT_CALLABLE = "registry.views.lockout.locked_out"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# What axes keeps of a failed login's form is masked but for these (no code, no CSRF token in clear).
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token", "csrfmiddlewaretoken"]
 # Managers and platform admins must log in with a second factor (TOTP) when set (registry.two_factor).
 REQUIRE_SECOND_FACTOR = env_bool("PILECHAIN_REQUIRE_2FA")
 OTP_TOTP_ISSUER = f"pilechain {NODE_CODE}"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # admins remove devices; they never see a secret
 # API token failures per client address and window (registry.authentication): then 429 with Retry-After.
 TOKEN_FAILURE_LIMIT = int(env("PILECHAIN_TOKEN_FAILURES", "20"))
 TOKEN_FAILURE_WINDOW_S = int(env("PILECHAIN_TOKEN_FAILURE_WINDOW_S", "300"))

@@ -14,6 +14,8 @@ urlpatterns = [
     # Browsers ask for /favicon.ico whatever the page says. Not permanent: in production the static
     # file's name carries its hash, which changes with the icon. Lazy: the manifest is read on use.
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.ico"))),
+    # Django admin's own login would take the password alone: it is the two-factor login too.
+    path("admin/login/", two_factor_views.Login.as_view(), name="admin_login"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

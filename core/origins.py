@@ -21,7 +21,7 @@ SOCKET_SCHEMES = {"ws": "http", "wss": "https", "http": "http", "https": "https"
 
 
 def _origin(scheme: str, host: str, port: int | None) -> tuple[str, str, int] | None:
-    if scheme not in DEFAULT_PORTS or not host:
+    if scheme not in DEFAULT_PORTS or not host or port == 0:
         return None
     return scheme, host.lower().rstrip("."), port or DEFAULT_PORTS[scheme]
 
@@ -44,6 +44,7 @@ def own_origin(scope) -> tuple[str, str, int] | None:
     domain, port = split_domain_port(host)
     if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):
         return None
+    domain = domain.strip("[]")  # an IPv6 host, as the Origin's hostname gives it
     scheme = SOCKET_SCHEMES.get(scope.get("scheme") or "ws")
     if scheme is None:
         return None

@@ -13,6 +13,7 @@ elsewhere. No redirect is followed.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -21,6 +22,8 @@ import urllib3
 from django.conf import settings
 
 SCHEMES = {"http": 80, "https": 443}
+MAX_ANSWER_BYTES = 4096
+logger = logging.getLogger("pilechain.security")
 
 
 class Refused(ValueError):
@@ -58,9 +61,10 @@ def _public(address: ipaddress._BaseAddress) -> bool:
             return _public(mapped)
         if address.teredo:
             return _public(address.teredo[1])
-    return not (address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
-                or address.is_reserved or address.is_unspecified
-                or (isinstance(address, ipaddress.IPv4Address) and address in _SHARED))
+    return address.is_global and not (
+        address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
+        or address.is_reserved or address.is_unspecified or getattr(address, "is_site_local", False)
+        or (isinstance(address, ipaddress.IPv4Address) and address in _SHARED))
 
 
 _SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT: not private by ipaddress, not public
@@ -81,6 +85,10 @@ def parse(url: str) -> tuple[str, str, int, str]:
     host = (parts.hostname or "").lower().rstrip(".")
     if not host:
         raise Refused("the URL names no host")
+    try:
+        host = host.encode("idna").decode("ascii")  # an international name as DNS, TLS and Host take it
+    except UnicodeError:
+        raise Refused("the host is not a valid name") from None
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return scheme, host, port or SCHEMES[scheme], path
 
@@ -98,7 +106,9 @@ def resolve(url: str) -> Target:
     for text in addresses:
         address = ipaddress.ip_address(text.split("%", 1)[0])
         if not _public(address) and not _allowed(host, address):
-            raise Refused(f"{host} resolves to {address}, a loopback, private, link-local or reserved address "
+            # The address itself is not told: it would map the node's own network to whoever asks.
+            logger.info("outbound request to %s refused: %s is not a public address", host, address)
+            raise Refused(f"{host} resolves to a loopback, private, link-local or reserved address "
                           f"(allow it in PILECHAIN_OUTBOUND_ALLOW if it is meant)")
     return Target(scheme, host, port, addresses[0], path)
 
@@ -117,7 +127,11 @@ def post(url: str, *, body: bytes, headers: dict[str, str], timeout: float) -> i
         pool = urllib3.HTTPConnectionPool(target.address, **common)
     try:
         response = pool.urlopen("POST", target.path, body=body, headers={**headers, "Host": host_header},
-                                redirect=False, assert_same_host=False, preload_content=True)
+                                redirect=False, assert_same_host=False, preload_content=False)
+        try:
+            response.read(MAX_ANSWER_BYTES)  # the status is what counts; the body is not kept nor read on
+        finally:
+            response.release_conn()
         return response.status
     finally:
         pool.close()

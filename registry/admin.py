@@ -327,6 +327,13 @@ class SecurityEventAdmin(admin.ModelAdmin):
         writer = csv.writer(response)
         writer.writerow(["time", "event", "account", "institution", "client", "method", "path", "detail"])
         for event in queryset.order_by("at", "id"):
-            writer.writerow([event.at.isoformat(), event.kind, event.username, event.institution, event.client,
-                             event.method, event.path, event.detail])
+            writer.writerow([_cell(value) for value in (event.at.isoformat(), event.kind, event.username,
+                                                        event.institution, event.client, event.method, event.path,
+                                                        event.detail)])
         return response
+
+
+def _cell(value: str) -> str:
+    """A CSV cell a spreadsheet shows as text: what a visitor typed (an account name, a path) could
+    otherwise start a formula."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -31,7 +31,8 @@ WARNINGS = {Kind.LOGIN_FAILED, Kind.LOCKED_OUT, Kind.SECOND_FACTOR_FAILED, Kind.
             Kind.PERMISSION_DENIED}
 
 
-def record(kind: str, *, request=None, user=None, username: str = "", detail: str = "") -> None:
+def record(kind: str, *, request=None, user=None, username: str = "", detail: str = "", store: bool = True) -> None:
+    """The event on the structured log and (with `store`) in the security log."""
     if user is not None and getattr(user, "is_authenticated", False):
         username = username or user.get_username()
         institution = getattr(getattr(user, "institution", None), "code", "") or ""
@@ -45,6 +46,8 @@ def record(kind: str, *, request=None, user=None, username: str = "", detail: st
     }
     logger.log(logging.WARNING if kind in WARNINGS else logging.INFO, "security event",
                extra={"event": kind, **{k: v for k, v in fields.items() if k != "kind"}})
+    if not store:
+        return
     try:
         with transaction.atomic():
             SecurityEvent.objects.create(**fields)
@@ -97,5 +100,8 @@ class PermissionDenied403:
         response = self.get_response(request)
         if response.status_code == 403:
             user = getattr(request, "user", None)
-            record(Kind.PERMISSION_DENIED, request=request, user=user)
+            # Anonymous refusals (a failed CSRF check, say) cost anyone nothing to cause: the structured log
+            # carries them, the table only what an authenticated principal was refused.
+            record(Kind.PERMISSION_DENIED, request=request, user=user,
+                   store=bool(user is not None and user.is_authenticated))
         return response

@@ -14,6 +14,7 @@ committed while it was connecting either reaches it in the group or is seen by t
 from __future__ import annotations
 
 import hashlib
+import logging
 
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
@@ -23,8 +24,10 @@ from django.contrib.auth.signals import user_logged_out
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
+from registry import two_factor
 from registry.models import ApiToken, User
 
+logger = logging.getLogger("pilechain.security")
 REVOKED = "principal.revoked"
 CLOSE_CODE = 4401
 
@@ -58,20 +61,33 @@ def close_sockets(*, user_id: int | None = None, token_id: int | None = None, se
     groups = groups_of(user_id=user_id, token_id=token_id, session_key=session_key)
 
     def send():
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        for group in groups:
-            async_to_sync(layer.group_send)(group, {"type": REVOKED})
+        try:
+            layer = get_channel_layer()
+            if layer is None:
+                return
+            for group in groups:
+                async_to_sync(layer.group_send)(group, {"type": REVOKED})
+        except Exception:  # noqa: BLE001 - a channel layer down must not keep a logout or revocation from happening
+            logger.exception("open sockets of a revoked principal not told to close")
 
     if groups:
-        transaction.on_commit(send)
+        transaction.on_commit(send, robust=True)
 
 
-def _still_valid(*, user_id: int, token_id: int | None) -> bool:
-    if not User.objects.filter(pk=user_id, is_active=True).exists():
+def _still_valid(*, user_id: int, token_id: int | None, session=None) -> bool:
+    """The user is active; the token not revoked; or the session still exists and, where this node
+    requires a second factor of the user, was verified by one (registry.two_factor)."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
         return False
-    return token_id is None or ApiToken.objects.filter(pk=token_id, revoked_at__isnull=True).exists()
+    if token_id is not None:
+        return ApiToken.objects.filter(pk=token_id, revoked_at__isnull=True).exists()
+    if session is not None:
+        if not session.session_key or not session.exists(session.session_key):
+            return False
+        if two_factor.must_verify(user) and not two_factor.session_verified(user, session):
+            return False
+    return True
 
 
 still_valid = database_sync_to_async(_still_valid)
@@ -90,7 +106,7 @@ class RevocableSocket:
         self._principal_groups = groups_of(user_id=user.pk, token_id=token_id, session_key=key)
         for group in self._principal_groups:
             await self.channel_layer.group_add(group, self.channel_name)
-        return await still_valid(user_id=user.pk, token_id=token_id)
+        return await still_valid(user_id=user.pk, token_id=token_id, session=session)
 
     async def leave_principal(self) -> None:
         for group in self._principal_groups:
@@ -112,7 +128,7 @@ class RevocableSyncSocket:
         self._principal_groups = groups_of(user_id=user.pk, token_id=token_id, session_key=key)
         for group in self._principal_groups:
             async_to_sync(self.channel_layer.group_add)(group, self.channel_name)
-        return _still_valid(user_id=user.pk, token_id=token_id)
+        return _still_valid(user_id=user.pk, token_id=token_id, session=session)
 
     def leave_principal(self) -> None:
         for group in self._principal_groups:

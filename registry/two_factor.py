@@ -21,7 +21,9 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
+from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.forms import OTPAuthenticationFormMixin
+from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from registry import security_log
@@ -29,11 +31,13 @@ from registry.access import is_manager, is_platform_admin
 from registry.models import SecurityEventKind as Kind
 
 ENROL_PATH = "/accounts/two-factor/"
-OPEN_PATHS = (ENROL_PATH, "/accounts/logout/", "/accounts/login/", "/static/", "/i18n/", "/jsi18n/", "/healthz")
+OPEN_PATHS = (ENROL_PATH, "/accounts/logout/", "/accounts/login/", "/admin/login/", "/static/", "/i18n/", "/jsi18n/", "/healthz")
 
 
 def may_enrol(user) -> bool:
-    return is_manager(user) or is_platform_admin(user)
+    """Managers, platform admins, and anyone else with admin access (staff, superusers)."""
+    return is_manager(user) or is_platform_admin(user) or bool(
+        user is not None and user.is_authenticated and user.is_active and (user.is_staff or user.is_superuser))
 
 
 def must_verify(user) -> bool:
@@ -41,15 +45,29 @@ def must_verify(user) -> bool:
     return bool(getattr(settings, "REQUIRE_SECOND_FACTOR", False)) and may_enrol(user)
 
 
+def session_verified(user, session) -> bool:
+    """Whether the session was verified by one of the user's confirmed devices (for websockets, which
+    django-otp's middleware does not see)."""
+    device_id = session.get(DEVICE_ID_SESSION_KEY)
+    device = Device.from_persistent_id(device_id) if device_id else None
+    return device is not None and device.user_id == user.pk and device.confirmed
+
+
 def confirmed_device(user) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
 
 
-def pending_device(user) -> TOTPDevice:
-    """The user's device being enrolled (not confirmed yet), made on first call."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
+PENDING_SESSION_KEY = "pilechain_totp_pending"
+
+
+def pending_device(user, session) -> TOTPDevice:
+    """The device this session is enrolling (not confirmed yet): a fresh secret for each session, so
+    that nobody who saw the page in another session knows the secret confirmed later."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False, pk=session.get(PENDING_SESSION_KEY)).first()
     if device is None:
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
         device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+        session[PENDING_SESSION_KEY] = device.pk
     return device
 
 
@@ -61,6 +79,7 @@ def confirm(request, device: TOTPDevice, token: str) -> bool:
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     TOTPDevice.objects.filter(user=device.user, confirmed=False).delete()
+    request.session.pop(PENDING_SESSION_KEY, None)
     django_otp.login(request, device)
     security_log.record(Kind.SECOND_FACTOR_ADDED, request=request, user=device.user)
     return True
@@ -89,6 +108,9 @@ class LoginForm(OTPAuthenticationFormMixin, AuthenticationForm):
     otp_error_messages = dict(OTPAuthenticationFormMixin.otp_error_messages,
                               token_required=_("Enter the code from your authenticator app."),
                               invalid_token=_("That code is not right (or has expired). Try the current one."))
+
+    def _update_form(self, user):
+        """django-otp would show the password again with the form; the one device needs no choice."""
 
     def clean(self):
         cleaned = super().clean()

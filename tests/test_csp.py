@@ -1,5 +1,5 @@
 """The Content-Security-Policy holds every page: each response carries it, and a real browser walking
-the site's pages (as the regulator and as a platform administrator: Swagger UI, the browsable API and
+the site's pages (as the regulator and as a platform administrator: Swagger UI, the API's JSON and
 Django admin included) sees no violation (tests.utils.browser fails on any)."""
 
 from __future__ import annotations

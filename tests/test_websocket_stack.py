@@ -77,6 +77,8 @@ def test_foreign_origin_is_refused():
     (b"localhost", b"null", "ws", False),
     (b"localhost", None, "ws", False),  # no Origin: not a page of this site
     (b"localhost:8001", b"https://portal.example", "ws", True),  # listed in CSRF_TRUSTED_ORIGINS
+    (b"[::1]:8001", b"http://[::1]:8001", "ws", True),  # an IPv6 host
+    (b"[::1]:8001", b"http://[::1]:8002", "ws", False),
 ])
 def test_the_origin_is_compared_by_scheme_host_and_port(settings, host, origin, scheme, accepted):
     from asgiref.sync import async_to_sync

@@ -112,7 +112,7 @@ def attempt(delivery_id: int) -> WebhookDelivery:
     except outbound.Refused as exc:
         ok = False
         delivery.last_error = f"refused: {exc}"[:500]
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
+    except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
         ok = False
         delivery.last_error = f"{exc.__class__.__name__}: {exc}"[:500]
     if ok:

@@ -39,7 +39,7 @@ def manage(request):
     if request.method == "POST":
         action, token = request.POST.get("action"), request.POST.get("token", "")
         if action == "confirm" and device is None:
-            if two_factor.confirm(request, two_factor.pending_device(user), token):
+            if two_factor.confirm(request, two_factor.pending_device(user, request.session), token):
                 messages.success(request, _("Your authenticator app is added: log in with its code from now on."))
                 return redirect(two_factor.ENROL_PATH)
             messages.error(request, _("That code is not right (or has expired). Try the current one."))
@@ -57,7 +57,7 @@ def manage(request):
             messages.error(request, _("That code is not right (or has expired). Try the current one."))
     context = {"device": device, "verified": user.is_verified(), "required": two_factor.must_verify(user)}
     if device is None:
-        pending = two_factor.pending_device(user)
+        pending = two_factor.pending_device(user, request.session)
         context.update(secret=_base32(pending.bin_key),
                        qr=mark_safe(segno.make(pending.config_url, error="m").svg_inline(scale=4)))  # noqa: S308 - segno's own SVG
     return render(request, "registry/two_factor.html", context)

@@ -159,3 +159,13 @@ def test_the_connection_goes_to_the_checked_address_with_the_host_named_and_no_r
         [(headers, body)] = receiver.requests
         assert headers["Host"] == f"localhost:{receiver.server.server_address[1]}" and body == b"{}"
         assert elsewhere.requests == []
+
+
+def test_international_names_travel_as_idna_and_a_refusal_names_no_internal_address(world, settings):
+    from core import outbound
+
+    assert outbound.parse("https://例子.测试/hook")[1] == "xn--fsqu00a.xn--0zwm56d"
+    settings.OUTBOUND_ALLOW = []
+    with pytest.raises(outbound.Refused) as refused:
+        outbound.resolve("http://localhost:9/x")
+    assert "127.0.0.1" not in str(refused.value) and "::1" not in str(refused.value)

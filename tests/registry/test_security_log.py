@@ -93,13 +93,18 @@ def test_key_changes_and_second_factors_are_recorded(world, settings):
 
 def test_platform_admins_read_filter_and_export_it_and_nobody_else(world, user_client):
     Client().post("/accounts/login/", {"username": "reg_manager", "password": "wrong"}, REMOTE_ADDR="198.51.100.9")
+    Client().post("/accounts/login/", {"username": "=HYPERLINK(\"http://x\")", "password": "w"}, REMOTE_ADDR="198.51.100.9")
     admin = user_client("admin")
     listing = admin.get("/admin/registry/securityevent/", {"kind__exact": "login_failed"})
     assert listing.status_code == 200 and "198.51.100.9" in listing.content.decode()
-    event = SecurityEvent.objects.get(kind="login_failed")
-    exported = admin.post("/admin/registry/securityevent/", {"action": "export_csv", "_selected_action": [event.pk]})
+    event, formula = SecurityEvent.objects.filter(kind="login_failed").order_by("id")
+    exported = admin.post("/admin/registry/securityevent/", {"action": "export_csv",
+                                                            "_selected_action": [event.pk, formula.pk]})
     assert exported["Content-Type"].startswith("text/csv")
     lines = exported.content.decode().splitlines()
     assert lines[0].startswith("time,event,account") and "login_failed,reg_manager" in lines[1]
+    import csv
+
+    assert next(csv.reader([lines[2]]))[2].startswith("'=HYPERLINK")  # text to a spreadsheet, never a formula
     assert admin.get(f"/admin/registry/securityevent/{event.pk}/change/").status_code == 200  # read-only view
     assert user_client("reg_manager").get("/admin/registry/securityevent/").status_code in (302, 403)

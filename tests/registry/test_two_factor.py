@@ -92,3 +92,42 @@ def test_removing_it_takes_a_current_code(world):
     client.post(PAGE, {"action": "remove", "token": code(device, step=1)})
     assert not TOTPDevice.objects.filter(user=manager).exists()
     assert login("metro_manager").status == 302  # the password alone again
+
+
+def test_django_admins_login_asks_for_the_code_too(world):
+    admin_user = world.users["admin"]
+    device = enrol(login("admin"), admin_user)
+    client = Client()
+    refused = client.post("/admin/login/?next=/admin/", {"username": "admin", "password": PASSWORD})
+    assert refused.status_code == 200 and client.get("/admin/").status_code == 302  # not logged in
+    client.post("/admin/login/?next=/admin/", {"username": "admin", "password": PASSWORD,
+                                               "otp_token": code(device, step=1)})
+    assert client.get("/admin/").status_code == 200
+    # The password typed is not sent back with the form that asks for the code.
+    again = Client().post("/accounts/login/", {"username": "admin", "password": PASSWORD}).content.decode()
+    assert PASSWORD not in again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_required_second_factor_holds_for_websockets_too(world, settings):
+    from asgiref.sync import async_to_sync
+    from channels.testing import WebsocketCommunicator
+
+    from config.asgi import application
+
+    settings.REQUIRE_SECOND_FACTOR = True
+    browser = Client()
+    browser.force_login(world.users["grid_manager"])  # a password-only session
+    headers = [(b"cookie", f"sessionid={browser.cookies['sessionid'].value}".encode()),
+               (b"host", b"localhost"), (b"origin", b"http://localhost")]
+
+    async def opens(path):
+        communicator = WebsocketCommunicator(application, path, headers=headers)
+        connected, _ = await communicator.connect()
+        await communicator.disconnect()
+        return connected
+
+    assert async_to_sync(opens)("/ws/alerts/") is False
+    assert async_to_sync(opens)("/ws/ping/") is False
+    settings.REQUIRE_SECOND_FACTOR = False
+    assert async_to_sync(opens)("/ws/ping/") is True
