@@ -137,13 +137,15 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "registry.two_factor.RequireSecondFactor",
-    "registry.security_log.PermissionDenied403",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.error_views.MethodNotAllowedPage",
     "core.error_views.ServiceErrorPages",
     "core.request_log.RequestLogMiddleware",
+    # Inside the request log and the service error pages: a database down while they ask who the user
+    # is gives the styled 500 page and is logged like any other failure.
+    "registry.two_factor.RequireSecondFactor",
+    "registry.security_log.PermissionDenied403",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
