@@ -18,7 +18,7 @@ import logging
 
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from channels.generic.websocket import JsonWebsocketConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.contrib.auth.signals import user_logged_out
 from django.db import transaction
@@ -74,7 +74,8 @@ def close_sockets(*, user_id: int | None = None, token_id: int | None = None, se
         transaction.on_commit(send, robust=True)
 
 
-def _still_valid(*, user_id: int, token_id: int | None, session=None) -> bool:
+@database_sync_to_async
+def still_valid(*, user_id: int, token_id: int | None, session=None) -> bool:
     """The user is active; the token not revoked; or the session still exists and, where this node
     requires a second factor of the user, was verified by one (registry.two_factor)."""
     user = User.objects.filter(pk=user_id, is_active=True).first()
@@ -88,9 +89,6 @@ def _still_valid(*, user_id: int, token_id: int | None, session=None) -> bool:
         if two_factor.must_verify(user) and not two_factor.session_verified(user, session):
             return False
     return True
-
-
-still_valid = database_sync_to_async(_still_valid)
 
 
 class RevocableSocket:
@@ -117,50 +115,25 @@ class RevocableSocket:
         await self.close(code=CLOSE_CODE)
 
 
-class RevocableSyncSocket:
-    """The same for synchronous consumers."""
-
-    _principal_groups: list[str] = []
-
-    def join_principal(self, user, token_id: int | None = None) -> bool:
-        session = self.scope.get("session") if token_id is None else None
-        key = getattr(session, "session_key", None) if session is not None else None
-        self._principal_groups = groups_of(user_id=user.pk, token_id=token_id, session_key=key)
-        for group in self._principal_groups:
-            async_to_sync(self.channel_layer.group_add)(group, self.channel_name)
-        return _still_valid(user_id=user.pk, token_id=token_id, session=session)
-
-    def leave_principal(self) -> None:
-        for group in self._principal_groups:
-            async_to_sync(self.channel_layer.group_discard)(group, self.channel_name)
-        self._principal_groups = []
-
-    def principal_revoked(self, event) -> None:
-        self.close(code=CLOSE_CODE)
-
-
-class PingConsumer(RevocableSyncSocket, JsonWebsocketConsumer):
+class PingConsumer(RevocableSocket, AsyncJsonWebsocketConsumer):
     """A liveness check for the websocket stack: authenticated users only, answers pings; closes when
     its user, or the session it was opened with, loses its right to it."""
 
-    def connect(self):
+    async def connect(self):
         user = self.scope["user"]
-        if not user.is_authenticated:
-            self.close(code=CLOSE_CODE)
+        if not user.is_authenticated or not await self.join_principal(user):
+            await self.close(code=CLOSE_CODE)
             return
-        if not self.join_principal(user):
-            self.close(code=CLOSE_CODE)
-            return
-        self.accept()
+        await self.accept()
 
-    def disconnect(self, code):
-        self.leave_principal()
+    async def disconnect(self, code):
+        await self.leave_principal()
 
-    def receive_json(self, content, **kwargs):
+    async def receive_json(self, content, **kwargs):
         if content.get("type") == "ping":
-            self.send_json({"type": "pong", "user": self.scope["user"].username})
+            await self.send_json({"type": "pong", "user": self.scope["user"].username})
         else:
-            self.send_json({"type": "error", "detail": "unknown message type"})
+            await self.send_json({"type": "error", "detail": "unknown message type"})
 
 
 def _token_saved(sender, instance, **kwargs):

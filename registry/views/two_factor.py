@@ -14,9 +14,13 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from registry import security_log, two_factor
 from registry.models import SecurityEventKind as Kind
+
+
+WRONG_CODE = gettext_noop("That code is not right (or has expired). Try the current one.")
 
 
 class Login(LoginView):
@@ -42,19 +46,19 @@ def manage(request):
             if two_factor.confirm(request, two_factor.pending_device(user, request.session), token):
                 messages.success(request, _("Your authenticator app is added: log in with its code from now on."))
                 return redirect(two_factor.ENROL_PATH)
-            messages.error(request, _("That code is not right (or has expired). Try the current one."))
+            messages.error(request, _(WRONG_CODE))
         elif action == "verify" and device is not None:
             if device.verify_token(token.strip()):
                 django_otp.login(request, device)
                 messages.success(request, _("This session is verified."))
                 return redirect("home")
             security_log.record(Kind.SECOND_FACTOR_FAILED, request=request, user=user, detail="verifying a session")
-            messages.error(request, _("That code is not right (or has expired). Try the current one."))
+            messages.error(request, _(WRONG_CODE))
         elif action == "remove" and device is not None:
             if two_factor.remove(request, user, token):
                 messages.success(request, _("Your authenticator app is removed."))
                 return redirect(two_factor.ENROL_PATH)
-            messages.error(request, _("That code is not right (or has expired). Try the current one."))
+            messages.error(request, _(WRONG_CODE))
     context = {"device": device, "verified": user.is_verified(), "required": two_factor.must_verify(user)}
     if device is None:
         pending = two_factor.pending_device(user, request.session)
